@@ -1,0 +1,72 @@
+import { describePostgresUrl, type Logger, type Settings } from '@liteshift/shared';
+import { renderReport } from '@liteshift/verifier';
+import { runMigration, type MigrationResult } from '../migration.js';
+import { formatCount, formatDuration, print, printJson } from '../output.js';
+
+export type MigrateSettings = Pick<
+  Settings,
+  'sqlitePath' | 'databaseUrl' | 'kafkaBrokers' | 'topicPrefix' | 'targetSchema' | 'partitions' | 'chunkRows'
+>;
+
+export async function migrate(
+  settings: MigrateSettings,
+  flags: { forceRecreate: boolean; json: boolean },
+  log: Logger,
+  logFor: (service: string) => Logger,
+): Promise<MigrationResult> {
+  const say = flags.json ? () => undefined : print;
+  say(`liteshift migrate: ${settings.sqlitePath} → ${describePostgresUrl(settings.databaseUrl)} through Kafka ${settings.kafkaBrokers.join(',')}`);
+  const result = await runMigration({
+    ...settings,
+    forceRecreate: flags.forceRecreate,
+    log,
+    logFor,
+    onPhase: (phase) => say(`· ${phase}`),
+    onProgress: progressPrinter(say),
+  });
+  if (flags.json) {
+    printJson({
+      verdict: result.report.verdict,
+      durationMs: result.durationMs,
+      phasesMs: result.phasesMs,
+      rowsPerTable: result.rowsPerTable,
+      notices: result.notices,
+      report: result.report,
+    });
+  } else {
+    printSummary(result);
+  }
+  return result;
+}
+
+/** One line per table when it completes; a person sees the migration move, a log file stays short. */
+function progressPrinter(say: (line: string) => void): (table: string, done: number, total: number) => void {
+  const started = new Map<string, number>();
+  return (table, done, total) => {
+    if (!started.has(table)) started.set(table, Date.now());
+    if (done >= total) {
+      const ms = Date.now() - started.get(table)!;
+      say(`  ${table}: ${formatCount(done)} rows sent${ms > 0 ? ` (${formatCount(Math.round((done * 1000) / Math.max(ms, 1)))} rows/s)` : ''}`);
+    }
+  };
+}
+
+function printSummary(result: MigrationResult): void {
+  const total = Object.values(result.rowsPerTable).reduce((a, b) => a + b, 0);
+  print('');
+  print('Migration summary');
+  print(`  Tables found:   ${result.model.tables.length}`);
+  for (const [table, rows] of Object.entries(result.rowsPerTable)) print(`    ${table.padEnd(28)} ${formatCount(rows).padStart(12)} rows`);
+  print(`  Migrated:       ${formatCount(total)} rows in ${formatDuration(result.phasesMs.snapshotAndLoad)} (${formatCount(Math.round((total * 1000) / Math.max(1, result.phasesMs.snapshotAndLoad)))} rows/s)`);
+  print(`  Constraints:    ${formatDuration(result.phasesMs.finalize)}`);
+  print(`  Verified:       ${result.report.verdict} in ${formatDuration(result.phasesMs.verify)}`);
+  print(`  Duration:       ${formatDuration(result.durationMs)}`);
+  const warnings = result.notices.filter((n) => n.level === 'warn');
+  if (warnings.length > 0) {
+    print('');
+    print(`Notices (${warnings.length}):`);
+    for (const n of warnings) print(`  ${[n.table, n.column].filter(Boolean).join('.')}: ${n.message}`);
+  }
+  print('');
+  print(renderReport(result.report));
+}

@@ -1,0 +1,138 @@
+import { existsSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { LiteshiftError, createLogger, defaultLogFormat, isLiteshiftError, errorMessage, scrubSecrets } from '@liteshift/shared';
+import { context, withSettings } from './settings-options.js';
+import { migrate } from './commands/migrate.js';
+import { showPlan } from './commands/plan.js';
+import { verifyCommand } from './commands/verify.js';
+import { demo } from './commands/demo.js';
+import { stackCommand } from './commands/stack.js';
+import { printError } from './output.js';
+
+/** Exit codes: 0 done/READY, 1 NOT READY, 2 a mistake the user can fix, 70 a bug. */
+const EXIT_NOT_READY = 1;
+const EXIT_USER = 2;
+const EXIT_INTERNAL = 70;
+
+const MIGRATE_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', 'partitions', 'chunkRows'] as const;
+
+function positive(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new LiteshiftError('CONFIG_INVALID', `${name} must be a whole number, got "${value}"`);
+    return n;
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('liteshift')
+    .description('Migrate a live SQLite database to PostgreSQL through Apache Kafka, and prove it arrived.')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  withSettings(
+    program
+      .command('migrate')
+      .description('snapshot every table through Kafka into PostgreSQL, create constraints, verify (exit 0 only when READY)')
+      .option('--dry-run', 'print the plan (tables, rows, type mapping, DDL) and write nothing')
+      .option('--force-recreate', 'drop and recreate the target tables first')
+      .option('--json', 'print the result as JSON'),
+    MIGRATE_KEYS,
+  ).action(async (flags: Record<string, unknown>) => {
+    if (flags.dryRun) {
+      const { settings } = context('cli', ['sqlitePath', 'targetSchema', 'topicPrefix'], flags);
+      showPlan({ ...settings, json: Boolean(flags.json) });
+      return;
+    }
+    const { settings, log, logFor } = context('cli', MIGRATE_KEYS, flags);
+    const result = await migrate(settings, { forceRecreate: Boolean(flags.forceRecreate), json: Boolean(flags.json) }, log, logFor);
+    if (result.report.verdict !== 'READY') process.exitCode = EXIT_NOT_READY;
+  });
+
+  withSettings(
+    program.command('plan').description('the dry run: type mapping per column with reasons, DDL, notices').option('--json', 'print the plan as JSON'),
+    ['sqlitePath', 'targetSchema', 'topicPrefix'],
+  ).action((flags: Record<string, unknown>) => {
+    const { settings } = context('cli', ['sqlitePath', 'targetSchema', 'topicPrefix'], flags);
+    showPlan({ ...settings, json: Boolean(flags.json) });
+  });
+
+  withSettings(
+    program.command('verify').description('compare SQLite and PostgreSQL; exit 0 only when READY').option('--json', 'print the report as JSON'),
+    ['sqlitePath', 'databaseUrl', 'targetSchema'],
+  ).action(async (flags: Record<string, unknown>) => {
+    const { settings } = context('verifier', ['sqlitePath', 'databaseUrl', 'targetSchema'], flags);
+    const report = await verifyCommand(settings, { json: Boolean(flags.json) });
+    if (report.verdict !== 'READY') process.exitCode = EXIT_NOT_READY;
+  });
+
+  withSettings(
+    program
+      .command('demo')
+      .description('build a Todo database (users, tasks, recurring_patterns), start Kafka if needed, migrate it, print the verdict')
+      .addOption(new Option('--users <n>', 'users to generate').argParser(positive('--users')).default(1000))
+      .addOption(new Option('--tasks <n>', 'tasks to generate').argParser(positive('--tasks')).default(20000))
+      .addOption(new Option('--recurring-patterns <n>', 'recurring patterns to generate').argParser(positive('--recurring-patterns')).default(2000))
+      .option('--json', 'print the result as JSON'),
+    ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', 'partitions', 'chunkRows'],
+  ).action(async (flags: Record<string, unknown>) => {
+    const keys = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', 'partitions', 'chunkRows'] as const;
+    const { settings, log, logFor } = context('cli', keys, flags, ['sqlitePath', 'databaseUrl', 'kafkaBrokers']);
+    const ready = await demo(
+      {
+        users: flags.users as number,
+        tasks: flags.tasks as number,
+        recurringPatterns: flags.recurringPatterns as number,
+        ...(settings.sqlitePath ? { sqlitePath: settings.sqlitePath } : {}),
+        ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
+        ...(settings.kafkaBrokers ? { kafkaBrokers: settings.kafkaBrokers } : {}),
+        settings,
+        json: Boolean(flags.json),
+      },
+      log,
+      logFor,
+    );
+    if (!ready) process.exitCode = EXIT_NOT_READY;
+  });
+
+  const stack = program.command('stack').description('a local single-node Kafka (KRaft) from Maven Central jars, no Docker needed');
+  for (const action of ['up', 'down', 'status'] as const) {
+    const sub = stack.command(action).description(
+      action === 'up' ? 'start (or reuse) the broker; prints KAFKA_BROKERS=…' : action === 'down' ? 'stop the broker' : 'is it running?',
+    );
+    if (action === 'up') sub.option('--port <port>', 'broker port, when free (default: any free port)');
+    if (action === 'down') sub.option('--purge', 'also delete its data (topics)');
+    withSettings(sub, []).action(async (flags: Record<string, unknown>) => {
+      const { log } = context('stack', [], flags);
+      await stackCommand(action, flags as { port?: string; purge?: boolean }, log);
+    });
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    return report(error);
+  }
+}
+
+function report(error: unknown): number {
+  if (error instanceof CommanderError) {
+    return error.exitCode === 0 ? 0 : EXIT_USER;
+  }
+  if (isLiteshiftError(error)) {
+    printError(`liteshift: ${error.toUserLine()}`);
+    return error.code === 'NOT_READY' ? EXIT_NOT_READY : error.code === 'INTERNAL' ? EXIT_INTERNAL : EXIT_USER;
+  }
+  // Not a mistake the user can fix: the stack goes to the debug log, not the screen.
+  const log = createLogger({ service: 'cli', level: process.env.LOG_LEVEL ?? 'info', format: defaultLogFormat() });
+  log.debug({ err: error }, 'unexpected error');
+  printError(`liteshift: unexpected error: ${scrubSecrets(errorMessage(error), [])} (please report it; rerun with LOG_LEVEL=debug for details)`);
+  return EXIT_INTERNAL;
+}

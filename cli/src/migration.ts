@@ -1,0 +1,126 @@
+import {
+  connectAdmin,
+  connectPostgres,
+  createKafka,
+  endOffsets,
+  openSqlite,
+  readSchema,
+  tableTopic,
+  type Logger,
+  type Notice,
+  type PartitionOffsets,
+  type SchemaModel,
+} from '@liteshift/shared';
+import { Extractor } from '@liteshift/extractor';
+import { Loader, deleteOffsets, dropTargetTables, finalizeTables, startAtEnd } from '@liteshift/loader';
+import { verify, type VerifyReport } from '@liteshift/verifier';
+
+export interface MigrationParams {
+  sqlitePath: string;
+  databaseUrl: string;
+  kafkaBrokers: string[];
+  topicPrefix: string;
+  targetSchema: string;
+  partitions: number;
+  chunkRows: number;
+  forceRecreate: boolean;
+  log: Logger;
+  logFor: (service: string) => Logger;
+  onPhase?: (phase: string) => void;
+  onProgress?: (table: string, done: number, total: number) => void;
+}
+
+export interface MigrationResult {
+  model: SchemaModel;
+  rowsPerTable: Record<string, number>;
+  notices: Notice[];
+  report: VerifyReport;
+  phasesMs: { plan: number; snapshotAndLoad: number; finalize: number; verify: number };
+  durationMs: number;
+}
+
+/**
+ * A one-shot migration: plan, snapshot through Kafka while the loader applies it,
+ * finalize the target (indexes, foreign keys, identities), verify. Every connection is
+ * checked before anything is written.
+ */
+export async function runMigration(p: MigrationParams): Promise<MigrationResult> {
+  const started = Date.now();
+  const { log } = p;
+  p.onPhase?.('reading the SQLite schema');
+  const db = openSqlite(p.sqlitePath, { readonly: true });
+  const closers: (() => Promise<unknown>)[] = [async () => db.close()];
+  try {
+    const model = readSchema(db);
+    const planMs = Date.now() - started;
+    log.info({ tables: model.tables.length, ms: planMs }, 'schema read');
+
+    p.onPhase?.('checking PostgreSQL and Kafka');
+    const pg = await connectPostgres(p.databaseUrl, 'liteshift-migrate');
+    closers.push(() => pg.end());
+    const kafka = createKafka({ brokers: p.kafkaBrokers, clientId: 'liteshift-migrate', log });
+    const admin = await connectAdmin(kafka, p.kafkaBrokers);
+    closers.push(() => admin.disconnect());
+
+    const extractor = new Extractor({
+      db,
+      model,
+      brokers: p.kafkaBrokers,
+      topicPrefix: p.topicPrefix,
+      partitions: p.partitions,
+      chunkRows: p.chunkRows,
+      log: p.logFor('extractor'),
+      ...(p.onProgress ? { onProgress: p.onProgress } : {}),
+    });
+    closers.push(() => extractor.close());
+    await extractor.connect();
+    const loader = new Loader({
+      databaseUrl: p.databaseUrl,
+      brokers: p.kafkaBrokers,
+      topicPrefix: p.topicPrefix,
+      targetSchema: p.targetSchema,
+      log: p.logFor('loader'),
+    });
+    closers.push(() => loader.close());
+    await loader.connect();
+
+    const topics = model.tables.map((t) => tableTopic(p.topicPrefix, t.name));
+    if (p.forceRecreate) {
+      p.onPhase?.('dropping the target tables (--force-recreate)');
+      await dropTargetTables(pg, p.targetSchema, model.tables);
+      await deleteOffsets(pg, loader.group, topics);
+    }
+
+    p.onPhase?.('snapshot → Kafka → PostgreSQL');
+    const loadStarted = Date.now();
+    await extractor.prepareTopics();
+    const ends: Record<string, PartitionOffsets> = {};
+    for (const topic of topics) ends[topic] = await endOffsets(admin, topic);
+    await startAtEnd(pg, loader.group, ends);
+    await loader.start();
+    const snapshot = await extractor.snapshot();
+    await loader.waitFor(snapshot.marker.endOffsets);
+    await loader.stop();
+    const loadMs = Date.now() - loadStarted;
+
+    p.onPhase?.('creating indexes, foreign keys and identities');
+    const finalizeStarted = Date.now();
+    const notices = [...model.notices, ...(await finalizeTables(pg, p.targetSchema, model.tables, log))];
+    const finalizeMs = Date.now() - finalizeStarted;
+
+    p.onPhase?.('verifying');
+    const verifyStarted = Date.now();
+    const report = await verify({ db, model, pg, databaseUrl: p.databaseUrl, targetSchema: p.targetSchema });
+    const verifyMs = Date.now() - verifyStarted;
+    return {
+      model,
+      rowsPerTable: snapshot.rowsPerTable,
+      notices,
+      report,
+      phasesMs: { plan: planMs, snapshotAndLoad: loadMs, finalize: finalizeMs, verify: verifyMs },
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,34 @@
+import { Option, type Command } from 'commander';
+import { SETTINGS, resolveSettings, createLogger, defaultLogFormat, type Logger, type SettingKey, type Settings } from '@liteshift/shared';
+
+/** Adds the flags of the given settings to a command, each naming its environment variable. */
+export function withSettings(command: Command, keys: readonly SettingKey[]): Command {
+  for (const key of keys) {
+    const spec = SETTINGS[key];
+    const fallback = 'default' in spec ? `; default ${spec.default}` : '';
+    command.addOption(new Option(`${spec.flag} ${spec.arg}`, `${spec.description} (env ${spec.env}${fallback})`));
+  }
+  command.addOption(new Option(`${SETTINGS.logLevel.flag} ${SETTINGS.logLevel.arg}`, `${SETTINGS.logLevel.description} (env ${SETTINGS.logLevel.env})`));
+  command.addOption(new Option(`${SETTINGS.logFormat.flag} ${SETTINGS.logFormat.arg}`, `${SETTINGS.logFormat.description} (env ${SETTINGS.logFormat.env})`));
+  return command;
+}
+
+export interface CommandContext<K extends SettingKey> {
+  settings: Pick<Settings, K>;
+  log: Logger;
+  /** A logger for another service run by this process (each log line names one service). */
+  logFor: (service: string) => Logger;
+}
+
+/** Resolves flags + environment (+ .env) into validated settings and a logger. */
+export function context<K extends SettingKey>(
+  service: string,
+  keys: readonly K[],
+  flags: Record<string, unknown>,
+  optional: readonly K[] = [],
+): CommandContext<K> {
+  const settings = resolveSettings(keys, flags, process.env, optional);
+  const logging = resolveSettings(['logLevel', 'logFormat'], flags, process.env, ['logFormat']);
+  const logFor = (name: string): Logger => createLogger({ service: name, level: logging.logLevel, format: logging.logFormat ?? defaultLogFormat() });
+  return { settings, log: logFor(service), logFor };
+}

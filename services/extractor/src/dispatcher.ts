@@ -1,0 +1,80 @@
+import {
+  ChangeEventCodec,
+  SCHEMA_HEADER,
+  tableSchemas,
+  tableTopic,
+  type Op,
+  type Producer,
+  type SqlValue,
+  type TableModel,
+} from '@liteshift/shared';
+
+interface TableChannel {
+  topic: string;
+  codec: ChangeEventCodec;
+  headers: { [SCHEMA_HEADER]: string };
+}
+
+export interface DispatchedRow {
+  op: Op;
+  key: SqlValue[];
+  /** Null for a delete. */
+  row: SqlValue[] | null;
+  seq: bigint;
+}
+
+/**
+ * The one choke point through which every change event reaches Kafka. A delete is sent
+ * as a delete event followed by a tombstone, so compaction keeps the latest state of
+ * every live key. Sends are pipelined: one batch in flight while the next is read.
+ */
+export class EventDispatcher {
+  private readonly channels = new Map<string, TableChannel>();
+  private inFlight: Promise<unknown> | null = null;
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly prefix: string,
+  ) {}
+
+  register(table: TableModel): string {
+    const schemas = tableSchemas(table);
+    const topic = tableTopic(this.prefix, table.name);
+    this.channels.set(table.name, { topic, codec: new ChangeEventCodec(schemas), headers: { [SCHEMA_HEADER]: schemas.fingerprint } });
+    return topic;
+  }
+
+  topicOf(table: string): string {
+    return this.channel(table).topic;
+  }
+
+  private channel(table: string): TableChannel {
+    const channel = this.channels.get(table);
+    if (!channel) throw new Error(`table ${table} was not registered with the dispatcher`);
+    return channel;
+  }
+
+  /** Encodes now, sends once the previous batch is acknowledged. */
+  async dispatch(table: string, rows: readonly DispatchedRow[], snapshot: boolean): Promise<void> {
+    const { topic, codec, headers } = this.channel(table);
+    const tsMs = Date.now();
+    const messages: { key: Buffer; value: Buffer | null; headers: TableChannel['headers'] }[] = [];
+    for (const r of rows) {
+      const key = codec.encodeKey(r.key);
+      messages.push({ key, value: codec.encodeValue({ op: r.op, table, after: r.row, seq: r.seq, snapshot, tsMs }), headers });
+      if (r.op === 'd') messages.push({ key, value: null, headers });
+    }
+    await this.inFlight;
+    const sending = this.producer.send({ topic, acks: -1, messages });
+    // Marks the rejection handled until the next dispatch/flush awaits (and rethrows) it.
+    sending.catch(() => undefined);
+    this.inFlight = sending;
+  }
+
+  /** Waits until everything dispatched is acknowledged by Kafka. */
+  async flush(): Promise<void> {
+    const pending = this.inFlight;
+    this.inFlight = null;
+    await pending;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './extractor.js';
+export * from './dispatcher.js';
+export * from './table-reader.js';

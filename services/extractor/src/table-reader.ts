@@ -1,0 +1,59 @@
+import { quoteIdent, type SqliteDatabase, type SqlValue, type TableModel } from '@liteshift/shared';
+
+/**
+ * Reads a table in key order, in chunks of bounded size, each in its own short read
+ * transaction: a long-held read would pin SQLite's WAL and stall the application's
+ * checkpoints. Rowid tables page by rowid (fast, and immune to NULLs that SQLite allows in
+ * a declared key); WITHOUT ROWID tables page by their primary key.
+ */
+export class TableReader {
+  private readonly sql: string;
+  private readonly firstSql: string;
+  private readonly columnCount: number;
+  private readonly keyIndexes: number[];
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    readonly table: TableModel,
+  ) {
+    const rowidName = table.withoutRowid ? null : rowidAlias(table);
+    const cursor = rowidName ? [rowidName] : table.key.map(quoteIdent);
+    const select = table.columns.map((c) => (c.synthetic === 'rowid' ? rowidName ?? 'rowid' : quoteIdent(c.name)));
+    const from = `FROM main.${quoteIdent(table.name)}`;
+    const order = `ORDER BY ${cursor.join(', ')}`;
+    const list = `${[...select, ...cursor].join(', ')}`;
+    const params = cursor.map(() => '?').join(', ');
+    const after = cursor.length === 1 ? `${cursor[0]} > ?` : `(${cursor.join(', ')}) > (${params})`;
+    this.firstSql = `SELECT ${list} ${from} ${order} LIMIT ?`;
+    this.sql = `SELECT ${list} ${from} WHERE ${after} ${order} LIMIT ?`;
+    this.columnCount = table.columns.length;
+    this.keyIndexes = table.key.map((k) => table.columns.findIndex((c) => c.name === k));
+  }
+
+  /** Rows as arrays in model column order, plus their key values. */
+  *chunks(chunkRows: number): Generator<{ rows: SqlValue[][]; keys: SqlValue[][] }> {
+    const first = this.db.prepare(this.firstSql).raw(true);
+    const next = this.db.prepare(this.sql).raw(true);
+    let cursor: SqlValue[] | null = null;
+    for (;;) {
+      const raw = (cursor === null ? first.all(chunkRows) : next.all(...cursor, chunkRows)) as SqlValue[][];
+      if (raw.length === 0) return;
+      const rows: SqlValue[][] = new Array(raw.length);
+      const keys: SqlValue[][] = new Array(raw.length);
+      for (let i = 0; i < raw.length; i++) {
+        const r = raw[i]!;
+        rows[i] = r.length === this.columnCount ? r : r.slice(0, this.columnCount);
+        keys[i] = this.keyIndexes.map((k) => r[k]!);
+      }
+      cursor = raw[raw.length - 1]!.slice(this.columnCount);
+      yield { rows, keys };
+      if (raw.length < chunkRows) return;
+    }
+  }
+}
+
+/** A name for the rowid that no column shadows (a column may itself be called rowid). */
+function rowidAlias(table: TableModel): string | null {
+  const names = new Set(table.columns.filter((c) => !c.synthetic).map((c) => c.name.toLowerCase()));
+  return ['rowid', '_rowid_', 'oid'].find((n) => !names.has(n)) ?? null;
+}

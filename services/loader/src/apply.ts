@@ -1,0 +1,201 @@
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { from as copyFrom } from 'pg-copy-streams';
+import type pg from 'pg';
+import {
+  Rejection,
+  copyRow,
+  qualified,
+  quoteIdent,
+  toPgText,
+  type ColumnModel,
+  type SqlValue,
+  type TableModel,
+} from '@liteshift/shared';
+
+/** One decoded message, ready to apply: the last event of its key within a batch. */
+export interface KeyedChange {
+  /** Key values, in the table's key order. */
+  key: SqlValue[];
+  /** Row in the target model's column order; null means delete. */
+  row: SqlValue[] | null;
+  offset: string;
+}
+
+export interface RejectRow {
+  table: string;
+  key: SqlValue[];
+  column: string | null;
+  value: string | null;
+  reason: string;
+  offset: string;
+}
+
+export interface ApplyStats {
+  upserted: number;
+  deleted: number;
+  rejected: number;
+}
+
+/** Collapses a batch per key: the last event of every key wins (ON CONFLICT cannot touch a row twice). */
+export function collapseByKey<T extends { keyBytes: Buffer }>(changes: readonly T[]): T[] {
+  const last = new Map<string, T>();
+  for (const change of changes) {
+    const id = change.keyBytes.toString('latin1');
+    last.delete(id);
+    last.set(id, change);
+  }
+  return [...last.values()];
+}
+
+/** PostgreSQL text and jsonb cannot hold NUL, which is often the very reason for a reject. */
+export function printable(text: string): string {
+  return text.replace(/\u0000/g, '\\0');
+}
+
+function jsonSafe(values: readonly SqlValue[]): unknown[] {
+  return values.map((v) =>
+    typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? `\\x${Buffer.from(v).toString('hex')}` : typeof v === 'string' ? printable(v) : v,
+  );
+}
+
+function shown(value: SqlValue): string | null {
+  if (value === null) return null;
+  if (value instanceof Uint8Array) return `\\x${Buffer.from(value).toString('hex').slice(0, 2000)}`;
+  return printable(String(value).slice(0, 2000));
+}
+
+/**
+ * Applies one batch of one table to PostgreSQL inside the caller's transaction: upserts
+ * through a COPY into a temporary staging table, deletes by key, and rows PostgreSQL
+ * could not take into liteshift.rejects.
+ */
+export class TableApplier {
+  readonly target: string;
+  private readonly stage: string;
+  private readonly columns: ColumnModel[];
+  private readonly columnList: string;
+  private readonly upsertSql: string;
+  private readonly deleteSql: string;
+  private readonly stagedOn = new WeakSet<pg.ClientBase>();
+
+  constructor(
+    readonly table: TableModel,
+    readonly schema: string,
+    fingerprint: string,
+  ) {
+    this.target = qualified(schema, table.name);
+    this.stage = quoteIdent(`liteshift_stage_${createHash('sha256').update(`${table.name}/${fingerprint}`).digest('hex').slice(0, 16)}`);
+    this.columns = table.columns;
+    this.columnList = this.columns.map((c) => quoteIdent(c.name)).join(', ');
+    const keySet = new Set(table.key);
+    const updates = this.columns.filter((c) => !keySet.has(c.name)).map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
+    const conflict = `ON CONFLICT (${table.key.map(quoteIdent).join(', ')}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
+    this.upsertSql = `INSERT INTO ${this.target} (${this.columnList}) SELECT ${this.columnList} FROM pg_temp.${this.stage} ${conflict}`;
+    const keyColumns = table.key.map((k) => this.columns.find((c) => c.name === k)!);
+    const unnestArgs = keyColumns.map((_, i) => `$${i + 1}::text[]`).join(', ');
+    const aliases = keyColumns.map((_, i) => `k${i}`);
+    const casts = keyColumns.map((c, i) => `${aliases[i]}::${c.pgType} AS ${quoteIdent(c.name)}`).join(', ');
+    const match = keyColumns.map((c) => `t.${quoteIdent(c.name)} = d.${quoteIdent(c.name)}`).join(' AND ');
+    this.deleteSql = `DELETE FROM ${this.target} t USING (SELECT ${casts} FROM unnest(${unnestArgs}) AS u(${aliases.join(', ')})) d WHERE ${match}`;
+  }
+
+  /** Converts a row with the loader's mapping; the first refused column rejects the row. */
+  convert(row: readonly SqlValue[]): (string | null)[] | { column: ColumnModel; value: SqlValue; reason: string } {
+    const out: (string | null)[] = new Array(this.columns.length);
+    for (let i = 0; i < this.columns.length; i++) {
+      const column = this.columns[i]!;
+      const value = row[i] ?? null;
+      if (value === null && column.notNull) return { column, value, reason: `NULL in NOT NULL column ${column.name}` };
+      const text = toPgText(column.kind, value, column.pgType);
+      if (text instanceof Rejection) return { column, value, reason: text.reason };
+      out[i] = text;
+    }
+    return out;
+  }
+
+  async apply(client: pg.ClientBase, changes: readonly KeyedChange[], rejects: RejectRow[]): Promise<ApplyStats> {
+    const upserts: string[] = [];
+    const deleteKeys: (string | null)[][] = this.table.key.map(() => []);
+    let rejected = 0;
+    for (const change of changes) {
+      if (change.row === null) {
+        const keyText = this.keyText(change.key);
+        if (keyText instanceof Rejection) continue; // a key that never fit was never inserted
+        keyText.forEach((k, i) => deleteKeys[i]!.push(k));
+        continue;
+      }
+      const converted = this.convert(change.row);
+      if (Array.isArray(converted)) {
+        upserts.push(copyRow(converted));
+      } else {
+        rejected++;
+        rejects.push({
+          table: this.table.name,
+          key: change.key,
+          column: converted.column.name,
+          value: shown(converted.value),
+          reason: converted.reason,
+          offset: change.offset,
+        });
+      }
+    }
+    if (upserts.length > 0) await this.upsert(client, upserts);
+    const deleted = deleteKeys[0]!.length;
+    if (deleted > 0) await client.query(this.deleteSql, deleteKeys);
+    return { upserted: upserts.length, deleted, rejected };
+  }
+
+  private keyText(key: readonly SqlValue[]): (string | null)[] | Rejection {
+    const out: (string | null)[] = [];
+    for (let i = 0; i < key.length; i++) {
+      const column = this.columns.find((c) => c.name === this.table.key[i])!;
+      const text = toPgText(column.kind, key[i] ?? null, column.pgType);
+      if (text instanceof Rejection) return text;
+      out.push(text);
+    }
+    return out;
+  }
+
+  private async upsert(client: pg.ClientBase, lines: string[]): Promise<void> {
+    if (!this.stagedOn.has(client)) {
+      await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${this.stage} (LIKE ${this.target}) ON COMMIT DELETE ROWS`);
+      this.stagedOn.add(client);
+    }
+    const copy = client.query(copyFrom(`COPY pg_temp.${this.stage} (${this.columnList}) FROM STDIN`));
+    await pipeline(Readable.from(chunked(lines)), copy);
+    await client.query(this.upsertSql);
+  }
+}
+
+/** Joins COPY lines into ~1 MB writes: fewer, larger socket writes. */
+function* chunked(lines: readonly string[]): Generator<string> {
+  let buffer = '';
+  for (const line of lines) {
+    buffer += line;
+    if (buffer.length >= 1 << 20) {
+      yield buffer;
+      buffer = '';
+    }
+  }
+  if (buffer) yield buffer;
+}
+
+export async function insertRejects(client: pg.ClientBase, rejects: readonly RejectRow[], topic: string, partition: number): Promise<void> {
+  if (rejects.length === 0) return;
+  await client.query(
+    `INSERT INTO liteshift.rejects (table_name, key, column_name, value, reason, topic, partition, "offset")
+     SELECT t, k::jsonb, c, v, r, $6, $7, o::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $8::text[]) AS u(t, k, c, v, r, o)`,
+    [
+      rejects.map((r) => r.table),
+      rejects.map((r) => JSON.stringify(jsonSafe(r.key))),
+      rejects.map((r) => r.column),
+      rejects.map((r) => r.value),
+      rejects.map((r) => printable(r.reason)),
+      topic,
+      partition,
+      rejects.map((r) => r.offset),
+    ],
+  );
+}

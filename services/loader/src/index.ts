@@ -1,0 +1,5 @@
+export * from './loader.js';
+export * from './apply.js';
+export * from './finalize.js';
+export * from './offsets.js';
+export * from './target-tables.js';

@@ -1,0 +1,360 @@
+import {
+  ChangeEventCodec,
+  LiteshiftError,
+  SCHEMA_HEADER,
+  connectAdmin,
+  createKafka,
+  createPool,
+  createProducer,
+  deadLetterTopic,
+  describePostgresUrl,
+  ensureMetaSchema,
+  errorMessage,
+  postgresError,
+  readSchemas,
+  tableSchemas,
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type KafkaMessage,
+  type Logger,
+  type PartitionOffsets,
+  type PgPool,
+  type Producer,
+  type SchemaRecord,
+  type SqlValue,
+  type TableModel,
+} from '@liteshift/shared';
+import { collapseByKey, insertRejects, TableApplier, type ApplyStats, type KeyedChange, type RejectRow } from './apply.js';
+import { ensureTargetTable } from './target-tables.js';
+import { lockOffset, partitionId, readOffsets, storeOffset } from './offsets.js';
+
+export interface LoaderOptions {
+  databaseUrl: string;
+  brokers: string[];
+  topicPrefix: string;
+  targetSchema: string;
+  consumerGroup?: string;
+  log: Logger;
+  /** PostgreSQL connections, hence partitions applied at once. */
+  concurrency?: number;
+  onApplied?: (table: string, stats: ApplyStats) => void;
+}
+
+interface WriterSchema {
+  record: SchemaRecord;
+  codec: ChangeEventCodec;
+  /** Index in the target's columns of each writer column (schemas evolve by adding columns). */
+  toTarget: number[];
+}
+
+interface TableState {
+  applier: TableApplier;
+  fingerprint: string;
+}
+
+/**
+ * The loader (consumer group): decodes change events, collapses each batch per key and
+ * applies it with its offsets in one PostgreSQL transaction.
+ */
+export class Loader {
+  readonly group: string;
+  private readonly kafka;
+  private pool: PgPool | null = null;
+  private admin: Admin | null = null;
+  private producer: Producer | null = null;
+  private consumer: Consumer | null = null;
+  private readonly writers = new Map<string, WriterSchema>();
+  private readonly tables = new Map<string, TableState>();
+  private readonly topicTables = new Map<string, string>();
+  private readonly applied = new Map<string, bigint>();
+  private fatal: Error | null = null;
+  private progressWaiters: (() => boolean)[] = [];
+  readonly totals: ApplyStats & { deadLettered: number } = { upserted: 0, deleted: 0, rejected: 0, deadLettered: 0 };
+
+  constructor(private readonly options: LoaderOptions) {
+    this.group = options.consumerGroup ?? `${options.topicPrefix}-loader`;
+    this.kafka = createKafka({ brokers: options.brokers, clientId: 'liteshift-loader', log: options.log });
+  }
+
+  async connect(): Promise<void> {
+    const { databaseUrl, log } = this.options;
+    this.pool = createPool(databaseUrl, 'liteshift-loader', (this.options.concurrency ?? 3) + 1);
+    try {
+      const client = await this.pool.connect();
+      try {
+        await ensureMetaSchema(client);
+      } finally {
+        client.release();
+      }
+    } catch (error) {
+      throw postgresError(error, databaseUrl);
+    }
+    this.admin = await connectAdmin(this.kafka, this.options.brokers);
+    this.producer = createProducer(this.kafka);
+    await this.producer.connect();
+    log.info({ postgres: describePostgresUrl(databaseUrl), group: this.group }, 'loader connected');
+  }
+
+  /** Reads the schema topic; creates or adopts the target table of every table it names. */
+  async refreshSchemas(): Promise<string[]> {
+    const records = await readSchemas(this.kafka, this.requireAdmin(), this.options.topicPrefix);
+    const latest = new Map<string, SchemaRecord>();
+    for (const record of records.values()) {
+      const current = latest.get(record.table.name);
+      if (!current || current.publishedAt < record.publishedAt) latest.set(record.table.name, record);
+    }
+    const client = await this.requirePool().connect();
+    try {
+      for (const record of latest.values()) {
+        const state = this.tables.get(record.table.name);
+        if (state?.fingerprint === record.fingerprint) continue;
+        await ensureTargetTable(client, this.options.targetSchema, record.table, record.fingerprint, this.options.log);
+        this.tables.set(record.table.name, {
+          applier: new TableApplier(record.table, this.options.targetSchema, record.fingerprint),
+          fingerprint: record.fingerprint,
+        });
+        this.topicTables.set(record.topic, record.table.name);
+      }
+    } catch (error) {
+      throw postgresError(error, this.options.databaseUrl, 'create the target tables');
+    } finally {
+      client.release();
+    }
+    for (const record of records.values()) {
+      const target = latest.get(record.table.name)!.table;
+      const toTarget = record.table.columns.map((c) => target.columns.findIndex((t) => t.name === c.name));
+      this.writers.set(record.fingerprint, { record, codec: new ChangeEventCodec(tableSchemas(record.table)), toTarget });
+    }
+    return [...latest.values()].map((r) => r.topic);
+  }
+
+  tableModels(): TableModel[] {
+    return [...this.tables.values()].map((t) => t.applier.table);
+  }
+
+  private async loadOffsets(): Promise<void> {
+    const client = await this.requirePool().connect();
+    try {
+      this.applied.clear();
+      for (const [id, next] of await readOffsets(client, this.group)) this.applied.set(id, next);
+    } catch (error) {
+      throw postgresError(error, this.options.databaseUrl);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Starts consuming every table topic named on the schema topic; returns once running. */
+  async start(): Promise<void> {
+    await this.loadOffsets();
+    const topics = await this.refreshSchemas();
+    if (topics.length === 0 || this.consumer) return;
+    const consumer = this.kafka.consumer({
+      groupId: this.group,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxBytes: 64 * 1024 * 1024,
+      maxWaitTimeInMs: 250,
+      sessionTimeout: 45_000,
+      heartbeatInterval: 3_000,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (!event.payload.restart) {
+        this.fail(new LiteshiftError('KAFKA_FAILED', `loader stopped: ${event.payload.error.message}`, { cause: event.payload.error }));
+      }
+    });
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      void this.seekToStoredOffsets(consumer, event.payload.memberAssignment);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.concurrency ?? 3,
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+  }
+
+  /** Resolves once every partition in `until` is applied; rejects if the loader fails. */
+  waitFor(until: Record<string, PartitionOffsets>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const check = (): boolean => {
+        if (this.fatal) {
+          reject(this.fatal);
+          return true;
+        }
+        if (this.reached(until)) {
+          resolve();
+          return true;
+        }
+        return false;
+      };
+      if (!check()) this.progressWaiters.push(check);
+    });
+  }
+
+  /** One-shot: consume until `until` is applied, then stop. */
+  async run(until: Record<string, PartitionOffsets>): Promise<void> {
+    await this.start();
+    try {
+      await this.waitFor(until);
+    } finally {
+      await this.stop();
+    }
+  }
+
+  async stop(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = null;
+    await consumer?.disconnect().catch(() => undefined);
+  }
+
+  private fail(error: Error): void {
+    this.fatal ??= error;
+    this.notifyProgress();
+  }
+
+  private notifyProgress(): void {
+    this.progressWaiters = this.progressWaiters.filter((check) => !check());
+  }
+
+  reached(until: Record<string, PartitionOffsets>): boolean {
+    for (const [topic, partitions] of Object.entries(until)) {
+      for (const [partition, end] of Object.entries(partitions)) {
+        if ((this.applied.get(partitionId(topic, Number(partition))) ?? 0n) < BigInt(end)) return false;
+      }
+    }
+    return true;
+  }
+
+  private async seekToStoredOffsets(consumer: Consumer, assignment: Record<string, number[]>): Promise<void> {
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      for (const partition of partitions) {
+        const next = this.applied.get(partitionId(topic, partition));
+        if (next !== undefined && next > 0n) consumer.seek({ topic, partition, offset: next.toString() });
+      }
+    }
+  }
+
+  private async handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isStale }: EachBatchPayload): Promise<void> {
+    const { topic, partition, messages } = batch;
+    if (messages.length === 0 || isStale()) return;
+    const tableName = this.topicTables.get(topic);
+    const state = tableName ? this.tables.get(tableName) : undefined;
+    if (!state) throw new Error(`no schema known for topic ${topic}`);
+    const decoded: (KeyedChange & { keyBytes: Buffer; offset: string })[] = [];
+    const deadLetters: { message: KafkaMessage; reason: string }[] = [];
+    for (const message of messages) {
+      const change = await this.decode(message, state);
+      if (typeof change === 'string') deadLetters.push({ message, reason: change });
+      else decoded.push(change);
+    }
+    if (deadLetters.length > 0) await this.deadLetter(topic, partition, deadLetters);
+
+    const lastOffset = BigInt(messages[messages.length - 1]!.offset);
+    const client = await this.requirePool().connect();
+    let stats: ApplyStats = { upserted: 0, deleted: 0, rejected: 0 };
+    try {
+      await client.query('BEGIN');
+      const next = await lockOffset(client, this.group, topic, partition);
+      const fresh = collapseByKey(decoded.filter((d) => BigInt(d.offset) >= next));
+      const rejects: RejectRow[] = [];
+      stats = await state.applier.apply(client, fresh, rejects);
+      await insertRejects(client, rejects, topic, partition);
+      if (lastOffset + 1n > next) await storeOffset(client, this.group, topic, partition, lastOffset + 1n);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      const wrapped = postgresError(error, this.options.databaseUrl, `apply a batch of ${tableName}`);
+      this.options.log.error({ table: tableName, topic, partition, err: errorMessage(wrapped) }, 'batch failed');
+      if (!wrapped.retriable) this.fail(wrapped);
+      throw wrapped;
+    } finally {
+      client.release();
+    }
+    const id = partitionId(topic, partition);
+    if ((this.applied.get(id) ?? 0n) < lastOffset + 1n) this.applied.set(id, lastOffset + 1n);
+    this.totals.upserted += stats.upserted;
+    this.totals.deleted += stats.deleted;
+    this.totals.rejected += stats.rejected;
+    this.totals.deadLettered += deadLetters.length;
+    this.options.log.debug({ table: tableName, partition, offset: lastOffset.toString(), ...stats }, 'batch applied');
+    this.options.onApplied?.(tableName!, stats);
+    resolveOffset(lastOffset.toString());
+    await commitOffsetsIfNecessary();
+    await heartbeat();
+    this.notifyProgress();
+  }
+
+  /** Decodes one message for the target's columns, or says why it cannot be. */
+  private async decode(message: KafkaMessage, state: TableState): Promise<(KeyedChange & { keyBytes: Buffer }) | string> {
+    if (!message.key) return 'message has no key';
+    const fingerprint = message.headers?.[SCHEMA_HEADER]?.toString();
+    if (!fingerprint) return `message has no ${SCHEMA_HEADER} header`;
+    let writer = this.writers.get(fingerprint);
+    if (!writer) {
+      await this.refreshSchemas();
+      writer = this.writers.get(fingerprint);
+      if (!writer) return `unknown writer schema ${fingerprint}`;
+    }
+    if (writer.record.table.name !== state.applier.table.name) return `writer schema ${fingerprint} is for table ${writer.record.table.name}`;
+    try {
+      const key = writer.codec.decodeKey(message.key);
+      if (message.value === null) return { key, keyBytes: message.key, row: null, offset: message.offset };
+      const event = writer.codec.decodeValue(message.value);
+      if (event.op === 'd' || event.after === null) return { key, keyBytes: message.key, row: null, offset: message.offset };
+      const target = state.applier.table.columns.length;
+      let row: SqlValue[] = event.after;
+      if (writer.record.fingerprint !== state.fingerprint) {
+        row = new Array<SqlValue>(target).fill(null);
+        writer.toTarget.forEach((to, from) => {
+          if (to >= 0) row[to] = event.after![from]!;
+        });
+      }
+      return { key, keyBytes: message.key, row, offset: message.offset };
+    } catch (error) {
+      return `cannot decode: ${errorMessage(error)}`;
+    }
+  }
+
+  private async deadLetter(topic: string, partition: number, letters: readonly { message: KafkaMessage; reason: string }[]): Promise<void> {
+    await this.producer!.send({
+      topic: deadLetterTopic(this.options.topicPrefix),
+      acks: -1,
+      messages: letters.map(({ message, reason }) => ({
+        key: message.key,
+        value: message.value,
+        headers: {
+          ...message.headers,
+          'liteshift.dlq.reason': reason,
+          'liteshift.dlq.topic': topic,
+          'liteshift.dlq.partition': String(partition),
+          'liteshift.dlq.offset': message.offset,
+        },
+      })),
+    });
+    for (const { message, reason } of letters) {
+      this.options.log.warn({ topic, partition, offset: message.offset, reason }, 'message sent to the dead-letter topic');
+    }
+  }
+
+  requirePool(): PgPool {
+    if (!this.pool) throw new Error('loader is not connected');
+    return this.pool;
+  }
+
+  private requireAdmin(): Admin {
+    if (!this.admin) throw new Error('loader is not connected');
+    return this.admin;
+  }
+
+  async close(): Promise<void> {
+    await this.consumer?.disconnect().catch(() => undefined);
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+    await this.pool?.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,83 @@
+import {
+  LiteshiftError,
+  columnDefinition,
+  createTableSql,
+  dropTableSql,
+  qualified,
+  quoteIdent,
+  type Logger,
+  type PgPoolClient,
+  type TableModel,
+} from '@liteshift/shared';
+import type pg from 'pg';
+
+/**
+ * Creates the target table of a table model, or adopts an existing one (a schema the
+ * application's own migrations created first, or an earlier run's): missing columns are
+ * added, and the key must be unique there, since upserts need it.
+ */
+export async function ensureTargetTable(
+  client: pg.ClientBase,
+  schema: string,
+  table: TableModel,
+  fingerprint: string,
+  log: Logger,
+): Promise<void> {
+  await client.query('SELECT pg_advisory_lock(hashtext($1))', [`liteshift.table.${schema}.${table.name}`]);
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    const existing = await client.query<{ column_name: string }>(
+      'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
+      [schema, table.name],
+    );
+    if (existing.rowCount === 0) {
+      await client.query(createTableSql(schema, table));
+      log.info({ table: table.name }, 'created target table');
+    } else {
+      const have = new Set(existing.rows.map((r) => r.column_name));
+      for (const column of table.columns.filter((c) => !have.has(c.name))) {
+        // Added columns cannot be NOT NULL without a default: existing rows get NULL.
+        const definition = columnDefinition({ ...column, notNull: false, identity: false });
+        await client.query(`ALTER TABLE ${qualified(schema, table.name)} ADD COLUMN IF NOT EXISTS ${definition}`);
+        log.info({ table: table.name, column: column.name }, 'added column to target table');
+      }
+      await requireUniqueKey(client, schema, table);
+    }
+    await client.query(
+      `INSERT INTO liteshift.tables (table_name, target_schema, fingerprint, model) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (table_name) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, model = EXCLUDED.model, target_schema = EXCLUDED.target_schema`,
+      [table.name, schema, fingerprint, JSON.stringify(table)],
+    );
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`liteshift.table.${schema}.${table.name}`]);
+  }
+}
+
+async function requireUniqueKey(client: pg.ClientBase, schema: string, table: TableModel): Promise<void> {
+  const result = await client.query<{ columns: string[] }>(
+    `SELECT array_agg(a.attname::text ORDER BY k.ord) AS columns
+       FROM pg_index i
+       JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) ON true
+       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+      WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indpred IS NULL
+      GROUP BY i.indexrelid`,
+    [qualified(schema, table.name)],
+  );
+  const want = [...table.key].sort().join('\u0000');
+  if (!result.rows.some((r) => [...r.columns].sort().join('\u0000') === want)) {
+    throw new LiteshiftError(
+      'PG_TARGET_CONFLICT',
+      `target table ${schema}.${table.name} exists but has no primary key or unique index on (${table.key.join(', ')})`,
+      { hint: 'add one, or rerun with --force-recreate to let liteshift recreate the table' },
+    );
+  }
+}
+
+/** --force-recreate: drops the target tables and everything liteshift recorded about them. */
+export async function dropTargetTables(client: PgPoolClient | pg.ClientBase, schema: string, tables: readonly TableModel[]): Promise<void> {
+  for (const table of tables) {
+    await client.query(dropTableSql(schema, table));
+    await client.query('DELETE FROM liteshift.tables WHERE table_name = $1', [table.name]);
+    await client.query('DELETE FROM liteshift.rejects WHERE table_name = $1', [table.name]);
+  }
+}

@@ -1,0 +1,4 @@
+export * from './verifier.js';
+export * from './report.js';
+export * from './source-queries.js';
+export * from './row-diff.js';

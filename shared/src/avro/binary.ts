@@ -1,0 +1,212 @@
+/**
+ * Avro binary encoding for the change event's fixed shape: records of
+ * [null, long, double, string, bytes] unions. Hand-written because it is the hot path
+ * (one call per row) and because longs must stay exact above 2^53, which a JavaScript
+ * number cannot; avsc checks it against the schema in the tests.
+ */
+import { ValueClass } from './change-event.js';
+
+export type SqlValue = null | number | bigint | string | Buffer | Uint8Array;
+
+const SAFE_SMALL = 2 ** 52;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = -MAX_SAFE;
+
+export class AvroWriter {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(initialSize = 4096) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** A copy of what was written since the last reset. */
+  take(): Buffer {
+    const out = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    this.pos = 0;
+    return out;
+  }
+
+  private ensure(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + bytes) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  writeLong(value: number | bigint): void {
+    if (typeof value === 'number') {
+      if (Math.abs(value) < SAFE_SMALL) return this.writeZigZagNumber(value);
+      return this.writeZigZagBigInt(BigInt(value));
+    }
+    if (value >= MIN_SAFE / 2n && value <= MAX_SAFE / 2n) return this.writeZigZagNumber(Number(value));
+    this.writeZigZagBigInt(value);
+  }
+
+  private writeZigZagNumber(n: number): void {
+    let z = n >= 0 ? n * 2 : -n * 2 - 1;
+    this.ensure(10);
+    while (z >= 0x80) {
+      this.buf[this.pos++] = (z % 0x80) | 0x80;
+      z = Math.floor(z / 0x80);
+    }
+    this.buf[this.pos++] = z;
+  }
+
+  private writeZigZagBigInt(n: bigint): void {
+    let z = BigInt.asUintN(64, (n << 1n) ^ (n >> 63n));
+    this.ensure(10);
+    while (z >= 0x80n) {
+      this.buf[this.pos++] = Number(z & 0x7fn) | 0x80;
+      z >>= 7n;
+    }
+    this.buf[this.pos++] = Number(z);
+  }
+
+  writeBoolean(value: boolean): void {
+    this.ensure(1);
+    this.buf[this.pos++] = value ? 1 : 0;
+  }
+
+  writeDouble(value: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleLE(value, this.pos);
+    this.pos += 8;
+  }
+
+  writeString(value: string): void {
+    const length = Buffer.byteLength(value, 'utf8');
+    this.writeZigZagNumber(length);
+    this.ensure(length);
+    this.buf.write(value, this.pos, length, 'utf8');
+    this.pos += length;
+  }
+
+  writeBytes(value: Uint8Array): void {
+    this.writeZigZagNumber(value.length);
+    this.ensure(value.length);
+    this.buf.set(value, this.pos);
+    this.pos += value.length;
+  }
+
+  /** One column: the union branch, then the value. */
+  writeValue(value: SqlValue): void {
+    if (value === null || value === undefined) return this.writeZigZagNumber(ValueClass.Null);
+    switch (typeof value) {
+      case 'bigint':
+        this.writeZigZagNumber(ValueClass.Long);
+        return this.writeLong(value);
+      case 'number':
+        this.writeZigZagNumber(ValueClass.Double);
+        return this.writeDouble(value);
+      case 'string':
+        this.writeZigZagNumber(ValueClass.String);
+        return this.writeString(value);
+      default:
+        this.writeZigZagNumber(ValueClass.Bytes);
+        return this.writeBytes(value);
+    }
+  }
+}
+
+export class AvroReader {
+  pos = 0;
+  constructor(private readonly buf: Buffer) {}
+
+  get done(): boolean {
+    return this.pos >= this.buf.length;
+  }
+
+  /** A long as a number when exact, else as a BigInt. */
+  readLong(): number | bigint {
+    let z = 0;
+    let multiplier = 1;
+    const start = this.pos;
+    for (let shift = 0; shift < 49; shift += 7) {
+      const byte = this.byte();
+      z += (byte & 0x7f) * multiplier;
+      if ((byte & 0x80) === 0) return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+      multiplier *= 0x80;
+    }
+    this.pos = start;
+    let big = 0n;
+    for (let shift = 0n; ; shift += 7n) {
+      const byte = this.byte();
+      big |= BigInt(byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) break;
+      if (shift > 63n) throw new Error('Avro long longer than 10 bytes');
+    }
+    const value = (big >> 1n) ^ -(big & 1n);
+    return value >= MIN_SAFE && value <= MAX_SAFE ? Number(value) : value;
+  }
+
+  readInt(): number {
+    const value = this.readLong();
+    if (typeof value !== 'number') throw new Error('Avro int out of range');
+    return value;
+  }
+
+  readBoolean(): boolean {
+    return this.byte() !== 0;
+  }
+
+  readDouble(): number {
+    if (this.pos + 8 > this.buf.length) throw new Error('Avro double truncated');
+    const value = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return value;
+  }
+
+  readString(): string {
+    const length = this.readLength();
+    const value = this.buf.toString('utf8', this.pos, this.pos + length);
+    this.pos += length;
+    return value;
+  }
+
+  readBytes(): Buffer {
+    const length = this.readLength();
+    const value = Buffer.from(this.buf.subarray(this.pos, this.pos + length));
+    this.pos += length;
+    return value;
+  }
+
+  /** One column: integers come back as BigInt and reals as number, as better-sqlite3 returns them. */
+  readValue(): SqlValue {
+    const branch = this.readInt();
+    switch (branch) {
+      case ValueClass.Null:
+        return null;
+      case ValueClass.Long: {
+        const v = this.readLong();
+        return typeof v === 'number' ? BigInt(v) : v;
+      }
+      case ValueClass.Double:
+        return this.readDouble();
+      case ValueClass.String:
+        return this.readString();
+      case ValueClass.Bytes:
+        return this.readBytes();
+      default:
+        throw new Error(`Avro union branch ${branch} out of range`);
+    }
+  }
+
+  private readLength(): number {
+    const length = this.readInt();
+    if (length < 0 || this.pos + length > this.buf.length) throw new Error('Avro string/bytes length out of range');
+    return length;
+  }
+
+  private byte(): number {
+    if (this.pos >= this.buf.length) throw new Error('Avro data truncated');
+    return this.buf[this.pos++]!;
+  }
+}

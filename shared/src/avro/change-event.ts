@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import type { TableModel } from '../schema/model.js';
+
+/**
+ * The change event (DESIGN contract 2), as an Avro schema derived from the table model.
+ * Every column is the union of SQLite's storage classes, so a value reaches Kafka exactly
+ * as SQLite stored it (an INTEGER column may hold text; longs stay 64-bit); converting it
+ * to the PostgreSQL type is the loader's job, where a refused value becomes a reject.
+ */
+export const CHANGE_EVENT_VERSION = 1;
+
+export type Op = 'r' | 'c' | 'u' | 'd';
+export const OPS: readonly Op[] = ['r', 'c', 'u', 'd'];
+
+/** Union branches, in this order, for every column. */
+export const VALUE_UNION = ['null', 'long', 'double', 'string', 'bytes'] as const;
+export const enum ValueClass {
+  Null = 0,
+  Long = 1,
+  Double = 2,
+  String = 3,
+  Bytes = 4,
+}
+
+export type AvroSchema = Record<string, unknown>;
+
+export interface TableSchemas {
+  /** Avro field name per column, in column order (SQLite names need not be valid Avro names). */
+  fieldNames: string[];
+  keyFieldNames: string[];
+  value: AvroSchema;
+  key: AvroSchema;
+  /** SHA-256 of both schemas, first 16 hex digits: names the writer schema in every message. */
+  fingerprint: string;
+}
+
+export function avroFieldNames(names: readonly string[]): string[] {
+  const used = new Set<string>();
+  return names.map((name) => {
+    let base = name.replace(/[^A-Za-z0-9_]/g, '_');
+    if (!/^[A-Za-z_]/.test(base)) base = `_${base}`;
+    let candidate = base;
+    for (let i = 2; used.has(candidate); i++) candidate = `${base}_${i}`;
+    used.add(candidate);
+    return candidate;
+  });
+}
+
+function namespaceOf(table: string): string {
+  const safe = avroFieldNames([table])[0]!;
+  return `liteshift.tables.${safe}`;
+}
+
+export function tableSchemas(table: TableModel): TableSchemas {
+  const fieldNames = avroFieldNames(table.columns.map((c) => c.name));
+  const keyFieldNames = table.key.map((k) => fieldNames[table.columns.findIndex((c) => c.name === k)]!);
+  const column = (name: string, field: string) => ({
+    name: field,
+    type: [...VALUE_UNION],
+    default: null,
+    'liteshift.column': name,
+  });
+  const rowFields = table.columns.map((c, i) => column(c.name, fieldNames[i]!));
+  const namespace = namespaceOf(table.name);
+  const value: AvroSchema = {
+    type: 'record',
+    name: 'Envelope',
+    namespace,
+    'liteshift.table': table.name,
+    'liteshift.version': CHANGE_EVENT_VERSION,
+    fields: [
+      { name: 'op', type: { type: 'enum', name: 'Op', namespace: 'liteshift', symbols: [...OPS] } },
+      { name: 'table', type: 'string' },
+      { name: 'after', type: ['null', { type: 'record', name: 'Row', fields: rowFields }], default: null },
+      {
+        name: 'source',
+        type: {
+          type: 'record',
+          name: 'Source',
+          namespace: 'liteshift',
+          fields: [
+            { name: 'seq', type: 'long', doc: 'changelog sequence, or the snapshot watermark for snapshot reads' },
+            { name: 'snapshot', type: 'boolean' },
+          ],
+        },
+      },
+      { name: 'ts_ms', type: 'long' },
+    ],
+  };
+  const key: AvroSchema = {
+    type: 'record',
+    name: 'Key',
+    namespace,
+    fields: table.key.map((k, i) => column(k, keyFieldNames[i]!)),
+  };
+  // Over the whole JSON, not Avro's canonical form: that form drops the original column
+  // names, and two tables differing only in them must not share a writer schema.
+  const fingerprint = createHash('sha256').update(JSON.stringify({ value, key })).digest('hex').slice(0, 16);
+  return { fieldNames, keyFieldNames, value, key, fingerprint };
+}

@@ -1,0 +1,79 @@
+import { AvroReader, AvroWriter, type SqlValue } from './binary.js';
+import { OPS, type Op, type TableSchemas } from './change-event.js';
+
+export interface ChangeEvent {
+  op: Op;
+  table: string;
+  /** Column values in table-model order; null for a delete. */
+  after: SqlValue[] | null;
+  /** Changelog sequence, or the snapshot watermark for snapshot reads. */
+  seq: bigint;
+  snapshot: boolean;
+  tsMs: number;
+}
+
+/** Encodes and decodes one table's change events and keys with one writer schema. */
+export class ChangeEventCodec {
+  private readonly writer = new AvroWriter();
+  readonly columnCount: number;
+  readonly keyCount: number;
+
+  constructor(readonly schemas: TableSchemas) {
+    this.columnCount = schemas.fieldNames.length;
+    this.keyCount = schemas.keyFieldNames.length;
+  }
+
+  encodeValue(event: ChangeEvent): Buffer {
+    const w = this.writer;
+    w.reset();
+    w.writeLong(OPS.indexOf(event.op));
+    w.writeString(event.table);
+    if (event.after === null) {
+      w.writeLong(0);
+    } else {
+      if (event.after.length !== this.columnCount) throw new Error(`row has ${event.after.length} values, schema ${this.columnCount}`);
+      w.writeLong(1);
+      for (const value of event.after) w.writeValue(value);
+    }
+    w.writeLong(event.seq);
+    w.writeBoolean(event.snapshot);
+    w.writeLong(event.tsMs);
+    return w.take();
+  }
+
+  encodeKey(values: readonly SqlValue[]): Buffer {
+    const w = this.writer;
+    w.reset();
+    for (const value of values) w.writeValue(value);
+    return w.take();
+  }
+
+  decodeValue(buf: Buffer): ChangeEvent {
+    const r = new AvroReader(buf);
+    const op = OPS[r.readInt()];
+    if (op === undefined) throw new Error('unknown op symbol');
+    const table = r.readString();
+    const branch = r.readInt();
+    let after: SqlValue[] | null = null;
+    if (branch === 1) {
+      after = new Array<SqlValue>(this.columnCount);
+      for (let i = 0; i < this.columnCount; i++) after[i] = r.readValue();
+    } else if (branch !== 0) {
+      throw new Error(`bad union branch ${branch} for after`);
+    }
+    const seqRaw = r.readLong();
+    const seq = typeof seqRaw === 'number' ? BigInt(seqRaw) : seqRaw;
+    const snapshot = r.readBoolean();
+    const ts = r.readLong();
+    if (!r.done) throw new Error('trailing bytes after change event');
+    return { op, table, after, seq, snapshot, tsMs: Number(ts) };
+  }
+
+  decodeKey(buf: Buffer): SqlValue[] {
+    const r = new AvroReader(buf);
+    const out: SqlValue[] = [];
+    for (let i = 0; i < this.keyCount; i++) out.push(r.readValue());
+    if (!r.done) throw new Error('trailing bytes after key');
+    return out;
+  }
+}

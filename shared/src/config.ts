@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import { LiteshiftError } from './errors.js';
+
+/**
+ * Every setting is declared once: its environment variable, its CLI flag, default,
+ * whether it is secret, and what it means. The CLI flags, the environment parsing and
+ * the README's configuration table are all derived from this list.
+ */
+export interface SettingSpec<T extends z.ZodType = z.ZodType> {
+  env: string;
+  flag: string;
+  /** Commander-style placeholder for the value. */
+  arg: string;
+  description: string;
+  schema: T;
+  default?: string;
+  secret?: boolean;
+}
+
+const brokerList = z
+  .string()
+  .min(1)
+  .transform((value) => value.split(',').map((broker) => broker.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port')).min(1));
+
+const postgresUrl = z
+  .string()
+  .min(1)
+  .refine((value) => /^postgres(ql)?:\/\//i.test(value), 'must start with postgres:// or postgresql://');
+
+const positiveInt = (max: number) => z.coerce.number().int().positive().max(max);
+
+export const SETTINGS = {
+  sqlitePath: {
+    env: 'SQLITE_PATH',
+    flag: '--sqlite-path',
+    arg: '<path>',
+    description: 'SQLite database file to migrate',
+    schema: z.string().min(1),
+  },
+  databaseUrl: {
+    env: 'DATABASE_URL',
+    flag: '--postgres-url',
+    arg: '<url>',
+    description: 'target PostgreSQL, postgres://user:password@host:port/db (never logged)',
+    schema: postgresUrl,
+    secret: true,
+  },
+  kafkaBrokers: {
+    env: 'KAFKA_BROKERS',
+    flag: '--kafka-brokers',
+    arg: '<host:port,...>',
+    description: 'Kafka bootstrap brokers',
+    schema: brokerList,
+  },
+  topicPrefix: {
+    env: 'LITESHIFT_TOPIC_PREFIX',
+    flag: '--topic-prefix',
+    arg: '<prefix>',
+    description: 'topics are named <prefix>.<table>',
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'use letters, digits, dot, dash or underscore'),
+    default: 'liteshift',
+  },
+  targetSchema: {
+    env: 'LITESHIFT_TARGET_SCHEMA',
+    flag: '--target-schema',
+    arg: '<schema>',
+    description: 'PostgreSQL schema that receives the tables',
+    schema: z.string().min(1).max(63),
+    default: 'public',
+  },
+  partitions: {
+    env: 'LITESHIFT_PARTITIONS',
+    flag: '--partitions',
+    arg: '<n>',
+    description: 'partitions per table topic (when liteshift creates it)',
+    schema: positiveInt(1000),
+    default: '3',
+  },
+  chunkRows: {
+    env: 'LITESHIFT_CHUNK_ROWS',
+    flag: '--chunk-rows',
+    arg: '<n>',
+    description: 'rows read from SQLite per snapshot chunk (one short read transaction each)',
+    schema: positiveInt(1_000_000),
+    default: '5000',
+  },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    flag: '--log-level',
+    arg: '<level>',
+    description: 'trace, debug, info, warn, error or silent',
+    schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    default: 'info',
+  },
+  logFormat: {
+    env: 'LOG_FORMAT',
+    flag: '--log-format',
+    arg: '<format>',
+    description: 'json (one line per event) or pretty; default pretty on a terminal',
+    schema: z.enum(['json', 'pretty']),
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingKey = keyof typeof SETTINGS;
+export type Settings = { [K in SettingKey]: z.output<(typeof SETTINGS)[K]['schema']> };
+
+/** camelCase key of a flag as commander stores it: --postgres-url → postgresUrl. */
+export function flagKey(spec: SettingSpec): string {
+  return spec.flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * Resolves the settings a command needs: flag, then environment, then default.
+ * Every mistake is reported at once, one line each, naming the flag and variable.
+ */
+export function resolveSettings<K extends SettingKey>(
+  keys: readonly K[],
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+  optional: readonly K[] = [],
+): Pick<Settings, K> {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const key of keys) {
+    const spec: SettingSpec = SETTINGS[key];
+    const fromFlag = flags[flagKey(spec)];
+    const raw = fromFlag ?? env[spec.env] ?? spec.default;
+    if (raw === undefined || raw === '') {
+      if (!optional.includes(key)) problems.push(`${spec.flag} (or ${spec.env}) is required: ${spec.description}`);
+      continue;
+    }
+    const parsed = spec.schema.safeParse(raw);
+    if (parsed.success) {
+      out[key] = parsed.data;
+    } else {
+      const shown = spec.secret ? '' : ` "${String(raw)}"`;
+      const reason = parsed.error.issues[0]?.message ?? 'invalid value';
+      problems.push(`${spec.flag} (or ${spec.env})${shown}: ${reason}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new LiteshiftError('CONFIG_INVALID', problems.join('\n'), {
+      hint: problems.length === 1 ? 'see liteshift <command> --help' : undefined,
+    });
+  }
+  return out as Pick<Settings, K>;
+}

@@ -1,0 +1,93 @@
+import { Kafka, logLevel, Partitioners, type Admin, type Producer, type logCreator } from 'kafkajs';
+import { LiteshiftError, errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+
+/**
+ * The one place that knows kafkajs. Services use these helpers, so the client can be
+ * replaced (e.g. by @platformatic/kafka) if the benchmark says so.
+ */
+export type { Admin, Producer, Consumer, EachBatchPayload, KafkaMessage, IHeaders } from 'kafkajs';
+
+const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** kafkajs logs reconnect attempts at ERROR; they are retried, so ours shows them at debug/warn. */
+function pinoLogCreator(log: Logger): logCreator {
+  const child = log.child({ component: 'kafkajs' });
+  return () =>
+    ({ namespace, level, log: entry }) => {
+      const { message, timestamp: _t, logger: _l, ...extra } = entry;
+      const name = LEVEL_NAMES[level] ?? 'debug';
+      child[name === 'error' || name === 'info' ? 'debug' : name]({ namespace, ...extra }, message);
+    };
+}
+
+export interface KafkaSettings {
+  brokers: string[];
+  clientId: string;
+  log: Logger;
+}
+
+export function createKafka(settings: KafkaSettings): Kafka {
+  return new Kafka({
+    clientId: settings.clientId,
+    brokers: settings.brokers,
+    connectionTimeout: 5_000,
+    requestTimeout: 30_000,
+    retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
+    logLevel: logLevel.INFO,
+    logCreator: pinoLogCreator(settings.log),
+  });
+}
+
+/**
+ * Per-key order needs the same key bytes on the same partition (the Java-compatible
+ * murmur2 partitioner) and no reordering on retry (idempotent producer, one request in
+ * flight).
+ */
+export function createProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    // Idempotence needs unbounded retries; a broker restart is waited out, not fatal.
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
+    allowAutoTopicCreation: false,
+  });
+}
+
+function unreachable(brokers: string[], error: unknown): LiteshiftError {
+  return new LiteshiftError('KAFKA_UNREACHABLE', `cannot reach Kafka at ${brokers.join(',')}: ${errorMessage(error)}`, {
+    hint: 'is the broker running? start a local one with `liteshift stack up`, or check --kafka-brokers (or KAFKA_BROKERS)',
+    retriable: true,
+    cause: error,
+  });
+}
+
+/** Fails within `timeoutMs` with one clear line when no broker answers. */
+export async function connectAdmin(kafka: Kafka, brokers: string[], timeoutMs = 20_000): Promise<Admin> {
+  const admin = kafka.admin({ retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3_000 } });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+  });
+  try {
+    await Promise.race([
+      (async () => {
+        await admin.connect();
+        await admin.describeCluster();
+      })(),
+      deadline,
+    ]);
+    return admin;
+  } catch (error) {
+    await admin.disconnect().catch(() => undefined);
+    throw unreachable(brokers, error);
+  } finally {
+    clearTimeout(timer);
+  }
+}

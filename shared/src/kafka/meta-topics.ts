@@ -1,0 +1,73 @@
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { TableModel } from '../schema/model.js';
+import { tableSchemas, type AvroSchema } from '../avro/change-event.js';
+import { readCompacted } from './compacted-reader.js';
+import { controlTopic, schemaTopic, type PartitionOffsets } from './topics.js';
+
+/** A writer schema on the schema topic, keyed by fingerprint; carries the table model too. */
+export interface SchemaRecord {
+  version: 1;
+  fingerprint: string;
+  topic: string;
+  table: TableModel;
+  avro: { key: AvroSchema; value: AvroSchema };
+  publishedAt: string;
+}
+
+export const SCHEMA_HEADER = 'liteshift.schema';
+
+export function schemaRecord(table: TableModel, topic: string): SchemaRecord {
+  const schemas = tableSchemas(table);
+  return {
+    version: 1,
+    fingerprint: schemas.fingerprint,
+    topic,
+    table,
+    avro: { key: schemas.key, value: schemas.value },
+    publishedAt: new Date().toISOString(),
+  };
+}
+
+export async function publishSchemas(producer: Producer, prefix: string, records: readonly SchemaRecord[]): Promise<void> {
+  await producer.send({
+    topic: schemaTopic(prefix),
+    acks: -1,
+    messages: records.map((r) => ({ key: r.fingerprint, value: JSON.stringify(r) })),
+  });
+}
+
+export async function readSchemas(kafka: Kafka, admin: Admin, prefix: string): Promise<Map<string, SchemaRecord>> {
+  const raw = await readCompacted(kafka, admin, schemaTopic(prefix));
+  const out = new Map<string, SchemaRecord>();
+  for (const [key, value] of raw) {
+    if (!value) continue;
+    const record = JSON.parse(value.toString()) as SchemaRecord;
+    if (record.version === 1) out.set(key, record);
+  }
+  return out;
+}
+
+/**
+ * The extractor's snapshot, as told to the loader: which tables, and the end offsets
+ * that, once applied, mean every snapshot row is in PostgreSQL.
+ */
+export interface SnapshotMarker {
+  snapshotId: string;
+  watermark: string;
+  startedAt: string;
+  completedAt: string | null;
+  tables: Record<string, { topic: string; rows: number }>;
+  endOffsets: Record<string, PartitionOffsets>;
+}
+
+const SNAPSHOT_KEY = 'snapshot';
+
+export async function publishSnapshotMarker(producer: Producer, prefix: string, marker: SnapshotMarker): Promise<void> {
+  await producer.send({ topic: controlTopic(prefix), acks: -1, messages: [{ key: SNAPSHOT_KEY, value: JSON.stringify(marker) }] });
+}
+
+export async function readSnapshotMarker(kafka: Kafka, admin: Admin, prefix: string): Promise<SnapshotMarker | null> {
+  const raw = await readCompacted(kafka, admin, controlTopic(prefix));
+  const value = raw.get(SNAPSHOT_KEY);
+  return value ? (JSON.parse(value.toString()) as SnapshotMarker) : null;
+}

@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import type { Admin } from 'kafkajs';
+
+/** Topic of a table: `<prefix>.<table>`; names Kafka cannot carry get a hash suffix to stay distinct. */
+export function tableTopic(prefix: string, table: string): string {
+  if (/^[A-Za-z0-9][A-Za-z0-9_-]{0,199}$/.test(table)) return `${prefix}.${table}`;
+  const hash = createHash('sha256').update(table).digest('hex').slice(0, 8);
+  const safe = table.replace(/[^A-Za-z0-9_-]/g, '_').replace(/^_+/, '').slice(0, 150);
+  return `${prefix}.${safe}${safe ? '-' : ''}${hash}`;
+}
+
+export const schemaTopic = (prefix: string): string => `${prefix}._schemas`;
+export const controlTopic = (prefix: string): string => `${prefix}._control`;
+export const deadLetterTopic = (prefix: string): string => `${prefix}._dlq`;
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  compacted: boolean;
+}
+
+/**
+ * Table topics are compacted: with a tombstone after every delete, a replay from the
+ * beginning restores the latest state of every live key.
+ */
+export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((s) => !existing.has(s.topic));
+  if (missing.length === 0) return [];
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((s) => ({
+      topic: s.topic,
+      numPartitions: s.partitions,
+      replicationFactor: -1,
+      configEntries: s.compacted
+        ? [
+            { name: 'cleanup.policy', value: 'compact' },
+            { name: 'max.message.bytes', value: String(16 * 1024 * 1024) },
+          ]
+        : [{ name: 'max.message.bytes', value: String(16 * 1024 * 1024) }],
+    })),
+  });
+  return missing.map((s) => s.topic);
+}
+
+export type PartitionOffsets = Record<number, string>;
+
+/** High watermarks (next offset to be written) per partition. */
+export async function endOffsets(admin: Admin, topic: string): Promise<PartitionOffsets> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return Object.fromEntries(offsets.map((o) => [o.partition, o.high]));
+}

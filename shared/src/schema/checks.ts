@@ -1,0 +1,62 @@
+import type { CheckModel } from './model.js';
+import { quoteIdent, quoteLiteral } from './identifiers.js';
+import { isKeyword, matchParen, tokenize, type Token } from './sql-tokens.js';
+
+/** Words and functions that mean the same in SQLite and PostgreSQL expressions. */
+const PORTABLE_WORDS = new Set([
+  'AND', 'OR', 'NOT', 'IN', 'IS', 'NULL', 'BETWEEN', 'LIKE', 'TRUE', 'FALSE', 'CASE', 'WHEN', 'THEN', 'ELSE', 'END',
+  'LENGTH', 'LOWER', 'UPPER', 'ABS', 'COALESCE', 'TRIM', 'SUBSTR', 'ROUND', 'NULLIF', 'ESCAPE',
+]);
+
+/** Extracts the CHECK constraints of a CREATE TABLE statement, translated where portable. */
+export function extractChecks(createSql: string, columnNames: readonly string[]): CheckModel[] {
+  const tokens = tokenize(createSql);
+  const checks: CheckModel[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    if (!isKeyword(tokens[i], 'CHECK') || tokens[i + 1]?.kind !== 'lparen') continue;
+    const end = matchParen(tokens, i + 1);
+    const body = tokens.slice(i + 2, end - 1);
+    checks.push({
+      sqliteSql: createSql.slice(body[0]?.start ?? 0, body[body.length - 1]?.end ?? 0),
+      pgSql: translateExpression(body, new Set(columnNames)),
+    });
+    i = end - 1;
+  }
+  return checks;
+}
+
+function translateExpression(tokens: readonly Token[], columns: ReadonlySet<string>): string | null {
+  const out: string[] = [];
+  for (const token of tokens) {
+    switch (token.kind) {
+      case 'ident':
+        if (columns.has(token.value)) out.push(quoteIdent(token.value));
+        else if (PORTABLE_WORDS.has(token.value.toUpperCase())) out.push(token.value.toUpperCase());
+        else return null;
+        break;
+      case 'quoted-ident':
+        if (!columns.has(token.value)) return null;
+        out.push(quoteIdent(token.value));
+        break;
+      case 'string':
+        out.push(quoteLiteral(token.value));
+        break;
+      case 'number':
+        out.push(token.value);
+        break;
+      case 'op':
+        if (token.value === '==') out.push('=');
+        else if (['=', '<', '>', '<=', '>=', '<>', '!=', '+', '-', '*', '/', '%', '||'].includes(token.value)) out.push(token.value);
+        else return null;
+        break;
+      case 'lparen':
+      case 'rparen':
+      case 'comma':
+        out.push(token.value);
+        break;
+      default:
+        return null;
+    }
+  }
+  return out.join(' ').replace(/\( /g, '(').replace(/ \)/g, ')').replace(/ ,/g, ',');
+}

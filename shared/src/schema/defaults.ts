@@ -1,0 +1,137 @@
+import type { Notice, ValueKind } from './model.js';
+import { quoteLiteral } from './identifiers.js';
+import { tokenize, type Token } from './sql-tokens.js';
+
+/**
+ * Translates a SQLite DEFAULT expression into PostgreSQL. SQLite's clock functions work
+ * in UTC, so their translations do too. Anything not understood is dropped with a
+ * notice: a missing default never loses data, a wrong one would.
+ */
+export function translateDefault(
+  sqliteDefault: string | null,
+  kind: ValueKind,
+  where: { table: string; column: string },
+  notices: Notice[],
+): string | null {
+  if (sqliteDefault === null) return null;
+  const tokens = stripParens(tokenize(sqliteDefault));
+  const out = translateTokens(tokens, kind);
+  if (out === undefined) {
+    notices.push({
+      level: 'warn',
+      ...where,
+      message: `DEFAULT ${sqliteDefault} has no PostgreSQL equivalent: dropped (the loader still copies every stored value)`,
+    });
+    return null;
+  }
+  if (tokens.length === 1 && tokens[0]!.kind === 'quoted-ident') {
+    notices.push({ level: 'info', ...where, message: `DEFAULT ${sqliteDefault} is a double-quoted string in SQLite: translated to ${out}` });
+  }
+  return out;
+}
+
+function stripParens(tokens: Token[]): Token[] {
+  let t = tokens;
+  while (t.length >= 2 && t[0]!.kind === 'lparen' && t[t.length - 1]!.kind === 'rparen') t = t.slice(1, -1);
+  return t;
+}
+
+const UTC_NOW = "(now() AT TIME ZONE 'UTC')";
+
+function clock(what: 'timestamp' | 'date' | 'time' | 'epoch', kind: ValueKind): string | undefined {
+  if (what === 'epoch') return kind === 'integer' || kind === 'real' || kind === 'numeric' ? 'extract(epoch from now())::bigint' : undefined;
+  switch (kind) {
+    case 'timestamptz':
+      return what === 'timestamp' ? 'CURRENT_TIMESTAMP' : undefined;
+    case 'timestamp':
+      return what === 'timestamp' ? `${UTC_NOW}` : what === 'date' ? `${UTC_NOW}::date` : undefined;
+    case 'date':
+      return what === 'time' ? undefined : `${UTC_NOW}::date`;
+    case 'time':
+      return what === 'date' ? undefined : `${UTC_NOW}::time(0)`;
+    case 'text': {
+      const format = what === 'timestamp' ? 'YYYY-MM-DD HH24:MI:SS' : what === 'date' ? 'YYYY-MM-DD' : 'HH24:MI:SS';
+      return `to_char(${UTC_NOW}, '${format}')`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** strftime formats that mean one of SQLite's clock values. */
+const STRFTIME: Record<string, 'timestamp' | 'date' | 'time' | 'epoch'> = {
+  '%Y-%m-%d %H:%M:%S': 'timestamp',
+  '%Y-%m-%dT%H:%M:%S': 'timestamp',
+  '%Y-%m-%d %H:%M:%f': 'timestamp',
+  '%Y-%m-%dT%H:%M:%fZ': 'timestamp',
+  '%Y-%m-%dT%H:%M:%SZ': 'timestamp',
+  '%Y-%m-%d': 'date',
+  '%H:%M:%S': 'time',
+  '%s': 'epoch',
+};
+
+function translateTokens(tokens: Token[], kind: ValueKind): string | undefined {
+  if (tokens.length === 0) return undefined;
+  const first = tokens[0]!;
+  const upper = first.kind === 'ident' ? first.value.toUpperCase() : '';
+
+  if (tokens.length === 1) {
+    if (upper === 'NULL') return undefined;
+    if (upper === 'CURRENT_TIMESTAMP') return clock('timestamp', kind);
+    if (upper === 'CURRENT_DATE') return clock('date', kind);
+    if (upper === 'CURRENT_TIME') return clock('time', kind);
+    if (upper === 'TRUE' || upper === 'FALSE') return literalFor(upper === 'TRUE' ? '1' : '0', kind, true);
+    if (first.kind === 'number') return literalFor(first.value, kind, true);
+    if (first.kind === 'string' || first.kind === 'quoted-ident') return literalFor(first.value, kind, false);
+    if (first.kind === 'blob' && /^[0-9a-f]*$/i.test(first.value)) {
+      return kind === 'blob' ? `'\\x${first.value.toLowerCase()}'::bytea` : undefined;
+    }
+    return undefined;
+  }
+  if (tokens.length === 2 && first.kind === 'op' && (first.value === '-' || first.value === '+') && tokens[1]!.kind === 'number') {
+    return literalFor(`${first.value === '-' ? '-' : ''}${tokens[1]!.value}`, kind, true);
+  }
+  // function call: name ( args )
+  if (first.kind === 'ident' && tokens[1]?.kind === 'lparen' && tokens[tokens.length - 1]!.kind === 'rparen') {
+    const name = first.value.toLowerCase();
+    const args = tokens.slice(2, -1).filter((t) => t.kind !== 'comma');
+    if (!args.every((a) => a.kind === 'string')) return undefined;
+    const values = args.map((a) => a.value.toLowerCase());
+    const isNow = values.includes('now') && values.every((v) => v === 'now' || v === 'utc' || STRFTIME[v] !== undefined);
+    if (!isNow) return undefined;
+    if (name === 'datetime') return clock('timestamp', kind);
+    if (name === 'date') return clock('date', kind);
+    if (name === 'time') return clock('time', kind);
+    if (name === 'unixepoch') return clock('epoch', kind);
+    if (name === 'strftime') {
+      const format = STRFTIME[args[0]!.value];
+      return format ? clock(format, kind) : undefined;
+    }
+  }
+  return undefined;
+}
+
+const TRUE_WORDS = new Set(['1', 't', 'true', 'y', 'yes', 'on']);
+const FALSE_WORDS = new Set(['0', 'f', 'false', 'n', 'no', 'off']);
+
+function literalFor(value: string, kind: ValueKind, numeric: boolean): string | undefined {
+  switch (kind) {
+    case 'boolean': {
+      const v = value.toLowerCase();
+      if (TRUE_WORDS.has(v)) return 'true';
+      if (FALSE_WORDS.has(v)) return 'false';
+      return undefined;
+    }
+    case 'integer':
+      return /^-?\d+$/.test(value) ? value : undefined;
+    case 'real':
+    case 'numeric':
+      return /^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value) ? value : undefined;
+    case 'blob':
+      return numeric ? undefined : `${quoteLiteral(value)}::bytea`;
+    case 'text':
+      return quoteLiteral(value);
+    default:
+      return numeric ? undefined : quoteLiteral(value);
+  }
+}
