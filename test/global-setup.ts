@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { canConnect, startLocalCluster } from './local-postgres.js';
 import { createLogger, defaultLogFormat, describePostgresUrl, stackDown, stackUp } from '@liteshift/shared';
 
 declare module 'vitest' {
@@ -21,7 +21,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   // Checked first: it fails in milliseconds, a broker start takes seconds.
   const adminDatabaseUrl = process.env.LITESHIFT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  await requirePostgres(adminDatabaseUrl);
+  const stopPostgres = await requirePostgres(adminDatabaseUrl, log);
 
   let startedHere = false;
   let brokers = process.env.KAFKA_BROKERS;
@@ -42,21 +42,26 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   return async () => {
     if (startedHere) await stackDown({ stateDir, log, purge: true });
+    await stopPostgres?.();
   };
 }
 
-async function requirePostgres(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
-  try {
-    await client.connect();
-    await client.query('select 1');
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(
-      `PostgreSQL is not reachable at ${describePostgresUrl(url)} (${reason}). ` +
-        'Start it, or set LITESHIFT_TEST_DATABASE_URL to a superuser URL of a running server.',
-    );
-  } finally {
-    await client.end().catch(() => undefined);
+/** Returns how to stop PostgreSQL when this run had to start it. */
+async function requirePostgres(url: string, log: ReturnType<typeof createLogger>): Promise<(() => Promise<void>) | null> {
+  let reason = await canConnect(url);
+  if (reason === null) return null;
+  const local = /@(127\.0\.0\.1|localhost)[:/]/.test(url) ? await startLocalCluster().catch(() => null) : null;
+  if (local) {
+    log.info('started the local PostgreSQL cluster for this test run');
+    for (let i = 0; i < 30 && reason !== null; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      reason = await canConnect(url);
+    }
+    if (reason === null) return local;
+    await local();
   }
+  throw new Error(
+    `PostgreSQL is not reachable at ${describePostgresUrl(url)} (${reason}). ` +
+      'Start it (README: "Getting PostgreSQL"), or set LITESHIFT_TEST_DATABASE_URL to a superuser URL of a running server.',
+  );
 }

@@ -7,7 +7,9 @@ import { showPlan } from './commands/plan.js';
 import { verifyCommand } from './commands/verify.js';
 import { demo } from './commands/demo.js';
 import { stackCommand } from './commands/stack.js';
-import { printError } from './output.js';
+import { extractCommand, loadCommand } from './commands/services.js';
+import { createTodoDatabase } from '@liteshift/shared';
+import { print, printError } from './output.js';
 
 /** Exit codes: 0 done/READY, 1 NOT READY, 2 a mistake the user can fix, 70 a bug. */
 const EXIT_NOT_READY = 1;
@@ -95,6 +97,35 @@ export function buildProgram(): Command {
     );
     if (!ready) process.exitCode = EXIT_NOT_READY;
   });
+
+  const EXTRACT_KEYS = ['sqlitePath', 'kafkaBrokers', 'topicPrefix', 'partitions', 'chunkRows'] as const;
+  withSettings(program.command('extract').description('the extractor service: snapshot every table into Kafka'), EXTRACT_KEYS).action(
+    async (flags: Record<string, unknown>) => {
+      const { settings, log } = context('extractor', EXTRACT_KEYS, flags);
+      await extractCommand(settings, log);
+    },
+  );
+
+  const LOAD_KEYS = ['databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema'] as const;
+  withSettings(
+    program.command('load').description('the loader service: apply the snapshot from Kafka to PostgreSQL, then create constraints'),
+    LOAD_KEYS,
+  ).action(async (flags: Record<string, unknown>) => {
+    const { settings, log } = context('loader', LOAD_KEYS, flags);
+    await loadCommand(settings, log);
+  });
+
+  program
+    .command('demo-db')
+    .description('write the demo Todo SQLite database to <path> (what `demo` and docker-compose migrate)')
+    .argument('<path>', 'file to create (overwritten)')
+    .addOption(new Option('--users <n>', 'users').argParser(positive('--users')).default(1000))
+    .addOption(new Option('--tasks <n>', 'tasks').argParser(positive('--tasks')).default(20000))
+    .addOption(new Option('--recurring-patterns <n>', 'recurring patterns').argParser(positive('--recurring-patterns')).default(2000))
+    .action((path: string, flags: { users: number; tasks: number; recurringPatterns: number }) => {
+      const counts = createTodoDatabase(path, flags);
+      print(`wrote ${path}: ${counts.users} users, ${counts.tasks} tasks, ${counts.recurringPatterns} recurring patterns`);
+    });
 
   const stack = program.command('stack').description('a local single-node Kafka (KRaft) from Maven Central jars, no Docker needed');
   for (const action of ['up', 'down', 'status'] as const) {

@@ -79,6 +79,13 @@ export class TableApplier {
   private readonly upsertSql: string;
   private readonly deleteSql: string;
   private readonly stagedOn = new WeakSet<pg.ClientBase>();
+  private readonly copySql: string;
+  /**
+   * While the target holds none of the batch's keys (a snapshot into a fresh table), rows
+   * are COPied straight into it: half the work of staging + upsert. The first key
+   * conflict turns this off for good and the batch is redone as an upsert.
+   */
+  private directCopy = true;
 
   constructor(
     readonly table: TableModel,
@@ -92,6 +99,7 @@ export class TableApplier {
     const keySet = new Set(table.key);
     const updates = this.columns.filter((c) => !keySet.has(c.name)).map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
     const conflict = `ON CONFLICT (${table.key.map(quoteIdent).join(', ')}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
+    this.copySql = `COPY ${this.target} (${this.columnList}) FROM STDIN`;
     this.upsertSql = `INSERT INTO ${this.target} (${this.columnList}) SELECT ${this.columnList} FROM pg_temp.${this.stage} ${conflict}`;
     const keyColumns = table.key.map((k) => this.columns.find((c) => c.name === k)!);
     const unnestArgs = keyColumns.map((_, i) => `$${i + 1}::text[]`).join(', ');
@@ -159,14 +167,29 @@ export class TableApplier {
   }
 
   private async upsert(client: pg.ClientBase, lines: string[]): Promise<void> {
+    if (this.directCopy) {
+      await client.query('SAVEPOINT liteshift_direct_copy');
+      try {
+        await copyLines(client, this.copySql, lines);
+        await client.query('RELEASE SAVEPOINT liteshift_direct_copy');
+        return;
+      } catch (error) {
+        await client.query('ROLLBACK TO SAVEPOINT liteshift_direct_copy');
+        if ((error as { code?: string }).code !== '23505') throw error;
+        this.directCopy = false;
+      }
+    }
     if (!this.stagedOn.has(client)) {
       await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${this.stage} (LIKE ${this.target}) ON COMMIT DELETE ROWS`);
       this.stagedOn.add(client);
     }
-    const copy = client.query(copyFrom(`COPY pg_temp.${this.stage} (${this.columnList}) FROM STDIN`));
-    await pipeline(Readable.from(chunked(lines)), copy);
+    await copyLines(client, `COPY pg_temp.${this.stage} (${this.columnList}) FROM STDIN`, lines);
     await client.query(this.upsertSql);
   }
+}
+
+async function copyLines(client: pg.ClientBase, sql: string, lines: readonly string[]): Promise<void> {
+  await pipeline(Readable.from(chunked(lines)), client.query(copyFrom(sql)));
 }
 
 /** Joins COPY lines into ~1 MB writes: fewer, larger socket writes. */

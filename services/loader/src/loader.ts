@@ -12,6 +12,7 @@ import {
   errorMessage,
   postgresError,
   readSchemas,
+  readSnapshotMarker,
   tableSchemas,
   type Admin,
   type Consumer,
@@ -22,6 +23,7 @@ import {
   type PgPool,
   type Producer,
   type SchemaRecord,
+  type SnapshotMarker,
   type SqlValue,
   type TableModel,
 } from '@liteshift/shared';
@@ -153,8 +155,9 @@ export class Loader {
     const consumer = this.kafka.consumer({
       groupId: this.group,
       allowAutoTopicCreation: false,
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      maxBytes: 64 * 1024 * 1024,
+      // Bounded: a fetch is decoded whole in memory, per partition being applied.
+      maxBytesPerPartition: 2 * 1024 * 1024,
+      maxBytes: 8 * 1024 * 1024,
       maxWaitTimeInMs: 250,
       sessionTimeout: 45_000,
       heartbeatInterval: 3_000,
@@ -339,6 +342,11 @@ export class Loader {
     for (const { message, reason } of letters) {
       this.options.log.warn({ topic, partition, offset: message.offset, reason }, 'message sent to the dead-letter topic');
     }
+  }
+
+  /** The latest snapshot marker on the control topic, if the extractor has finished one. */
+  async snapshotMarker(): Promise<SnapshotMarker | null> {
+    return readSnapshotMarker(this.kafka, this.requireAdmin(), this.options.topicPrefix);
   }
 
   requirePool(): PgPool {

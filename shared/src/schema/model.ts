@@ -22,6 +22,10 @@ export type StorageClass = 'null' | 'integer' | 'real' | 'text' | 'blob';
 
 export interface ColumnProfile {
   rows: number;
+  /** Non-null values that do not fit the declared type at first sight (the cheap first pass). */
+  misfits: number;
+  /** False when the first pass found nothing to look into: the class counts below are then not counted. */
+  detailed: boolean;
   nulls: number;
   integers: number;
   reals: number;

@@ -75,7 +75,7 @@ function choice(kind: ValueKind, reason: string, declared = ''): TypeChoice {
   return { kind, pgType: pgTypeOf(kind, declared), reason };
 }
 
-const EMPTY_PROFILE: ColumnProfile = { rows: 0, nulls: 0, integers: 0, reals: 0, texts: 0, blobs: 0 };
+const EMPTY_PROFILE: ColumnProfile = { rows: 0, misfits: 0, detailed: false, nulls: 0, integers: 0, reals: 0, texts: 0, blobs: 0 };
 
 export function chooseType(declared: string, profile: ColumnProfile = EMPTY_PROFILE, ctx: MappingContext = {}): TypeChoice {
   const shown = declared.trim() === '' ? 'no declared type' : `declared ${declared.trim()}`;
@@ -156,6 +156,7 @@ function nonInteger(p: ColumnProfile): string {
 }
 
 function storedSummary(p: ColumnProfile): string {
+  if (!p.detailed) return p.rows > 0 ? ', every value fits' : '';
   const parts: string[] = [];
   if (p.integers) parts.push('integer');
   if (p.reals) parts.push('real');
