@@ -8,7 +8,7 @@ import { verifyCommand } from './commands/verify.js';
 import { demo } from './commands/demo.js';
 import { stackCommand } from './commands/stack.js';
 import { extractCommand, loadCommand } from './commands/services.js';
-import { createTodoDatabase } from '@liteshift/shared';
+import { createTodoDatabase, settingsMarkdownTable } from '@liteshift/shared';
 import { print, printError } from './output.js';
 
 /** Exit codes: 0 done/READY, 1 NOT READY, 2 a mistake the user can fix, 70 a bug. */
@@ -126,6 +126,11 @@ export function buildProgram(): Command {
       const counts = createTodoDatabase(path, flags);
       print(`wrote ${path}: ${counts.users} users, ${counts.tasks} tasks, ${counts.recurringPatterns} recurring patterns`);
     });
+
+  program
+    .command('config-table', { hidden: true })
+    .description('print the configuration table of the README')
+    .action(() => print(settingsMarkdownTable()));
 
   const stack = program.command('stack').description('a local single-node Kafka (KRaft) from Maven Central jars, no Docker needed');
   for (const action of ['up', 'down', 'status'] as const) {

@@ -146,3 +146,12 @@ export function resolveSettings<K extends SettingKey>(
   }
   return out as Pick<Settings, K>;
 }
+
+/** The README's configuration table, generated from the declarations above. */
+export function settingsMarkdownTable(): string {
+  const rows = Object.values(SETTINGS).map((spec: SettingSpec) => {
+    const fallback = spec.default === undefined ? '—' : `\`${spec.default}\``;
+    return `| \`${spec.flag} ${spec.arg}\` | \`${spec.env}\` | ${fallback} | ${spec.description.replace(/\|/g, '\\|')} |`;
+  });
+  return ['| flag | environment | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}

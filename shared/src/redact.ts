@@ -19,6 +19,8 @@ export function maskPostgresUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
+    // The driver also reads ?password=… (pg-connection-string), and it wins over the user-info one.
+    if (parsed.searchParams.has('password')) parsed.searchParams.set('password', '***');
     return parsed.toString();
   } catch {
     return '(unparseable PostgreSQL URL)';

@@ -58,5 +58,6 @@ function translateExpression(tokens: readonly Token[], columns: ReadonlySet<stri
         return null;
     }
   }
-  return out.join(' ').replace(/\( /g, '(').replace(/ \)/g, ')').replace(/ ,/g, ',');
+  // No space after "(" nor before ")" or ","; string literals are never touched.
+  return out.reduce((sql, piece, i) => (i === 0 || piece === ')' || piece === ',' || out[i - 1] === '(' ? sql + piece : `${sql} ${piece}`), '');
 }

@@ -15,6 +15,8 @@ export function translateDefault(
 ): string | null {
   if (sqliteDefault === null) return null;
   const tokens = stripParens(tokenize(sqliteDefault));
+  // DEFAULT NULL is what PostgreSQL does without a default: nothing is dropped.
+  if (tokens.length === 1 && tokens[0]!.kind === 'ident' && tokens[0]!.value.toUpperCase() === 'NULL') return null;
   const out = translateTokens(tokens, kind);
   if (out === undefined) {
     notices.push({
@@ -96,8 +98,11 @@ function translateTokens(tokens: Token[], kind: ValueKind): string | undefined {
     const name = first.value.toLowerCase();
     const args = tokens.slice(2, -1).filter((t) => t.kind !== 'comma');
     if (!args.every((a) => a.kind === 'string')) return undefined;
-    const values = args.map((a) => a.value.toLowerCase());
-    const isNow = values.includes('now') && values.every((v) => v === 'now' || v === 'utc' || STRFTIME[v] !== undefined);
+    // 'now' and 'utc' are case-insensitive in SQLite; strftime formats are not (%M ≠ %m).
+    const values = args.map((a) => a.value);
+    const isNow =
+      values.some((v) => v.toLowerCase() === 'now') &&
+      values.every((v) => v.toLowerCase() === 'now' || v.toLowerCase() === 'utc' || STRFTIME[v] !== undefined);
     if (!isNow) return undefined;
     if (name === 'datetime') return clock('timestamp', kind);
     if (name === 'date') return clock('date', kind);

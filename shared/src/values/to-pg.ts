@@ -27,13 +27,13 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Text SQLite would produce for a REAL (printf "%!.15g"), for numbers landing in text columns. */
 export function sqliteRealText(n: number): string {
   if (!Number.isFinite(n)) return n > 0 ? 'Inf' : n < 0 ? '-Inf' : 'NaN';
-  let s = n.toPrecision(15);
-  const [mantissa, exponent] = s.split('e');
-  let m = mantissa!;
+  // %g: 15 significant digits; the exponent form below 1e-4 or from 1e15, with at least two exponent digits.
+  const exponent = Number(n.toExponential(14).split('e')[1]);
+  const exp = exponent < -4 || exponent >= 15;
+  let m = exp ? n.toExponential(14).split('e')[0]! : n.toFixed(14 - exponent);
   if (m.includes('.')) m = m.replace(/0+$/, '').replace(/\.$/, '.0');
   else m = `${m}.0`;
-  s = exponent === undefined ? m : `${m}e${exponent.startsWith('-') ? exponent : `+${exponent.replace('+', '')}`}`;
-  return s;
+  return exp ? `${m}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}` : m;
 }
 
 function describe(value: SqlValue): string {
@@ -58,7 +58,9 @@ export function toPgText(kind: ValueKind, value: SqlValue, pgType = ''): PgText 
     case 'integer':
       if (typeof value === 'bigint') return value.toString();
       if (typeof value === 'number') {
-        return Number.isInteger(value) ? BigInt(value).toString() : new Rejection(`${value} is not an integer`);
+        if (!Number.isInteger(value)) return new Rejection(`${value} is not an integer`);
+        const n = BigInt(value);
+        return n >= INT64_MIN && n <= INT64_MAX ? n.toString() : new Rejection(`${value} is out of bigint range`);
       }
       if (typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value)) {
         const n = BigInt(value.trim());
@@ -132,7 +134,11 @@ export function toPgText(kind: ValueKind, value: SqlValue, pgType = ''): PgText 
 function fitsNumeric(text: string, pgType: string): boolean {
   const params = numericParams(pgType);
   if (!params) return true;
-  const integerDigits = decimalParts(text).integer.replace(/^0+/, '').length;
+  const { integer, fraction } = decimalParts(text);
+  let integerDigits = integer.replace(/^0+/, '').length;
+  // Rounding to the scale carries into a new integer digit when every kept digit is 9 (999.995 → 1000.00).
+  const kept = integer.replace(/^0+/, '') + fraction.slice(0, params.scale).padEnd(params.scale, '0');
+  if ((fraction[params.scale] ?? '0') >= '5' && /^9*$/.test(kept)) integerDigits++;
   return integerDigits <= params.precision - params.scale;
 }
 

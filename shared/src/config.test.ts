@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { SETTINGS, flagKey, resolveSettings } from './config.js';
+import { LiteshiftError } from './errors.js';
+
+function failure(run: () => unknown): LiteshiftError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(LiteshiftError);
+    return error as LiteshiftError;
+  }
+  throw new Error('expected resolveSettings to throw');
+}
+
+describe('flagKey', () => {
+  it('is the camelCase name commander stores a flag under', () => {
+    expect(flagKey(SETTINGS.databaseUrl)).toBe('postgresUrl');
+    expect(flagKey(SETTINGS.sqlitePath)).toBe('sqlitePath');
+    expect(flagKey(SETTINGS.kafkaBrokers)).toBe('kafkaBrokers');
+    expect(flagKey(SETTINGS.topicPrefix)).toBe('topicPrefix');
+    expect(flagKey({ ...SETTINGS.topicPrefix, flag: '--a-b-c' })).toBe('aBC');
+  });
+
+  it('every setting has a distinct flag and environment variable', () => {
+    const specs = Object.values(SETTINGS);
+    expect(new Set(specs.map((s) => flagKey(s))).size).toBe(specs.length);
+    expect(new Set(specs.map((s) => s.env)).size).toBe(specs.length);
+  });
+});
+
+describe('resolveSettings', () => {
+  it('a flag beats the environment, which beats the default', () => {
+    const env = { LITESHIFT_TOPIC_PREFIX: 'from-env' };
+    expect(resolveSettings(['topicPrefix'], { topicPrefix: 'from-flag' }, env)).toEqual({ topicPrefix: 'from-flag' });
+    expect(resolveSettings(['topicPrefix'], {}, env)).toEqual({ topicPrefix: 'from-env' });
+    expect(resolveSettings(['topicPrefix'], {}, {})).toEqual({ topicPrefix: 'liteshift' });
+  });
+
+  it('reads the names from the migration guide', () => {
+    const settings = resolveSettings(['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'logLevel'], {}, {
+      SQLITE_PATH: '/data/app.db',
+      DATABASE_URL: 'postgres://u:p@db:5432/app',
+      KAFKA_BROKERS: 'k1:9092',
+      LOG_LEVEL: 'debug',
+    });
+    expect(settings).toEqual({ sqlitePath: '/data/app.db', databaseUrl: 'postgres://u:p@db:5432/app', kafkaBrokers: ['k1:9092'], logLevel: 'debug' });
+  });
+
+  it('coerces numbers and applies numeric defaults', () => {
+    expect(resolveSettings(['partitions', 'chunkRows'], { partitions: '7' }, {})).toEqual({ partitions: 7, chunkRows: 5000 });
+    const error = failure(() => resolveSettings(['partitions'], { partitions: '0' }, {}));
+    expect(error.message).toContain('--partitions (or LITESHIFT_PARTITIONS) "0"');
+  });
+
+  it('a missing required setting names both the flag and the environment variable', () => {
+    const error = failure(() => resolveSettings(['sqlitePath'], {}, {}));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain('--sqlite-path');
+    expect(error.message).toContain('SQLITE_PATH');
+    expect(error.message).toMatch(/required/);
+  });
+
+  it('reports every problem at once, one line each', () => {
+    const error = failure(() => resolveSettings(['sqlitePath', 'databaseUrl', 'kafkaBrokers'], {}, {}));
+    const lines = error.message.split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toContain('--postgres-url (or DATABASE_URL)');
+    expect(lines[2]).toContain('--kafka-brokers (or KAFKA_BROKERS)');
+  });
+
+  it('an optional setting may be missing', () => {
+    expect(resolveSettings(['sqlitePath', 'logFormat'], { sqlitePath: 'x.db' }, {}, ['logFormat'])).toEqual({ sqlitePath: 'x.db' });
+  });
+
+  it('parses a broker list, trimming spaces and empty entries', () => {
+    expect(resolveSettings(['kafkaBrokers'], { kafkaBrokers: 'a:1, b:2' }, {})).toEqual({ kafkaBrokers: ['a:1', 'b:2'] });
+    expect(resolveSettings(['kafkaBrokers'], {}, { KAFKA_BROKERS: ' kafka-1.internal:9092 ,, 10.0.0.2:19092,' })).toEqual({
+      kafkaBrokers: ['kafka-1.internal:9092', '10.0.0.2:19092'],
+    });
+  });
+
+  it('a broker without a port is refused with a message that says how', () => {
+    const error = failure(() => resolveSettings(['kafkaBrokers'], { kafkaBrokers: 'nohost' }, {}));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain('--kafka-brokers (or KAFKA_BROKERS) "nohost"');
+    expect(error.message).toContain('host:port');
+    expect(() => resolveSettings(['kafkaBrokers'], { kafkaBrokers: 'a:1,b' }, {})).toThrow(/host:port/);
+    expect(() => resolveSettings(['kafkaBrokers'], { kafkaBrokers: ' , ' }, {})).toThrow(LiteshiftError);
+  });
+
+  it('refuses a bad enum value, naming it', () => {
+    const error = failure(() => resolveSettings(['logLevel'], { logLevel: 'loud' }, {}));
+    expect(error.message).toContain('"loud"');
+  });
+
+  it('never echoes a bad --postgres-url: it carries the password', () => {
+    const secret = 'mysql://admin:Sup3r-S3cret-Pw@db.internal:3306/app';
+    const error = failure(() => resolveSettings(['databaseUrl'], { postgresUrl: secret }, {}));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain('--postgres-url (or DATABASE_URL)');
+    expect(error.message).toMatch(/postgres:\/\//);
+    expect(error.message).not.toContain('Sup3r-S3cret-Pw');
+    expect(error.message).not.toContain('admin');
+    expect(error.toUserLine()).not.toContain('Sup3r-S3cret-Pw');
+    expect(String(error.stack)).not.toContain('Sup3r-S3cret-Pw');
+    expect(JSON.stringify(error)).not.toContain('Sup3r-S3cret-Pw');
+  });
+
+  it('never echoes a bad DATABASE_URL from the environment either', () => {
+    const error = failure(() => resolveSettings(['databaseUrl'], {}, { DATABASE_URL: 'pg://user:hunter2hunter2@h/db' }));
+    expect(error.message).not.toContain('hunter2hunter2');
+  });
+
+  it('accepts postgres:// and postgresql://', () => {
+    expect(resolveSettings(['databaseUrl'], { postgresUrl: 'postgresql://h/db' }, {})).toEqual({ databaseUrl: 'postgresql://h/db' });
+    expect(resolveSettings(['databaseUrl'], { postgresUrl: 'POSTGRES://h/db' }, {})).toEqual({ databaseUrl: 'POSTGRES://h/db' });
+  });
+
+  it('refuses a topic prefix Kafka cannot name topics with', () => {
+    expect(() => resolveSettings(['topicPrefix'], { topicPrefix: 'has space' }, {})).toThrow(/letters, digits/);
+  });
+});
