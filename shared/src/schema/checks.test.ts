@@ -52,3 +52,10 @@ describe('extractChecks', () => {
     expect(extractChecks('CREATE TABLE t (a INT)', ['a'])).toEqual([]);
   });
 });
+
+describe('extractChecks column names', () => {
+  it('resolves names written in another case to the real column, as SQLite does', () => {
+    const [check] = extractChecks('CREATE TABLE t (Amount INT, CHECK (amount > 0))', ['Amount']);
+    expect(check!.pgSql).toBe('"Amount" > 0');
+  });
+});

@@ -18,25 +18,28 @@ export function extractChecks(createSql: string, columnNames: readonly string[])
     const body = tokens.slice(i + 2, end - 1);
     checks.push({
       sqliteSql: createSql.slice(body[0]?.start ?? 0, body[body.length - 1]?.end ?? 0),
-      pgSql: translateExpression(body, new Set(columnNames)),
+      pgSql: translateExpression(body, columnNames),
     });
     i = end - 1;
   }
   return checks;
 }
 
-function translateExpression(tokens: readonly Token[], columns: ReadonlySet<string>): string | null {
+function translateExpression(tokens: readonly Token[], names: readonly string[]): string | null {
+  // SQLite resolves column names without regard to case; PostgreSQL's quoted names need the real one.
+  const byLower = new Map(names.map((n) => [n.toLowerCase(), n]));
+  const column = (name: string): string | undefined => byLower.get(name.toLowerCase());
   const out: string[] = [];
   for (const token of tokens) {
     switch (token.kind) {
       case 'ident':
-        if (columns.has(token.value)) out.push(quoteIdent(token.value));
+        if (column(token.value) !== undefined) out.push(quoteIdent(column(token.value)!));
         else if (PORTABLE_WORDS.has(token.value.toUpperCase())) out.push(token.value.toUpperCase());
         else return null;
         break;
       case 'quoted-ident':
-        if (!columns.has(token.value)) return null;
-        out.push(quoteIdent(token.value));
+        if (column(token.value) === undefined) return null;
+        out.push(quoteIdent(column(token.value)!));
         break;
       case 'string':
         out.push(quoteLiteral(token.value));

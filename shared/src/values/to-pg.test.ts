@@ -86,6 +86,10 @@ describe('toPgText', () => {
       expect(rejected('real', 'abc')).toMatch(/not a number/);
       rejected('real', Buffer.from('1'));
     });
+
+    it('refuses numeric text beyond double precision, which COPY would refuse', () => {
+      expect(rejected('real', '1e400')).toMatch(/double precision/);
+    });
   });
 
   describe('numeric', () => {

@@ -71,8 +71,9 @@ export function toPgText(kind: ValueKind, value: SqlValue, pgType = ''): PgText 
     case 'real':
       if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : Number.isFinite(value) ? String(value) : value > 0 ? 'Infinity' : '-Infinity';
       if (typeof value === 'bigint') return value.toString();
-      if (typeof value === 'string' && DECIMAL.test(value.trim())) return value.trim();
-      return new Rejection(`${describe(value)} is not a number`);
+      // '1e400' reads as a number but overflows double precision, and COPY would refuse it.
+      if (typeof value === 'string' && DECIMAL.test(value.trim()) && Number.isFinite(Number(value))) return value.trim();
+      return new Rejection(`${describe(value)} is not a number within double precision`);
     case 'numeric': {
       let text: string;
       if (typeof value === 'bigint') text = value.toString();
