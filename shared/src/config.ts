@@ -125,7 +125,9 @@ export function resolveSettings<K extends SettingKey>(
   for (const key of keys) {
     const spec: SettingSpec = SETTINGS[key];
     const fromFlag = flags[flagKey(spec)];
-    const raw = fromFlag ?? env[spec.env] ?? spec.default;
+    // An empty variable (what docker-compose gives for `${X:-}`) means "not set".
+    const fromEnv = env[spec.env] === '' ? undefined : env[spec.env];
+    const raw = fromFlag ?? fromEnv ?? spec.default;
     if (raw === undefined || raw === '') {
       if (!optional.includes(key)) problems.push(`${spec.flag} (or ${spec.env}) is required: ${spec.description}`);
       continue;
