@@ -46,6 +46,11 @@ describe('resolveSettings', () => {
     expect(settings).toEqual({ sqlitePath: '/data/app.db', databaseUrl: 'postgres://u:p@db:5432/app', kafkaBrokers: ['k1:9092'], logLevel: 'debug' });
   });
 
+  it('an empty environment variable (docker-compose ${X:-}) falls back to the default', () => {
+    const settings = resolveSettings(['partitions', 'topicPrefix'], {}, { LITESHIFT_PARTITIONS: '', LITESHIFT_TOPIC_PREFIX: '' });
+    expect(settings).toEqual({ partitions: 3, topicPrefix: 'liteshift' });
+  });
+
   it('coerces numbers and applies numeric defaults', () => {
     expect(resolveSettings(['partitions', 'chunkRows'], { partitions: '7' }, {})).toEqual({ partitions: 7, chunkRows: 5000 });
     const error = failure(() => resolveSettings(['partitions'], { partitions: '0' }, {}));
