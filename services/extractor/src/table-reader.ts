@@ -1,4 +1,4 @@
-import { quoteIdent, type SqliteDatabase, type SqlValue, type TableModel } from '@liteshift/shared';
+import { quoteIdent, rowidName, type SqliteDatabase, type SqlValue, type TableModel } from '@liteshift/shared';
 
 /**
  * Reads a table in key order, in chunks of bounded size, each in its own short read
@@ -16,9 +16,9 @@ export class TableReader {
     private readonly db: SqliteDatabase,
     readonly table: TableModel,
   ) {
-    const rowidName = table.withoutRowid ? null : rowidAlias(table);
-    const cursor = rowidName ? [rowidName] : table.key.map(quoteIdent);
-    const select = table.columns.map((c) => (c.synthetic === 'rowid' ? rowidName ?? 'rowid' : quoteIdent(c.name)));
+    const rowid = table.withoutRowid ? null : rowidName(table);
+    const cursor = rowid ? [rowid] : table.key.map(quoteIdent);
+    const select = table.columns.map((c) => (c.synthetic === 'rowid' ? (rowid ?? 'rowid') : quoteIdent(c.name)));
     const from = `FROM main.${quoteIdent(table.name)}`;
     const order = `ORDER BY ${cursor.join(', ')}`;
     const list = `${[...select, ...cursor].join(', ')}`;
@@ -50,10 +50,4 @@ export class TableReader {
       if (raw.length < chunkRows) return;
     }
   }
-}
-
-/** A name for the rowid that no column shadows (a column may itself be called rowid). */
-function rowidAlias(table: TableModel): string | null {
-  const names = new Set(table.columns.filter((c) => !c.synthetic).map((c) => c.name.toLowerCase()));
-  return ['rowid', '_rowid_', 'oid'].find((n) => !names.has(n)) ?? null;
 }

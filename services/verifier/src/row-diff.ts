@@ -3,6 +3,7 @@ import {
   canonical,
   qualified,
   quoteIdent,
+  rowidName,
   toPgText,
   type ColumnModel,
   type PgClient,
@@ -36,8 +37,8 @@ export interface TableDiff {
 type CanonicalRow = (string | null)[];
 
 /** How each side orders a key column so that both orders agree with `compareKeyPart`. */
-function sqliteOrder(column: ColumnModel, rowidName: string): string {
-  if (column.synthetic === 'rowid') return rowidName;
+function sqliteOrder(column: ColumnModel, rowid: string): string {
+  if (column.synthetic === 'rowid') return rowid;
   const c = quoteIdent(column.name);
   if (column.kind === 'text') return `CAST(${c} AS TEXT) COLLATE BINARY`;
   if (column.kind === 'integer' || column.kind === 'real' || column.kind === 'blob') return c;
@@ -88,9 +89,9 @@ export async function diffTableRows(
   const columns = table.columns;
   const keyIdx = table.key.map((k) => columns.findIndex((c) => c.name === k));
   const keyCols = keyIdx.map((i) => columns[i]!);
-  const rowidName = ['rowid', '_rowid_', 'oid'].find((n) => !columns.some((c) => !c.synthetic && c.name.toLowerCase() === n)) ?? 'rowid';
-  const select = columns.map((c) => (c.synthetic === 'rowid' ? rowidName : quoteIdent(c.name))).join(', ');
-  const sqliteSql = `SELECT ${select} FROM main.${quoteIdent(table.name)} ORDER BY ${keyCols.map((c) => sqliteOrder(c, rowidName)).join(', ')}`;
+  const rowid = rowidName(table) ?? 'rowid';
+  const select = columns.map((c) => (c.synthetic === 'rowid' ? rowid : quoteIdent(c.name))).join(', ');
+  const sqliteSql = `SELECT ${select} FROM main.${quoteIdent(table.name)} ORDER BY ${keyCols.map((c) => sqliteOrder(c, rowid)).join(', ')}`;
   const pgSql = `SELECT ${columns.map((c) => `${quoteIdent(c.name)}::text`).join(', ')} FROM ${qualified(schema, table.name)} ORDER BY ${keyCols.map(pgOrder).join(', ')}`;
 
   const source = (function* () {

@@ -137,3 +137,9 @@ export function keyColumns(table: TableModel): ColumnModel[] {
     return column;
   });
 }
+
+/** A name for SQLite's rowid that no column of the table shadows (a column may be called rowid). */
+export function rowidName(table: TableModel): string | null {
+  const names = new Set(table.columns.filter((c) => !c.synthetic).map((c) => c.name.toLowerCase()));
+  return ['rowid', '_rowid_', 'oid'].find((n) => !names.has(n)) ?? null;
+}
