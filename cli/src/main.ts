@@ -30,8 +30,11 @@ export function buildProgram(): Command {
   const program = new Command('liteshift')
     .description('Migrate a live SQLite database to PostgreSQL through Apache Kafka, and prove it arrived.')
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    // Commander's own mistakes (unknown flag, missing argument) read like ours: one line.
+    .configureOutput({
+      outputError: (text, write) => write(`liteshift: ${text.trim().replace(/^error: /, '')} (see liteshift --help)\n`),
+    });
 
   withSettings(
     program

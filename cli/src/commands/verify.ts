@@ -8,7 +8,8 @@ export async function verifyCommand(
 ): Promise<VerifyReport> {
   const db = openSqlite(settings.sqlitePath, { readonly: true });
   try {
-    const model = readSchema(db, { profile: true });
+    // Types come from what the loader recorded in the target; the source is only listed and read.
+    const model = readSchema(db, { profile: false });
     const pg = await connectPostgres(settings.databaseUrl, 'liteshift-verify');
     try {
       const report = await verify({ db, model, pg, databaseUrl: settings.databaseUrl, targetSchema: settings.targetSchema });

@@ -12,6 +12,7 @@ import {
   schemaRecord,
   schemaTopic,
   tableTopic,
+  TableReader,
   type Admin,
   type Logger,
   type Producer,
@@ -20,7 +21,6 @@ import {
   type SqliteDatabase,
 } from '@liteshift/shared';
 import { EventDispatcher } from './dispatcher.js';
-import { TableReader } from './table-reader.js';
 
 export interface ExtractorOptions {
   db: SqliteDatabase;

@@ -1,3 +1,2 @@
 export * from './extractor.js';
 export * from './dispatcher.js';
-export * from './table-reader.js';

@@ -1,9 +1,19 @@
+import type { RowDifference } from './row-diff.js';
+
 export type Verdict = 'READY' | 'NOT READY';
 
 export interface OrphanReport {
   foreignKey: string;
   source: number;
   target: number;
+}
+
+export interface ContentReport {
+  missing: number;
+  extra: number;
+  changed: number;
+  /** The first differences, with their keys (and, for changed rows, the columns). */
+  differences: RowDifference[];
 }
 
 export interface TableReport {
@@ -13,6 +23,8 @@ export interface TableReport {
   targetRows: number | null;
   orphans: OrphanReport[];
   rejects: number;
+  /** Row-by-row comparison; absent when the target table is missing. */
+  content?: ContentReport;
 }
 
 export interface VerifyReport {
@@ -37,6 +49,12 @@ export function judge(tables: TableReport[], extraReasons: string[] = []): { ver
       const delta = t.targetRows - t.sourceRows;
       reasons.push(`${t.table}: ${t.sourceRows} rows in SQLite, ${t.targetRows} in PostgreSQL (${delta > 0 ? '+' : ''}${delta})`);
     }
+    if (t.content && t.content.missing + t.content.extra + t.content.changed > 0) {
+      const c = t.content;
+      const first = c.differences[0];
+      const example = first ? `; first: ${first.kind} key (${first.key.join(', ')})${first.columns ? ` in ${first.columns.join(', ')}` : ''}` : '';
+      reasons.push(`${t.table}: ${c.missing} missing, ${c.extra} extra, ${c.changed} changed row(s) in PostgreSQL${example}`);
+    }
     if (t.rejects > 0) reasons.push(`${t.table}: ${t.rejects} rejected row(s) in liteshift.rejects`);
     for (const o of t.orphans) {
       if (o.target > o.source) reasons.push(`${o.foreignKey}: ${o.target} orphan row(s) in PostgreSQL, ${o.source} in SQLite`);
@@ -49,12 +67,15 @@ export function judge(tables: TableReport[], extraReasons: string[] = []): { ver
 export function renderReport(report: VerifyReport): string {
   const lines: string[] = [];
   const width = Math.max(5, ...report.tables.map((t) => t.table.length));
-  lines.push(`${'table'.padEnd(width)}  ${'sqlite'.padStart(10)}  ${'postgres'.padStart(10)}  ${'orphans'.padStart(7)}  ${'rejects'.padStart(7)}  status`);
+  lines.push(
+    `${'table'.padEnd(width)}  ${'sqlite'.padStart(10)}  ${'postgres'.padStart(10)}  ${'differ'.padStart(7)}  ${'orphans'.padStart(7)}  ${'rejects'.padStart(7)}  status`,
+  );
   for (const t of report.tables) {
     const orphans = t.orphans.reduce((n, o) => n + o.target, 0);
-    const ok = t.targetRows === t.sourceRows && t.rejects === 0 && t.orphans.every((o) => o.target <= o.source);
+    const differing = t.content ? t.content.missing + t.content.extra + t.content.changed : 0;
+    const ok = t.targetRows === t.sourceRows && differing === 0 && t.rejects === 0 && t.orphans.every((o) => o.target <= o.source);
     lines.push(
-      `${t.table.padEnd(width)}  ${String(t.sourceRows).padStart(10)}  ${String(t.targetRows ?? '-').padStart(10)}  ${String(orphans).padStart(7)}  ${String(t.rejects).padStart(7)}  ${ok ? 'ok' : 'DIFFERS'}`,
+      `${t.table.padEnd(width)}  ${String(t.sourceRows).padStart(10)}  ${String(t.targetRows ?? '-').padStart(10)}  ${String(differing).padStart(7)}  ${String(orphans).padStart(7)}  ${String(t.rejects).padStart(7)}  ${ok ? 'ok' : 'DIFFERS'}`,
     );
   }
   for (const w of report.warnings) lines.push(`warning: ${w}`);

@@ -4,6 +4,7 @@ import {
   qualified,
   quoteIdent,
   rowidName,
+  TableReader,
   toPgText,
   type ColumnModel,
   type PgClient,
@@ -34,7 +35,6 @@ export interface TableDiff {
   differences: RowDifference[];
 }
 
-type CanonicalRow = (string | null)[];
 
 /** How each side orders a key column so that both orders agree with `compareKeyPart`. */
 function sqliteOrder(column: ColumnModel, rowid: string): string {
@@ -46,8 +46,12 @@ function sqliteOrder(column: ColumnModel, rowid: string): string {
 }
 
 function pgOrder(column: ColumnModel): string {
-  const c = quoteIdent(column.name);
+  const c = `t.${quoteIdent(column.name)}`;
   return column.kind === 'text' ? `${c} COLLATE "C"` : c;
+}
+
+function canonicalKey(kind: ValueKind, text: string | null): string | null {
+  return text === null || text.startsWith('\u0000') ? text : canonical(kind, text);
 }
 
 function compareKeyPart(kind: ValueKind, a: string | null, b: string | null): number {
@@ -56,6 +60,7 @@ function compareKeyPart(kind: ValueKind, a: string | null, b: string | null): nu
   if (b === null) return 1;
   switch (kind) {
     case 'integer': {
+      if (a.length < 16 && b.length < 16) return Number(a) - Number(b);
       const x = BigInt(a);
       const y = BigInt(b);
       return x < y ? -1 : x > y ? 1 : 0;
@@ -68,16 +73,26 @@ function compareKeyPart(kind: ValueKind, a: string | null, b: string | null): nu
   }
 }
 
-/** Canonical text of a SQLite value as the loader would have written it; rejected values stay distinct. */
-function sourceCanonical(column: ColumnModel, value: SqlValue): string | null {
+/** A row as compared: each value's PostgreSQL text, and its key in canonical form for ordering. */
+interface ComparedRow {
+  texts: (string | null)[];
+  key: (string | null)[];
+}
+
+/** The text the loader would have written for a SQLite value; a refused value stays distinct. */
+function sourceText(column: ColumnModel, value: SqlValue): string | null {
   const text = toPgText(column.kind, value, column.pgType);
-  if (text instanceof Rejection) return `\u0000rejected: ${text.reason}`;
-  return canonical(column.kind, text);
+  return text instanceof Rejection ? `\u0000rejected: ${text.reason}` : text;
+}
+
+/** Equal texts are equal values; only texts that differ are normalised (the rare, slow path). */
+function sameValue(kind: ValueKind, a: string | null, b: string | null): boolean {
+  return a === b || (a !== null && b !== null && canonical(kind, a) === canonical(kind, b));
 }
 
 /**
  * Compares every row of one table on both sides, streaming both in key order and
- * merging (never loading a table). Used by the tests and by the deep verification.
+ * merging (never loading a table). Used by the verifier and the tests.
  */
 export async function diffTableRows(
   db: SqliteDatabase,
@@ -92,28 +107,41 @@ export async function diffTableRows(
   const rowid = rowidName(table) ?? 'rowid';
   const select = columns.map((c) => (c.synthetic === 'rowid' ? rowid : quoteIdent(c.name))).join(', ');
   const sqliteSql = `SELECT ${select} FROM main.${quoteIdent(table.name)} ORDER BY ${keyCols.map((c) => sqliteOrder(c, rowid)).join(', ')}`;
-  const pgSql = `SELECT ${columns.map((c) => `${quoteIdent(c.name)}::text`).join(', ')} FROM ${qualified(schema, table.name)} ORDER BY ${keyCols.map(pgOrder).join(', ')}`;
+  // Ordered through the table alias: a bare name would bind to the ::text output column
+  // and sort integer keys as text (1, 10, 2).
+  const pgSql = `SELECT ${columns.map((c) => `t.${quoteIdent(c.name)}::text`).join(', ')} FROM ${qualified(schema, table.name)} AS t ORDER BY ${keyCols.map(pgOrder).join(', ')}`;
+  const keyOf = (texts: (string | null)[]) => keyIdx.map((k, i) => canonicalKey(keyCols[i]!.kind, texts[k]!));
 
-  const source = (function* () {
-    for (const raw of db.prepare(sqliteSql).raw(true).iterate() as IterableIterator<SqlValue[]>) {
-      yield raw.map((v, i) => sourceCanonical(columns[i]!, v));
+  const reader = new TableReader(db, table);
+  // Short chunked reads where they come in key order (most tables: keyed by their rowid);
+  // otherwise one ordered scan.
+  const sourceRows: Iterable<SqlValue[]> = reader.inKeyOrder
+    ? (function* () {
+        for (const chunk of reader.chunks(5000)) yield* chunk.rows;
+      })()
+    : (db.prepare(sqliteSql).raw(true).iterate() as IterableIterator<SqlValue[]>);
+  const source = (function* (): Generator<ComparedRow> {
+    for (const raw of sourceRows) {
+      const texts = raw.map((v, i) => sourceText(columns[i]!, v));
+      yield { texts, key: keyOf(texts) };
     }
   })();
-  const target = pgRows(pg, pgSql, columns);
+  const target = (async function* (): AsyncGenerator<ComparedRow> {
+    for await (const texts of pgRows(pg, pgSql)) yield { texts, key: keyOf(texts) };
+  })();
 
   const result: TableDiff = { table: table.name, sourceRows: 0, targetRows: 0, missing: 0, extra: 0, changed: 0, differences: [] };
   const note = (d: RowDifference): void => {
     result[d.kind]++;
     if (result.differences.length < limit) result.differences.push(d);
   };
-  const compareKeys = (a: CanonicalRow, b: CanonicalRow): number => {
-    for (let i = 0; i < keyIdx.length; i++) {
-      const c = compareKeyPart(keyCols[i]!.kind, a[keyIdx[i]!]!, b[keyIdx[i]!]!);
+  const compareKeys = (a: ComparedRow, b: ComparedRow): number => {
+    for (let i = 0; i < keyCols.length; i++) {
+      const c = compareKeyPart(keyCols[i]!.kind, a.key[i]!, b.key[i]!);
       if (c !== 0) return c;
     }
     return 0;
   };
-  const keyOf = (row: CanonicalRow) => keyIdx.map((i) => row[i]!);
 
   let s = source.next();
   let t = await target.next();
@@ -121,17 +149,22 @@ export async function diffTableRows(
     const cmp = s.done ? 1 : t.done ? -1 : compareKeys(s.value, t.value);
     if (cmp < 0) {
       result.sourceRows++;
-      note({ kind: 'missing', key: keyOf(s.value!) });
+      note({ kind: 'missing', key: s.value!.key });
       s = source.next();
     } else if (cmp > 0) {
       result.targetRows++;
-      note({ kind: 'extra', key: keyOf(t.value!) });
+      note({ kind: 'extra', key: t.value!.key });
       t = await target.next();
     } else {
       result.sourceRows++;
       result.targetRows++;
-      const differing = columns.filter((_, i) => s.value![i] !== t.value![i]).map((c) => c.name);
-      if (differing.length > 0) note({ kind: 'changed', key: keyOf(s.value!), columns: differing });
+      const a = s.value!.texts;
+      const b = t.value!.texts;
+      let differing: string[] | null = null;
+      for (let i = 0; i < columns.length; i++) {
+        if (!sameValue(columns[i]!.kind, a[i]!, b[i]!)) (differing ??= []).push(columns[i]!.name);
+      }
+      if (differing) note({ kind: 'changed', key: s.value!.key, columns: differing });
       s = source.next();
       t = await target.next();
     }
@@ -139,7 +172,7 @@ export async function diffTableRows(
   return result;
 }
 
-async function* pgRows(pg: PgClient, sql: string, columns: readonly ColumnModel[]): AsyncGenerator<CanonicalRow> {
+async function* pgRows(pg: PgClient, sql: string): AsyncGenerator<(string | null)[]> {
   const cursor = quoteIdent(`liteshift_diff_${Math.random().toString(36).slice(2)}`);
   await pg.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
@@ -147,7 +180,7 @@ async function* pgRows(pg: PgClient, sql: string, columns: readonly ColumnModel[
     for (;;) {
       const batch = await pg.query({ text: `FETCH 5000 FROM ${cursor}`, rowMode: 'array' });
       if (batch.rows.length === 0) break;
-      for (const row of batch.rows as (string | null)[][]) yield row.map((v, i) => canonical(columns[i]!.kind, v));
+      yield* batch.rows as (string | null)[][];
     }
   } finally {
     await pg.query('COMMIT').catch(() => undefined);

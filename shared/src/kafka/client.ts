@@ -69,7 +69,7 @@ function unreachable(brokers: string[], error: unknown): LiteshiftError {
 }
 
 /** Fails within `timeoutMs` with one clear line when no broker answers. */
-export async function connectAdmin(kafka: Kafka, brokers: string[], timeoutMs = 20_000): Promise<Admin> {
+export async function connectAdmin(kafka: Kafka, brokers: string[], timeoutMs = 15_000): Promise<Admin> {
   const admin = kafka.admin({ retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3_000 } });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {

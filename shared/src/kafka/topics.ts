@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Admin } from 'kafkajs';
+import { retry } from '../retry.js';
 
 /** Topic of a table: `<prefix>.<table>`; names Kafka cannot carry get a hash suffix to stay distinct. */
 export function tableTopic(prefix: string, table: string): string {
@@ -41,13 +42,24 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
         : [{ name: 'max.message.bytes', value: String(16 * 1024 * 1024) }],
     })),
   });
+  // createTopics(waitForLeaders) can return before every partition leader answers
+  // (NOT_LEADER_OR_FOLLOWER): wait until each new topic's offsets can be read.
+  for (const spec of missing) await endOffsets(admin, spec.topic);
   return missing.map((s) => s.topic);
 }
+
+/** kafkajs marks errors that another attempt can cure (leader moves, topics still being created). */
+export const isRetriableKafkaError = (error: unknown): boolean => (error as { retriable?: boolean } | null)?.retriable === true;
 
 export type PartitionOffsets = Record<number, string>;
 
 /** High watermarks (next offset to be written) per partition. */
 export async function endOffsets(admin: Admin, topic: string): Promise<PartitionOffsets> {
-  const offsets = await admin.fetchTopicOffsets(topic);
+  const offsets = await retry(() => admin.fetchTopicOffsets(topic), {
+    retries: 10,
+    initialDelayMs: 100,
+    maxDelayMs: 2_000,
+    isRetriable: isRetriableKafkaError,
+  });
   return Object.fromEntries(offsets.map((o) => [o.partition, o.high]));
 }

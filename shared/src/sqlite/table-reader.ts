@@ -1,4 +1,7 @@
-import { quoteIdent, rowidName, type SqliteDatabase, type SqlValue, type TableModel } from '@liteshift/shared';
+import { quoteIdent } from '../schema/identifiers.js';
+import { rowidName, type TableModel } from '../schema/model.js';
+import type { SqlValue } from '../avro/binary.js';
+import type { SqliteDatabase } from './open.js';
 
 /**
  * Reads a table in key order, in chunks of bounded size, each in its own short read
@@ -12,12 +15,17 @@ export class TableReader {
   private readonly columnCount: number;
   private readonly keyIndexes: number[];
 
+  /** True when chunks come in the order of the table's key (rowid-keyed tables, WITHOUT ROWID tables). */
+  readonly inKeyOrder: boolean;
+
   constructor(
     private readonly db: SqliteDatabase,
     readonly table: TableModel,
   ) {
     const rowid = table.withoutRowid ? null : rowidName(table);
     const cursor = rowid ? [rowid] : table.key.map(quoteIdent);
+    const alias = table.columns.find((c) => c.identity || c.synthetic === 'rowid');
+    this.inKeyOrder = rowid === null || (table.key.length === 1 && alias?.name === table.key[0]);
     const select = table.columns.map((c) => (c.synthetic === 'rowid' ? (rowid ?? 'rowid') : quoteIdent(c.name)));
     const from = `FROM main.${quoteIdent(table.name)}`;
     const order = `ORDER BY ${cursor.join(', ')}`;
