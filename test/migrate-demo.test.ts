@@ -212,6 +212,26 @@ describe('migrate the demo Todo database', () => {
     });
   });
 
+  it('re-running after rows were deleted from SQLite deletes them in PostgreSQL too', async () => {
+    const db = new Database(sqlitePath);
+    let deleted: number[] = [];
+    try {
+      deleted = (db.prepare('SELECT id FROM tasks WHERE id % 500 = 3 ORDER BY id LIMIT 7').all() as { id: number }[]).map((r) => r.id);
+      expect(deleted).toHaveLength(7);
+      const remove = db.prepare('DELETE FROM tasks WHERE id = ?');
+      db.transaction(() => deleted.forEach((id) => remove.run(id)))();
+    } finally {
+      db.close();
+    }
+    const run = await runCli(migrateArgs());
+    expectReady(run);
+    await expectSameRows(sqlitePath, target.url);
+    await withClient(target.url, async (client) => {
+      const left = await client.query<{ n: string }>('SELECT count(*) AS n FROM tasks WHERE id = ANY($1)', [deleted]);
+      expect(left.rows[0]!.n).toBe('0');
+    });
+  });
+
   it('--force-recreate: exit 0, READY, still equal, constraints back', async () => {
     expectReady(await runCli(migrateArgs('--force-recreate')));
     await expectSameRows(sqlitePath, target.url);

@@ -10,10 +10,15 @@ import {
   type Notice,
   type PartitionOffsets,
   type SchemaModel,
+  type SqlValue,
+  type TableModel,
+  qualified,
+  sqlValueFromCanonical,
+  type PgClient,
 } from '@liteshift/shared';
 import { Extractor } from '@liteshift/extractor';
 import { Loader, deleteOffsets, dropTargetTables, finalizeTables, startAtEnd } from '@liteshift/loader';
-import { verify, type VerifyReport } from '@liteshift/verifier';
+import { diffTableRows, keyOnly, verify, type VerifyReport } from '@liteshift/verifier';
 
 export interface MigrationParams {
   sqlitePath: string;
@@ -91,6 +96,8 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
       await deleteOffsets(pg, loader.group, topics);
     }
 
+    const preexisting = p.forceRecreate ? [] : await tablesWithRows(pg, p.targetSchema, model);
+
     p.onPhase?.('snapshot → Kafka → PostgreSQL');
     const loadStarted = Date.now();
     await extractor.prepareTopics();
@@ -100,6 +107,24 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
     await loader.start();
     const snapshot = await extractor.snapshot();
     await loader.waitFor(snapshot.marker.endOffsets);
+    if (preexisting.length > 0) {
+      p.onPhase?.('deleting rows that are no longer in SQLite (the target held an earlier run)');
+      let deleted = 0;
+      for (const table of preexisting) {
+        const keys: SqlValue[][] = [];
+        const keyKinds = table.key.map((k) => table.columns.find((c) => c.name === k)!.kind);
+        await diffTableRows(db, pg, p.targetSchema, keyOnly(table), {
+          limit: 0,
+          onDifference: (d) => {
+            if (d.kind === 'extra') keys.push(d.key.map((v, i) => sqlValueFromCanonical(keyKinds[i]!, v)));
+          },
+        });
+        if (keys.length > 0) await extractor.emitDeletes(table.name, keys);
+        deleted += keys.length;
+      }
+      if (deleted > 0) await loader.waitFor(await extractor.tableEndOffsets());
+      log.info({ deleted }, 'rows deleted from SQLite since the earlier run are deleted in PostgreSQL too');
+    }
     await loader.stop();
     const loadMs = Date.now() - loadStarted;
 
@@ -123,4 +148,16 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
   } finally {
     for (const close of closers.reverse()) await close().catch(() => undefined);
   }
+}
+
+/** Target tables that already hold rows: an earlier run's, which may include rows deleted since. */
+async function tablesWithRows(pg: PgClient, schema: string, model: SchemaModel): Promise<TableModel[]> {
+  const out: TableModel[] = [];
+  for (const table of model.tables) {
+    const exists = await pg.query('SELECT to_regclass($1) IS NOT NULL AS present', [qualified(schema, table.name)]);
+    if (!exists.rows[0].present) continue;
+    const any = await pg.query(`SELECT 1 FROM ${qualified(schema, table.name)} LIMIT 1`);
+    if (any.rowCount) out.push(table);
+  }
+  return out;
 }

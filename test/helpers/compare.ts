@@ -32,7 +32,7 @@ export async function compareAllRows(sqlitePath: string, databaseUrl: string, ta
           continue;
         }
         const counted = await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualified(targetSchema, table.name)}`);
-        const diff = await diffTableRows(db, pg, targetSchema, table, 20);
+        const diff = await diffTableRows(db, pg, targetSchema, table, { limit: 20 });
         out.push({ ...diff, sqliteCount, postgresCount: Number(counted.rows[0]!.n) });
       }
       return out;

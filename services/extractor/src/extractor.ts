@@ -18,6 +18,8 @@ import {
   type Producer,
   type SchemaModel,
   type SnapshotMarker,
+  type SqlValue,
+  type PartitionOffsets,
   type SqliteDatabase,
 } from '@liteshift/shared';
 import { EventDispatcher } from './dispatcher.js';
@@ -117,6 +119,29 @@ export class Extractor {
     await publishSnapshotMarker(this.producer!, topicPrefix, marker);
     log.info({ tables: model.tables.length, rows: Object.values(rowsPerTable).reduce((a, b) => a + b, 0) }, 'snapshot complete');
     return { marker, rowsPerTable };
+  }
+
+  /**
+   * Deletes for keys found only in PostgreSQL (rows deleted from SQLite since an earlier
+   * run): sent through Kafka like any change, so the topics agree with the target.
+   */
+  async emitDeletes(table: string, keys: readonly SqlValue[][]): Promise<void> {
+    const dispatcher = this.dispatcher!;
+    for (let i = 0; i < keys.length; i += this.options.chunkRows) {
+      const rows = keys.slice(i, i + this.options.chunkRows).map((key) => ({ op: 'd' as const, key, row: null, seq: 0n }));
+      await dispatcher.dispatch(table, rows, false);
+    }
+    await dispatcher.flush();
+  }
+
+  /** End offsets of the table topics, as the loader must reach them. */
+  async tableEndOffsets(): Promise<Record<string, PartitionOffsets>> {
+    const out: Record<string, PartitionOffsets> = {};
+    for (const table of this.options.model.tables) {
+      const topic = this.dispatcher!.topicOf(table.name);
+      out[topic] = await endOffsets(this.requireAdmin(), topic);
+    }
+    return out;
   }
 
   private requireAdmin(): Admin {

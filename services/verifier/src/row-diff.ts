@@ -73,6 +73,18 @@ function compareKeyPart(kind: ValueKind, a: string | null, b: string | null): nu
   }
 }
 
+export interface DiffOptions {
+  /** How many differences the result lists (all are counted). */
+  limit?: number;
+  /** Sees every difference, beyond the limit. */
+  onDifference?: (difference: RowDifference) => void;
+}
+
+/** The table reduced to its key: comparing it finds missing and extra rows only, fast. */
+export function keyOnly(table: TableModel): TableModel {
+  return { ...table, columns: table.columns.filter((c) => table.key.includes(c.name)) };
+}
+
 /** A row as compared: each value's PostgreSQL text, and its key in canonical form for ordering. */
 interface ComparedRow {
   texts: (string | null)[];
@@ -99,8 +111,9 @@ export async function diffTableRows(
   pg: PgClient,
   schema: string,
   table: TableModel,
-  limit = 100,
+  options: DiffOptions = {},
 ): Promise<TableDiff> {
+  const limit = options.limit ?? 100;
   const columns = table.columns;
   const keyIdx = table.key.map((k) => columns.findIndex((c) => c.name === k));
   const keyCols = keyIdx.map((i) => columns[i]!);
@@ -134,6 +147,7 @@ export async function diffTableRows(
   const note = (d: RowDifference): void => {
     result[d.kind]++;
     if (result.differences.length < limit) result.differences.push(d);
+    options.onDifference?.(d);
   };
   const compareKeys = (a: ComparedRow, b: ComparedRow): number => {
     for (let i = 0; i < keyCols.length; i++) {

@@ -1,4 +1,5 @@
 import type { ValueKind } from '../schema/model.js';
+import type { SqlValue } from '../avro/binary.js';
 import { decimalParts } from './to-pg.js';
 
 /**
@@ -76,4 +77,22 @@ function timestampCanonical(text: string, withZone: boolean): string {
   const clock = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
   const fraction = us ? `.${pad(us, 6).replace(/0+$/, '')}` : '';
   return `${date} ${clock}${fraction}${withZone ? '+00' : ''}`;
+}
+
+/**
+ * A key value back in the storage class SQLite would hold it in, from its canonical text:
+ * how a key found only in PostgreSQL is encoded to send its delete through Kafka.
+ */
+export function sqlValueFromCanonical(kind: ValueKind, text: string | null): SqlValue {
+  if (text === null) return null;
+  switch (kind) {
+    case 'integer':
+      return BigInt(text);
+    case 'real':
+      return Number(text);
+    case 'blob':
+      return Buffer.from(text.replace(/^\\x/, ''), 'hex');
+    default:
+      return text;
+  }
 }
