@@ -25,6 +25,7 @@ export * from './pg/copy-text.js';
 export * from './pg/ddl.js';
 export * from './pg/meta.js';
 export * from './kafka/client.js';
+export * from './kafka/producer.js';
 export * from './kafka/topics.js';
 export * from './kafka/compacted-reader.js';
 export * from './kafka/meta-topics.js';

@@ -1,10 +1,10 @@
 import {
   ChangeEventCodec,
-  SCHEMA_HEADER,
   tableSchemas,
   tableTopic,
   type Op,
-  type Producer,
+  type MessageProducer,
+  type OutgoingMessage,
   type SqlValue,
   type TableModel,
 } from '@liteshift/shared';
@@ -12,7 +12,6 @@ import {
 interface TableChannel {
   topic: string;
   codec: ChangeEventCodec;
-  headers: { [SCHEMA_HEADER]: string };
 }
 
 export interface DispatchedRow {
@@ -33,14 +32,14 @@ export class EventDispatcher {
   private inFlight: Promise<unknown> | null = null;
 
   constructor(
-    private readonly producer: Producer,
+    private readonly producer: MessageProducer,
     private readonly prefix: string,
   ) {}
 
   register(table: TableModel): string {
     const schemas = tableSchemas(table);
     const topic = tableTopic(this.prefix, table.name);
-    this.channels.set(table.name, { topic, codec: new ChangeEventCodec(schemas), headers: { [SCHEMA_HEADER]: schemas.fingerprint } });
+    this.channels.set(table.name, { topic, codec: new ChangeEventCodec(schemas) });
     return topic;
   }
 
@@ -56,16 +55,16 @@ export class EventDispatcher {
 
   /** Encodes now, sends once the previous batch is acknowledged. */
   async dispatch(table: string, rows: readonly DispatchedRow[], snapshot: boolean): Promise<void> {
-    const { topic, codec, headers } = this.channel(table);
+    const { topic, codec } = this.channel(table);
     const tsMs = Date.now();
-    const messages: { key: Buffer; value: Buffer | null; headers: TableChannel['headers'] }[] = [];
+    const messages: OutgoingMessage[] = [];
     for (const r of rows) {
       const key = codec.encodeKey(r.key);
-      messages.push({ key, value: codec.encodeValue({ op: r.op, table, after: r.row, seq: r.seq, snapshot, tsMs }), headers });
-      if (r.op === 'd') messages.push({ key, value: null, headers });
+      messages.push({ key, value: codec.encodeValue({ op: r.op, table, after: r.row, seq: r.seq, snapshot, tsMs }) });
+      if (r.op === 'd') messages.push({ key, value: null });
     }
     await this.inFlight;
-    const sending = this.producer.send({ topic, acks: -1, messages });
+    const sending = this.producer.send(topic, messages);
     // Marks the rejection handled until the next dispatch/flush awaits (and rethrows) it.
     sending.catch(() => undefined);
     this.inFlight = sending;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   connectAdmin,
   createKafka,
-  createProducer,
+  MessageProducer,
   endOffsets,
   ensureTopics,
   controlTopic,
@@ -15,7 +15,6 @@ import {
   TableReader,
   type Admin,
   type Logger,
-  type Producer,
   type SchemaModel,
   type SnapshotMarker,
   type SqlValue,
@@ -48,7 +47,7 @@ export interface SnapshotResult {
 export class Extractor {
   private readonly kafka;
   private admin: Admin | null = null;
-  private producer: Producer | null = null;
+  private producer: MessageProducer | null = null;
   private dispatcher: EventDispatcher | null = null;
 
   constructor(private readonly options: ExtractorOptions) {
@@ -57,8 +56,7 @@ export class Extractor {
 
   async connect(): Promise<void> {
     this.admin = await connectAdmin(this.kafka, this.options.brokers);
-    this.producer = createProducer(this.kafka);
-    await this.producer.connect();
+    this.producer = new MessageProducer({ brokers: this.options.brokers, clientId: 'liteshift-extractor', log: this.options.log });
     this.dispatcher = new EventDispatcher(this.producer, this.options.topicPrefix);
   }
 
@@ -151,7 +149,7 @@ export class Extractor {
 
   async close(): Promise<void> {
     await this.dispatcher?.flush().catch(() => undefined);
-    await this.producer?.disconnect().catch(() => undefined);
+    await this.producer?.close().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
   }
 }

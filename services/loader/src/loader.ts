@@ -1,11 +1,11 @@
 import {
   ChangeEventCodec,
   LiteshiftError,
-  SCHEMA_HEADER,
   connectAdmin,
   createKafka,
   createPool,
-  createProducer,
+  MessageProducer,
+  writerFingerprint,
   deadLetterTopic,
   describePostgresUrl,
   ensureMetaSchema,
@@ -21,7 +21,6 @@ import {
   type Logger,
   type PartitionOffsets,
   type PgPool,
-  type Producer,
   type SchemaRecord,
   type SnapshotMarker,
   type SqlValue,
@@ -64,7 +63,7 @@ export class Loader {
   private readonly kafka;
   private pool: PgPool | null = null;
   private admin: Admin | null = null;
-  private producer: Producer | null = null;
+  private producer: MessageProducer | null = null;
   private consumer: Consumer | null = null;
   private readonly writers = new Map<string, WriterSchema>();
   private readonly tables = new Map<string, TableState>();
@@ -93,8 +92,7 @@ export class Loader {
       throw postgresError(error, databaseUrl);
     }
     this.admin = await connectAdmin(this.kafka, this.options.brokers);
-    this.producer = createProducer(this.kafka);
-    await this.producer.connect();
+    this.producer = new MessageProducer({ brokers: this.options.brokers, clientId: 'liteshift-loader', log: this.options.log });
     log.info({ postgres: describePostgresUrl(databaseUrl), group: this.group }, 'loader connected');
   }
 
@@ -295,8 +293,17 @@ export class Loader {
   /** Decodes one message for the target's columns, or says why it cannot be. */
   private async decode(message: KafkaMessage, state: TableState): Promise<(KeyedChange & { keyBytes: Buffer }) | string> {
     if (!message.key) return 'message has no key';
-    const fingerprint = message.headers?.[SCHEMA_HEADER]?.toString();
-    if (!fingerprint) return `message has no ${SCHEMA_HEADER} header`;
+    if (message.value === null) {
+      // A tombstone carries no schema: its key is in the table's key schema, which a
+      // schema change that adds columns leaves as it was.
+      try {
+        return { key: this.writers.get(state.fingerprint)!.codec.decodeKey(message.key), keyBytes: message.key, row: null, offset: message.offset };
+      } catch (error) {
+        return `cannot decode the key of a tombstone: ${errorMessage(error)}`;
+      }
+    }
+    const fingerprint = writerFingerprint(message.value);
+    if (!fingerprint) return 'value does not start with a liteshift writer-schema prefix';
     let writer = this.writers.get(fingerprint);
     if (!writer) {
       await this.refreshSchemas();
@@ -306,7 +313,6 @@ export class Loader {
     if (writer.record.table.name !== state.applier.table.name) return `writer schema ${fingerprint} is for table ${writer.record.table.name}`;
     try {
       const key = writer.codec.decodeKey(message.key);
-      if (message.value === null) return { key, keyBytes: message.key, row: null, offset: message.offset };
       const event = writer.codec.decodeValue(message.value);
       if (event.op === 'd' || event.after === null) return { key, keyBytes: message.key, row: null, offset: message.offset };
       const target = state.applier.table.columns.length;
@@ -324,21 +330,19 @@ export class Loader {
   }
 
   private async deadLetter(topic: string, partition: number, letters: readonly { message: KafkaMessage; reason: string }[]): Promise<void> {
-    await this.producer!.send({
-      topic: deadLetterTopic(this.options.topicPrefix),
-      acks: -1,
-      messages: letters.map(({ message, reason }) => ({
+    await this.producer!.send(
+      deadLetterTopic(this.options.topicPrefix),
+      letters.map(({ message, reason }) => ({
         key: message.key,
         value: message.value,
         headers: {
-          ...message.headers,
           'liteshift.dlq.reason': reason,
           'liteshift.dlq.topic': topic,
           'liteshift.dlq.partition': String(partition),
           'liteshift.dlq.offset': message.offset,
         },
       })),
-    });
+    );
     for (const { message, reason } of letters) {
       this.options.log.warn({ topic, partition, offset: message.offset, reason }, 'message sent to the dead-letter topic');
     }
@@ -361,7 +365,7 @@ export class Loader {
 
   async close(): Promise<void> {
     await this.consumer?.disconnect().catch(() => undefined);
-    await this.producer?.disconnect().catch(() => undefined);
+    await this.producer?.close().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
     await this.pool?.end().catch(() => undefined);
   }

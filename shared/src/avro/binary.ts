@@ -70,6 +70,12 @@ export class AvroWriter {
     this.buf[this.pos++] = Number(z);
   }
 
+  writeRaw(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
   writeBoolean(value: boolean): void {
     this.ensure(1);
     this.buf[this.pos++] = value ? 1 : 0;
@@ -117,8 +123,10 @@ export class AvroWriter {
 }
 
 export class AvroReader {
-  pos = 0;
-  constructor(private readonly buf: Buffer) {}
+  constructor(
+    private readonly buf: Buffer,
+    public pos = 0,
+  ) {}
 
   get done(): boolean {
     return this.pos >= this.buf.length;

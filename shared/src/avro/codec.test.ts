@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ColumnModel, TableModel } from '../schema/model.js';
 import type { SqlValue } from './binary.js';
 import { avroFieldNames, tableSchemas } from './change-event.js';
-import { ChangeEventCodec, type ChangeEvent } from './codec.js';
+import { ChangeEventCodec, FRAME_LENGTH, FRAME_MAGIC, writerFingerprint, type ChangeEvent } from './codec.js';
 
 function column(name: string, kind: ColumnModel['kind'], pgType: string): ColumnModel {
   return { name, declaredType: '', notNull: false, sqliteDefault: null, kind, pgType, pgDefault: null, identity: false, reason: 'test' };
@@ -142,8 +142,18 @@ describe('ChangeEventCodec', () => {
     expect(() => codec.decodeValue(good.subarray(0, good.length - 1))).toThrow();
     expect(() => codec.decodeValue(Buffer.concat([good, Buffer.from([0])]))).toThrow(/trailing/);
     const badOp = Buffer.from(good);
-    badOp[0] = 8; // zigzag 4: past the four symbols
+    badOp[FRAME_LENGTH] = 8; // zigzag 4: past the four symbols
     expect(() => codec.decodeValue(badOp)).toThrow(/op/);
+  });
+
+  it('frames every value with its writer schema, and refuses another schema\'s frame', () => {
+    const bytes = codec.encodeValue(event([1n, 2n, 3.5, 'note', Buffer.from('img')]));
+    expect(bytes[0]).toBe(FRAME_MAGIC);
+    expect(writerFingerprint(bytes)).toBe(codec.schemas.fingerprint);
+    const foreign = Buffer.from(bytes);
+    foreign[1] = foreign[1]! ^ 0xff;
+    expect(() => codec.decodeValue(foreign)).toThrow(/writer schema/);
+    expect(writerFingerprint(Buffer.from('plain text'))).toBeNull();
   });
 
   describe('agrees with avsc on the declared schema', () => {
@@ -164,7 +174,7 @@ describe('ChangeEventCodec', () => {
       for (const [i, row] of rows.entries()) {
         const op = (['r', 'c', 'u', 'd'] as const)[i % 4]!;
         const bytes = codec.encodeValue(event(row, op, BigInt(i) + 2n ** 55n));
-        const decoded = avscValue.fromBuffer(bytes) as {
+        const decoded = avscValue.fromBuffer(bytes.subarray(FRAME_LENGTH)) as {
           op: string;
           table: string;
           after: Record<string, Record<string, Record<string, unknown> | null>> | null;
@@ -182,7 +192,7 @@ describe('ChangeEventCodec', () => {
     });
 
     it('avsc decodes a null after (a delete)', () => {
-      const decoded = avscValue.fromBuffer(codec.encodeValue(event(null, 'd'))) as { op: string; after: unknown };
+      const decoded = avscValue.fromBuffer(codec.encodeValue(event(null, 'd')).subarray(FRAME_LENGTH)) as { op: string; after: unknown };
       expect(decoded).toMatchObject({ op: 'd', after: null });
     });
 
@@ -196,8 +206,8 @@ describe('ChangeEventCodec', () => {
           source: { seq: 2n ** 63n - 1n, snapshot: false },
           ts_ms: 5n,
         });
-        expect(Buffer.compare(bytes, codec.encodeValue({ ...event(row, 'u', 2n ** 63n - 1n), tsMs: 5, snapshot: false }))).toBe(0);
-        const decoded = codec.decodeValue(bytes);
+        expect(Buffer.compare(bytes, codec.encodeValue({ ...event(row, 'u', 2n ** 63n - 1n), tsMs: 5, snapshot: false }).subarray(FRAME_LENGTH))).toBe(0);
+        const decoded = codec.decodeValue(Buffer.concat([codec.encodeValue(event(null, 'd')).subarray(0, FRAME_LENGTH), bytes]));
         expect(decoded.seq).toBe(2n ** 63n - 1n);
         decoded.after!.forEach((value, c) => expectSameValue(value, row[c]!));
       }

@@ -12,13 +12,31 @@ export interface ChangeEvent {
   tsMs: number;
 }
 
+/**
+ * Every change-event value starts with a wire prefix naming its writer schema: a magic
+ * byte, then the 8 bytes of the schema fingerprint (published on the schema topic), then
+ * the Avro payload. Cheaper than a Kafka header per message; keys carry no prefix, so a
+ * key's bytes (hence its partition and compaction) never change with the schema.
+ */
+export const FRAME_MAGIC = 0x01;
+export const FRAME_LENGTH = 9;
+
+/** The fingerprint of the writer schema of a framed value, or null if it is not one of ours. */
+export function writerFingerprint(value: Buffer): string | null {
+  if (value.length < FRAME_LENGTH || value[0] !== FRAME_MAGIC) return null;
+  return value.toString('hex', 1, FRAME_LENGTH);
+}
+
 /** Encodes and decodes one table's change events and keys with one writer schema. */
 export class ChangeEventCodec {
   private readonly writer = new AvroWriter();
   readonly columnCount: number;
   readonly keyCount: number;
 
+  private readonly frame: Buffer;
+
   constructor(readonly schemas: TableSchemas) {
+    this.frame = Buffer.concat([Buffer.from([FRAME_MAGIC]), Buffer.from(schemas.fingerprint, 'hex')]);
     this.columnCount = schemas.fieldNames.length;
     this.keyCount = schemas.keyFieldNames.length;
   }
@@ -26,6 +44,7 @@ export class ChangeEventCodec {
   encodeValue(event: ChangeEvent): Buffer {
     const w = this.writer;
     w.reset();
+    w.writeRaw(this.frame);
     w.writeLong(OPS.indexOf(event.op));
     w.writeString(event.table);
     if (event.after === null) {
@@ -49,7 +68,8 @@ export class ChangeEventCodec {
   }
 
   decodeValue(buf: Buffer): ChangeEvent {
-    const r = new AvroReader(buf);
+    if (writerFingerprint(buf) !== this.schemas.fingerprint) throw new Error('value is not framed with this writer schema');
+    const r = new AvroReader(buf, FRAME_LENGTH);
     const op = OPS[r.readInt()];
     if (op === undefined) throw new Error('unknown op symbol');
     const table = r.readString();

@@ -1,12 +1,12 @@
-import { Kafka, logLevel, Partitioners, type Admin, type Producer, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type logCreator } from 'kafkajs';
 import { LiteshiftError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 
 /**
- * The one place that knows kafkajs. Services use these helpers, so the client can be
- * replaced (e.g. by @platformatic/kafka) if the benchmark says so.
+ * kafkajs for admin and consuming (producing is in producer.ts). Services use these
+ * helpers only, so either client can be replaced when a benchmark says so.
  */
-export type { Admin, Producer, Consumer, EachBatchPayload, KafkaMessage, IHeaders } from 'kafkajs';
+export type { Admin, Consumer, EachBatchPayload, KafkaMessage, IHeaders } from 'kafkajs';
 
 const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -41,22 +41,6 @@ export function createKafka(settings: KafkaSettings): Kafka {
     retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
     logLevel: logLevel.INFO,
     logCreator: pinoLogCreator(settings.log),
-  });
-}
-
-/**
- * Per-key order needs the same key bytes on the same partition (the Java-compatible
- * murmur2 partitioner) and no reordering on retry (idempotent producer, one request in
- * flight).
- */
-export function createProducer(kafka: Kafka): Producer {
-  return kafka.producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    // Idempotence needs unbounded retries; a broker restart is waited out, not fatal.
-    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
-    allowAutoTopicCreation: false,
   });
 }
 

@@ -1,4 +1,5 @@
-import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
+import type { MessageProducer } from './producer.js';
 import type { TableModel } from '../schema/model.js';
 import { tableSchemas, type AvroSchema } from '../avro/change-event.js';
 import { readCompacted } from './compacted-reader.js';
@@ -14,7 +15,6 @@ export interface SchemaRecord {
   publishedAt: string;
 }
 
-export const SCHEMA_HEADER = 'liteshift.schema';
 
 export function schemaRecord(table: TableModel, topic: string): SchemaRecord {
   const schemas = tableSchemas(table);
@@ -28,12 +28,11 @@ export function schemaRecord(table: TableModel, topic: string): SchemaRecord {
   };
 }
 
-export async function publishSchemas(producer: Producer, prefix: string, records: readonly SchemaRecord[]): Promise<void> {
-  await producer.send({
-    topic: schemaTopic(prefix),
-    acks: -1,
-    messages: records.map((r) => ({ key: r.fingerprint, value: JSON.stringify(r) })),
-  });
+export async function publishSchemas(producer: MessageProducer, prefix: string, records: readonly SchemaRecord[]): Promise<void> {
+  await producer.send(
+    schemaTopic(prefix),
+    records.map((r) => ({ key: Buffer.from(r.fingerprint), value: Buffer.from(JSON.stringify(r)) })),
+  );
 }
 
 export async function readSchemas(kafka: Kafka, admin: Admin, prefix: string): Promise<Map<string, SchemaRecord>> {
@@ -62,8 +61,8 @@ export interface SnapshotMarker {
 
 const SNAPSHOT_KEY = 'snapshot';
 
-export async function publishSnapshotMarker(producer: Producer, prefix: string, marker: SnapshotMarker): Promise<void> {
-  await producer.send({ topic: controlTopic(prefix), acks: -1, messages: [{ key: SNAPSHOT_KEY, value: JSON.stringify(marker) }] });
+export async function publishSnapshotMarker(producer: MessageProducer, prefix: string, marker: SnapshotMarker): Promise<void> {
+  await producer.send(controlTopic(prefix), [{ key: Buffer.from(SNAPSHOT_KEY), value: Buffer.from(JSON.stringify(marker)) }]);
 }
 
 export async function readSnapshotMarker(kafka: Kafka, admin: Admin, prefix: string): Promise<SnapshotMarker | null> {
