@@ -102,20 +102,27 @@ export function buildProgram(): Command {
   });
 
   const EXTRACT_KEYS = ['sqlitePath', 'kafkaBrokers', 'topicPrefix', 'partitions', 'chunkRows'] as const;
-  withSettings(program.command('extract').description('the extractor service: snapshot every table into Kafka'), EXTRACT_KEYS).action(
-    async (flags: Record<string, unknown>) => {
-      const { settings, log } = context('extractor', EXTRACT_KEYS, flags);
-      await extractCommand(settings, log);
-    },
-  );
+  withSettings(
+    program
+      .command('extract')
+      .description('the extractor service: snapshot every table into Kafka (--follow: then stream every change)')
+      .option('--follow', 'install change capture (triggers) in the SQLite file and keep streaming changes until SIGTERM'),
+    EXTRACT_KEYS,
+  ).action(async (flags: Record<string, unknown>) => {
+    const { settings, log } = context('extractor', EXTRACT_KEYS, flags);
+    await extractCommand(settings, { follow: Boolean(flags.follow) }, log);
+  });
 
   const LOAD_KEYS = ['databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema'] as const;
   withSettings(
-    program.command('load').description('the loader service: apply the snapshot from Kafka to PostgreSQL, then create constraints'),
+    program
+      .command('load')
+      .description('the loader service: apply the snapshot from Kafka to PostgreSQL, then create constraints (--follow: keep applying)')
+      .option('--follow', 'keep applying changes until SIGTERM; foreign keys and unique indexes wait for `liteshift cutover`'),
     LOAD_KEYS,
   ).action(async (flags: Record<string, unknown>) => {
     const { settings, log } = context('loader', LOAD_KEYS, flags);
-    await loadCommand(settings, log);
+    await loadCommand(settings, { follow: Boolean(flags.follow) }, log);
   });
 
   program

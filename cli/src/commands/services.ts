@@ -23,15 +23,21 @@ export async function untilSignal<T>(log: Logger, work: (signal: AbortSignal) =>
 
 export async function extractCommand(
   settings: Pick<Settings, 'sqlitePath' | 'kafkaBrokers' | 'topicPrefix' | 'partitions' | 'chunkRows'>,
+  flags: { follow: boolean },
   log: Logger,
 ): Promise<void> {
-  const db = openSqlite(settings.sqlitePath, { readonly: true });
+  // Following writes capture triggers and the extractor's position into the file.
+  const db = openSqlite(settings.sqlitePath, { readonly: !flags.follow });
   const model = readSchema(db);
   const extractor = new Extractor({ ...settings, db, model, brokers: settings.kafkaBrokers, log });
   await untilSignal(
     log,
-    async () => {
+    async (signal) => {
       await extractor.connect();
+      if (flags.follow) {
+        await extractor.follow(signal);
+        return;
+      }
       await extractor.prepareTopics();
       const result = await extractor.snapshot();
       const total = Object.values(result.rowsPerTable).reduce((a, b) => a + b, 0);
@@ -50,6 +56,7 @@ export async function extractCommand(
  */
 export async function loadCommand(
   settings: Pick<Settings, 'databaseUrl' | 'kafkaBrokers' | 'topicPrefix' | 'targetSchema'>,
+  flags: { follow: boolean },
   log: Logger,
 ): Promise<void> {
   const loader = new Loader({ ...settings, brokers: settings.kafkaBrokers, log });
@@ -57,6 +64,11 @@ export async function loadCommand(
     log,
     async (signal) => {
       await loader.connect();
+      if (flags.follow) {
+        await waitForSchemas(loader, signal, log);
+        await loader.follow(signal);
+        return;
+      }
       let marker = await loader.snapshotMarker();
       let waited = false;
       while (!marker?.completedAt && !signal.aborted) {
@@ -80,4 +92,14 @@ export async function loadCommand(
     },
     () => loader.close(),
   );
+}
+
+/** A loader started before the extractor waits for the first writer schemas. */
+async function waitForSchemas(loader: Loader, signal: AbortSignal, log: Logger): Promise<void> {
+  let told = false;
+  while (!signal.aborted && (await loader.refreshSchemas()).length === 0) {
+    if (!told) log.info('waiting for the extractor to publish its schemas');
+    told = true;
+    await sleep(2_000, signal);
+  }
 }

@@ -20,7 +20,21 @@ import type pg from 'pg';
  * moved past the largest key. Each step is idempotent, so a rerun or a second loader is
  * harmless, and a step PostgreSQL refuses becomes a notice, not a failure.
  */
-export async function finalizeTables(client: pg.ClientBase, schema: string, tables: readonly TableModel[], log: Logger): Promise<Notice[]> {
+export type FinalizeStage = 'complete' | 'while-following';
+
+/**
+ * `while-following` is what is safe while changes still stream: plain indexes, CHECKs and
+ * identities. Unique indexes (a value moving between rows conflicts transiently) and
+ * foreign keys (per-table topics have no order between them) wait for `complete`, at cutover.
+ */
+export async function finalizeTables(
+  client: pg.ClientBase,
+  schema: string,
+  tables: readonly TableModel[],
+  log: Logger,
+  stage: FinalizeStage = 'complete',
+): Promise<Notice[]> {
+  const complete = stage === 'complete';
   const notices: Notice[] = [];
   const step = async (table: string, what: string, sql: string): Promise<boolean> => {
     try {
@@ -37,7 +51,7 @@ export async function finalizeTables(client: pg.ClientBase, schema: string, tabl
   await client.query('BEGIN');
   try {
     for (const table of tables) {
-      for (const index of table.indexes) {
+      for (const index of table.indexes.filter((i) => complete || !i.unique)) {
         await step(table.name, `index ${index.name} not created`, createIndexSql(schema, table, index));
       }
       const existing = await constraintsOf(client, schema, table.name);
@@ -51,7 +65,7 @@ export async function finalizeTables(client: pg.ClientBase, schema: string, tabl
         await step(table.name, `identity of ${column.name} not moved`, resetIdentitySql(schema, table, column));
       }
     }
-    for (const table of tables) {
+    for (const table of complete ? tables : []) {
       const existing = await constraintsOf(client, schema, table.name);
       for (const fk of table.foreignKeys) {
         const name = foreignKeyName(table, fk);
@@ -64,17 +78,16 @@ export async function finalizeTables(client: pg.ClientBase, schema: string, tabl
         }
       }
     }
-    await client.query(
-      'UPDATE liteshift.tables SET finalized_at = now() WHERE table_name = ANY($1::text[])',
-      [tables.map((t) => t.name)],
-    );
+    if (complete) {
+      await client.query('UPDATE liteshift.tables SET finalized_at = now() WHERE table_name = ANY($1::text[])', [tables.map((t) => t.name)]);
+    }
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
   for (const notice of notices) log.warn({ table: notice.table }, notice.message);
-  log.info({ tables: tables.length, notices: notices.length }, 'indexes, constraints and identities in place');
+  log.info({ tables: tables.length, notices: notices.length, stage }, 'indexes, constraints and identities in place');
   return notices;
 }
 

@@ -10,6 +10,7 @@ import {
   describePostgresUrl,
   ensureMetaSchema,
   errorMessage,
+  sleep,
   postgresError,
   readSchemas,
   readSnapshotMarker,
@@ -28,6 +29,7 @@ import {
 } from '@liteshift/shared';
 import { collapseByKey, insertRejects, TableApplier, type ApplyStats, type KeyedChange, type RejectRow } from './apply.js';
 import { ensureTargetTable } from './target-tables.js';
+import { finalizeTables } from './finalize.js';
 import { lockOffset, partitionId, readOffsets, storeOffset } from './offsets.js';
 
 export interface LoaderOptions {
@@ -197,6 +199,48 @@ export class Loader {
     });
   }
 
+  /**
+   * The long-running loader: applies every change until `signal` aborts. New table topics
+   * (a table created in SQLite) are picked up without a restart; once the snapshot is in,
+   * the indexes that are safe while changes still stream are created.
+   */
+  async follow(signal: AbortSignal, options: { checkEveryMs?: number } = {}): Promise<void> {
+    const every = options.checkEveryMs ?? 3_000;
+    await this.start();
+    let known = new Set(this.topicTables.keys());
+    let postSnapshotDone = false;
+    while (!signal.aborted) {
+      await sleep(every, signal);
+      if (signal.aborted || this.fatal) break;
+      try {
+        const topics = await this.requireAdmin().listTopics();
+        const prefix = `${this.options.topicPrefix}.`;
+        if (topics.some((t) => t.startsWith(prefix) && !t.startsWith(`${prefix}_`) && !known.has(t))) {
+          await this.stop();
+          await this.start();
+          known = new Set(this.topicTables.keys());
+          this.options.log.info({ topics: [...known] }, 'consuming new table topics');
+        }
+        if (!postSnapshotDone) {
+          const marker = await this.snapshotMarker();
+          if (marker?.completedAt && this.reached(marker.endOffsets)) {
+            const client = await this.requirePool().connect();
+            try {
+              await finalizeTables(client, this.options.targetSchema, this.tableModels(), this.options.log, 'while-following');
+            } finally {
+              client.release();
+            }
+            postSnapshotDone = true;
+          }
+        }
+      } catch (error) {
+        this.options.log.warn({ err: errorMessage(error) }, 'housekeeping failed; retrying');
+      }
+    }
+    await this.stop();
+    if (this.fatal) throw this.fatal;
+  }
+
   /** One-shot: consume until `until` is applied, then stop. */
   async run(until: Record<string, PartitionOffsets>): Promise<void> {
     await this.start();
@@ -244,14 +288,22 @@ export class Loader {
     const { topic, partition, messages } = batch;
     if (messages.length === 0 || isStale()) return;
     const tableName = this.topicTables.get(topic);
-    const state = tableName ? this.tables.get(tableName) : undefined;
-    if (!state) throw new Error(`no schema known for topic ${topic}`);
-    const decoded: (KeyedChange & { keyBytes: Buffer; offset: string })[] = [];
-    const deadLetters: { message: KafkaMessage; reason: string }[] = [];
-    for (const message of messages) {
-      const change = await this.decode(message, state);
-      if (typeof change === 'string') deadLetters.push({ message, reason: change });
-      else decoded.push(change);
+    if (!tableName || !this.tables.has(tableName)) throw new Error(`no schema known for topic ${topic}`);
+    let state = this.tables.get(tableName)!;
+    let decoded: (KeyedChange & { keyBytes: Buffer; offset: string })[] = [];
+    let deadLetters: { message: KafkaMessage; reason: string }[] = [];
+    // A new writer schema met mid-batch (columns added) changes the target's columns:
+    // decode the whole batch again against them.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      decoded = [];
+      deadLetters = [];
+      for (const message of messages) {
+        const change = await this.decode(message, state);
+        if (typeof change === 'string') deadLetters.push({ message, reason: change });
+        else decoded.push(change);
+      }
+      if (this.tables.get(tableName) === state) break;
+      state = this.tables.get(tableName)!;
     }
     if (deadLetters.length > 0) await this.deadLetter(topic, partition, deadLetters);
 

@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import {
+  INTERNAL_PREFIX,
+  LiteshiftError,
+  quoteIdent,
+  quoteLiteral,
+  type SqlValue,
+  type SqliteDatabase,
+  type TableModel,
+} from '@liteshift/shared';
+
+/**
+ * Change capture in the SQLite file (DESIGN contract 3): triggers on every captured
+ * table append (seq, table, op, key) to the changelog inside the application's own
+ * transaction. They record keys only, never rows: the stream re-reads the current row,
+ * which keeps the triggers cheap for the application.
+ */
+export const CHANGELOG = `${INTERNAL_PREFIX}changelog`;
+export const STATE = `${INTERNAL_PREFIX}state`;
+const TRIGGER_PREFIX = `${INTERNAL_PREFIX}t_`;
+
+export type ChangeOp = 'c' | 'u' | 'd';
+
+export interface ChangeRow {
+  seq: bigint;
+  table: string;
+  op: ChangeOp;
+  key: SqlValue[];
+}
+
+function triggerBase(table: string): string {
+  return `${TRIGGER_PREFIX}${createHash('sha256').update(table).digest('hex').slice(0, 12)}`;
+}
+
+/** The expressions naming a row's key inside a trigger (rowid for tables without a declared key). */
+function keyExpressions(table: TableModel, row: 'NEW' | 'OLD'): string[] {
+  if (table.keyIsRowid) return [`${row}.rowid`];
+  return table.key.map((k) => `${row}.${quoteIdent(k)}`);
+}
+
+export function keyWidth(tables: readonly TableModel[]): number {
+  return Math.max(1, ...tables.map((t) => t.key.length));
+}
+
+function keyColumns(width: number): string[] {
+  return Array.from({ length: width }, (_, i) => `k${i + 1}`);
+}
+
+/**
+ * Readers must never block the application's writer: WAL mode. Switching needs no other
+ * connection open in rollback-journal mode; when that fails the message says what to do.
+ */
+export function requireWal(db: SqliteDatabase): void {
+  const mode = String(db.pragma('journal_mode', { simple: true })).toLowerCase();
+  if (mode === 'wal') return;
+  try {
+    const now = String(db.pragma('journal_mode = WAL', { simple: true })).toLowerCase();
+    if (now === 'wal') return;
+  } catch {
+    // reported below
+  }
+  throw new LiteshiftError('SQLITE_UNSUPPORTED', `cannot switch the SQLite database to WAL mode (it is in ${mode} mode)`, {
+    hint: 'stop the application once and run: sqlite3 <file> "PRAGMA journal_mode=WAL"; WAL lets the application write while liteshift reads',
+  });
+}
+
+/** Creates the changelog, the state table and the triggers of every table; idempotent. */
+export function installCapture(db: SqliteDatabase, tables: readonly TableModel[]): void {
+  const width = keyWidth(tables);
+  db.transaction(() => {
+    db.exec(
+      `CREATE TABLE IF NOT EXISTS ${quoteIdent(CHANGELOG)} (seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, op TEXT NOT NULL, ${keyColumns(width).join(', ')})`,
+    );
+    const have = new Set((db.prepare(`PRAGMA table_info(${quoteIdent(CHANGELOG)})`).all() as { name: string }[]).map((c) => c.name));
+    for (const column of keyColumns(width)) if (!have.has(column)) db.exec(`ALTER TABLE ${quoteIdent(CHANGELOG)} ADD COLUMN ${column}`);
+    db.exec(`CREATE TABLE IF NOT EXISTS ${quoteIdent(STATE)} (name TEXT PRIMARY KEY, value) WITHOUT ROWID`);
+    for (const table of tables) installTriggers(db, table);
+  })();
+}
+
+function installTriggers(db: SqliteDatabase, table: TableModel): void {
+  const base = triggerBase(table.name);
+  const t = quoteIdent(table.name);
+  const name = quoteLiteral(table.name);
+  const cols = keyColumns(table.keyIsRowid ? 1 : table.key.length);
+  const insert = (op: ChangeOp, row: 'NEW' | 'OLD') =>
+    `INSERT INTO ${quoteIdent(CHANGELOG)} (tbl, op, ${cols.join(', ')}) VALUES (${name}, '${op}', ${keyExpressions(table, row).join(', ')});`;
+  const keyChanged = keyExpressions(table, 'OLD')
+    .map((old, i) => `${old} IS NOT ${keyExpressions(table, 'NEW')[i]}`)
+    .join(' OR ');
+  for (const suffix of ['ins', 'upd', 'updk', 'del']) db.exec(`DROP TRIGGER IF EXISTS ${quoteIdent(`${base}_${suffix}`)}`);
+  db.exec(`CREATE TRIGGER ${quoteIdent(`${base}_ins`)} AFTER INSERT ON ${t} BEGIN ${insert('c', 'NEW')} END`);
+  db.exec(`CREATE TRIGGER ${quoteIdent(`${base}_upd`)} AFTER UPDATE ON ${t} WHEN NOT (${keyChanged}) BEGIN ${insert('u', 'NEW')} END`);
+  // A key change is a delete of the old key and an insert of the new one (contract 3).
+  db.exec(`CREATE TRIGGER ${quoteIdent(`${base}_updk`)} AFTER UPDATE ON ${t} WHEN ${keyChanged} BEGIN ${insert('d', 'OLD')} ${insert('c', 'NEW')} END`);
+  db.exec(`CREATE TRIGGER ${quoteIdent(`${base}_del`)} AFTER DELETE ON ${t} BEGIN ${insert('d', 'OLD')} END`);
+}
+
+/** Removes every trigger, the changelog and the state liteshift put in the SQLite file. */
+export function uninstallCapture(db: SqliteDatabase): void {
+  db.transaction(() => {
+    const triggers = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE ? ESCAPE '\\'").all(`${INTERNAL_PREFIX.replace(/_/g, '\\_')}%`) as { name: string }[];
+    for (const trigger of triggers) db.exec(`DROP TRIGGER IF EXISTS ${quoteIdent(trigger.name)}`);
+    db.exec(`DROP TABLE IF EXISTS ${quoteIdent(CHANGELOG)}`);
+    db.exec(`DROP TABLE IF EXISTS ${quoteIdent(STATE)}`);
+  })();
+}
+
+export function captureInstalled(db: SqliteDatabase): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(CHANGELOG) !== undefined;
+}
+
+/** The last sequence written to the changelog (its high-water mark), 0 when empty. */
+export function changelogHead(db: SqliteDatabase): bigint {
+  const row = db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = ?`).get(CHANGELOG) as { seq: bigint } | undefined;
+  return row ? BigInt(row.seq) : 0n;
+}
+
+export function readChanges(db: SqliteDatabase, after: bigint, limit: number, width: number): ChangeRow[] {
+  const rows = db
+    .prepare(`SELECT seq, tbl, op, ${keyColumns(width).join(', ')} FROM ${quoteIdent(CHANGELOG)} WHERE seq > ? ORDER BY seq LIMIT ?`)
+    .raw(true)
+    .all(after, limit) as SqlValue[][];
+  return rows.map((r) => ({ seq: r[0] as bigint, table: r[1] as string, op: r[2] as ChangeOp, key: r.slice(3) }));
+}
+
+/** Drops changelog entries Kafka has acknowledged. */
+export function pruneChangelog(db: SqliteDatabase, upTo: bigint): number {
+  return db.prepare(`DELETE FROM ${quoteIdent(CHANGELOG)} WHERE seq <= ?`).run(upTo).changes;
+}
+
+export function readState(db: SqliteDatabase, name: string): SqlValue | undefined {
+  if (!captureInstalled(db)) return undefined;
+  const row = db.prepare(`SELECT value FROM ${quoteIdent(STATE)} WHERE name = ?`).get(name) as { value: SqlValue } | undefined;
+  return row?.value;
+}
+
+export function writeState(db: SqliteDatabase, name: string, value: SqlValue): void {
+  db.prepare(`INSERT INTO ${quoteIdent(STATE)} (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`).run(name, value);
+}
