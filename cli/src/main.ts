@@ -8,6 +8,7 @@ import { verifyCommand } from './commands/verify.js';
 import { demo } from './commands/demo.js';
 import { stackCommand } from './commands/stack.js';
 import { extractCommand, loadCommand } from './commands/services.js';
+import { cutoverCommand, statusCommand, uninstallCommand } from './commands/operate.js';
 import { createTodoDatabase, settingsMarkdownTable } from '@liteshift/shared';
 import { print, printError } from './output.js';
 
@@ -123,6 +124,37 @@ export function buildProgram(): Command {
   ).action(async (flags: Record<string, unknown>) => {
     const { settings, log } = context('loader', LOAD_KEYS, flags);
     await loadCommand(settings, { follow: Boolean(flags.follow) }, log);
+  });
+
+  const OPERATE_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema'] as const;
+  withSettings(
+    program.command('status').description('per table: phase (snapshot n% / streaming), extractor lag, loader lag').option('--json', 'print as JSON'),
+    OPERATE_KEYS,
+  ).action(async (flags: Record<string, unknown>) => {
+    const { settings, log } = context('cli', OPERATE_KEYS, flags);
+    await statusCommand(settings, { json: Boolean(flags.json) }, log);
+  });
+
+  withSettings(
+    program
+      .command('cutover')
+      .description('wait for zero lag, fence SQLite writes, drain, create foreign keys, verify, print the DATABASE_URL to switch to')
+      .option('--abort', 'lift the fence: SQLite takes writes again')
+      .addOption(new Option('--timeout <seconds>', 'how long to wait for zero lag').argParser(positive('--timeout')).default(300))
+      .option('--json', 'print the result as JSON'),
+    OPERATE_KEYS,
+  ).action(async (flags: Record<string, unknown>) => {
+    const keys = flags.abort ? (['sqlitePath'] as const) : OPERATE_KEYS;
+    const { settings, log } = context('cli', OPERATE_KEYS, flags, OPERATE_KEYS.filter((k) => !keys.includes(k as never)));
+    const ready = await cutoverCommand(settings, { abort: Boolean(flags.abort), json: Boolean(flags.json), timeout: flags.timeout as number }, log);
+    if (!ready) process.exitCode = EXIT_NOT_READY;
+  });
+
+  withSettings(program.command('uninstall').description("remove liteshift's triggers, changelog, state and fence from the SQLite file"), [
+    'sqlitePath',
+  ]).action((flags: Record<string, unknown>) => {
+    const { settings } = context('cli', ['sqlitePath'], flags);
+    uninstallCommand(settings);
   });
 
   program

@@ -15,6 +15,7 @@ export * from './sqlite/open.js';
 export * from './sqlite/introspect.js';
 export * from './sqlite/profile.js';
 export * from './sqlite/table-reader.js';
+export * from './sqlite/capture.js';
 export * from './avro/change-event.js';
 export * from './avro/binary.js';
 export * from './avro/codec.js';

@@ -13,6 +13,11 @@ import {
   schemaTopic,
   tableTopic,
   TableReader,
+  changelogHead,
+  installCapture,
+  readState,
+  requireWal,
+  writeState,
   readSchema,
   retry,
   sleep,
@@ -26,7 +31,6 @@ import {
   type SqliteDatabase,
 } from '@liteshift/shared';
 import { EventDispatcher } from './dispatcher.js';
-import { changelogHead, installCapture, readState, requireWal, writeState } from './capture.js';
 import { POSITION_STATE, StreamingSource } from './streaming-source.js';
 import { diffSchemas } from './schema-watch.js';
 
@@ -55,6 +59,33 @@ function readPosition(db: SqliteDatabase): bigint | null {
   if (readState(db, SNAPSHOT_STATE) === undefined) return null;
   const position = readState(db, POSITION_STATE);
   return typeof position === 'bigint' ? position : null;
+}
+
+/** Snapshot progress for `liteshift status`, written into the SQLite file at most once a second. */
+function snapshotProgress(
+  db: SqliteDatabase,
+  watermark: bigint,
+  tables: readonly TableModel[],
+  next?: (table: string, done: number, total: number) => void,
+): (table: string, done: number, total: number) => void {
+  const progress: Record<string, { done: number; total: number }> = Object.fromEntries(tables.map((t) => [t.name, { done: 0, total: t.rowCount ?? 0 }]));
+  let written = 0;
+  const write = (): void => {
+    try {
+      setStatus(db, { phase: 'snapshot', watermark: watermark.toString(), tables: progress });
+    } catch {
+      // The application holds the write lock: progress is only informative, the next write will do.
+    }
+  };
+  write();
+  return (table, done, total) => {
+    progress[table] = { done, total };
+    next?.(table, done, total);
+    if (Date.now() - written >= 1_000) {
+      written = Date.now();
+      write();
+    }
+  };
 }
 
 function setStatus(db: SqliteDatabase, status: Record<string, unknown>): void {
@@ -115,8 +146,12 @@ export class Extractor {
    * before the first row is read: every later change streams after the snapshot (contract 4).
    * Without capture there is no changelog, and the watermark is 0.
    */
-  async snapshot(watermark = 0n, tables: readonly TableModel[] = this.model.tables): Promise<SnapshotResult> {
-    const { db, chunkRows, log, onProgress, topicPrefix } = this.options;
+  async snapshot(
+    watermark = 0n,
+    tables: readonly TableModel[] = this.model.tables,
+    onProgress = this.options.onProgress,
+  ): Promise<SnapshotResult> {
+    const { db, chunkRows, log, topicPrefix } = this.options;
     const dispatcher = this.dispatcher!;
     const marker: SnapshotMarker = {
       snapshotId: randomUUID(),
@@ -197,8 +232,7 @@ export class Extractor {
     if (position === null) {
       const watermark = changelogHead(db);
       log.info({ watermark: watermark.toString() }, 'snapshot starts at changelog watermark');
-      setStatus(db, { phase: 'snapshot', watermark: watermark.toString() });
-      await this.snapshot(watermark, this.model.tables);
+      await this.snapshot(watermark, this.model.tables, snapshotProgress(db, watermark, this.model.tables, this.options.onProgress));
       db.transaction(() => {
         writeState(db, POSITION_STATE, watermark);
         writeState(db, SNAPSHOT_STATE, JSON.stringify({ watermark: watermark.toString(), completedAt: new Date().toISOString() }));

@@ -1,6 +1,5 @@
-import { quoteIdent, rowidName, type Logger, type SqlValue, type SqliteDatabase, type TableModel } from '@liteshift/shared';
+import { keyWidth, pruneChangelog, quoteIdent, readChanges, rowidName, writeState, type ChangeRow, type Logger, type SqlValue, type SqliteDatabase, type TableModel } from '@liteshift/shared';
 import type { Statement } from 'better-sqlite3';
-import { keyWidth, pruneChangelog, readChanges, writeState, type ChangeRow } from './capture.js';
 import type { DispatchedRow, EventDispatcher } from './dispatcher.js';
 
 export const POSITION_STATE = 'position';

@@ -2,3 +2,4 @@ export * from './verifier.js';
 export * from './report.js';
 export * from './source-queries.js';
 export * from './row-diff.js';
+export * from './status.js';

@@ -73,7 +73,7 @@ async function rejectCounts(pg: PgClient): Promise<Map<string, number>> {
 }
 
 /** The table models the loader built the target from (liteshift.tables), by table name. */
-async function loadedModels(pg: PgClient): Promise<Map<string, TableModel>> {
+export async function loadedModels(pg: PgClient): Promise<Map<string, TableModel>> {
   const exists = await pg.query("SELECT to_regclass('liteshift.tables') IS NOT NULL AS present");
   if (!exists.rows[0].present) return new Map();
   const result = await pg.query<{ table_name: string; model: TableModel }>('SELECT table_name, model FROM liteshift.tables');

@@ -1,13 +1,10 @@
 import { createHash } from 'node:crypto';
-import {
-  INTERNAL_PREFIX,
-  LiteshiftError,
-  quoteIdent,
-  quoteLiteral,
-  type SqlValue,
-  type SqliteDatabase,
-  type TableModel,
-} from '@liteshift/shared';
+import { LiteshiftError } from '../errors.js';
+import { quoteIdent, quoteLiteral } from '../schema/identifiers.js';
+import type { TableModel } from '../schema/model.js';
+import type { SqlValue } from '../avro/binary.js';
+import { INTERNAL_PREFIX } from './introspect.js';
+import type { SqliteDatabase } from './open.js';
 
 /**
  * Change capture in the SQLite file (DESIGN contract 3): triggers on every captured
@@ -18,6 +15,7 @@ import {
 export const CHANGELOG = `${INTERNAL_PREFIX}changelog`;
 export const STATE = `${INTERNAL_PREFIX}state`;
 const TRIGGER_PREFIX = `${INTERNAL_PREFIX}t_`;
+const FENCE_PREFIX = `${INTERNAL_PREFIX}fence_`;
 
 export type ChangeOp = 'c' | 'u' | 'd';
 
@@ -99,7 +97,9 @@ function installTriggers(db: SqliteDatabase, table: TableModel): void {
 /** Removes every trigger, the changelog and the state liteshift put in the SQLite file. */
 export function uninstallCapture(db: SqliteDatabase): void {
   db.transaction(() => {
-    const triggers = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE ? ESCAPE '\\'").all(`${INTERNAL_PREFIX.replace(/_/g, '\\_')}%`) as { name: string }[];
+    const triggers = db
+      .prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND substr(name, 1, ?) = ?")
+      .all(INTERNAL_PREFIX.length, INTERNAL_PREFIX) as { name: string }[];
     for (const trigger of triggers) db.exec(`DROP TRIGGER IF EXISTS ${quoteIdent(trigger.name)}`);
     db.exec(`DROP TABLE IF EXISTS ${quoteIdent(CHANGELOG)}`);
     db.exec(`DROP TABLE IF EXISTS ${quoteIdent(STATE)}`);
@@ -137,4 +137,35 @@ export function readState(db: SqliteDatabase, name: string): SqlValue | undefine
 
 export function writeState(db: SqliteDatabase, name: string, value: SqlValue): void {
   db.prepare(`INSERT INTO ${quoteIdent(STATE)} (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`).run(name, value);
+}
+
+/**
+ * The cutover fence: a trigger on every table that aborts every write with a message
+ * naming the new database, so no write can land in SQLite after the final drain.
+ */
+export function installFence(db: SqliteDatabase, tables: readonly TableModel[], message: string): void {
+  db.transaction(() => {
+    for (const table of tables) {
+      const base = `${FENCE_PREFIX}${createHash('sha256').update(table.name).digest('hex').slice(0, 12)}`;
+      for (const event of ['INSERT', 'UPDATE', 'DELETE']) {
+        const name = quoteIdent(`${base}_${event.toLowerCase()}`);
+        db.exec(`DROP TRIGGER IF EXISTS ${name}`);
+        db.exec(`CREATE TRIGGER ${name} BEFORE ${event} ON ${quoteIdent(table.name)} BEGIN SELECT RAISE(ABORT, ${quoteLiteral(message)}); END`);
+      }
+    }
+  })();
+}
+
+export function removeFence(db: SqliteDatabase): number {
+  const triggers = db
+    .prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND substr(name, 1, ?) = ?")
+    .all(FENCE_PREFIX.length, FENCE_PREFIX) as { name: string }[];
+  db.transaction(() => {
+    for (const trigger of triggers) db.exec(`DROP TRIGGER IF EXISTS ${quoteIdent(trigger.name)}`);
+  })();
+  return triggers.length;
+}
+
+export function fenceInstalled(db: SqliteDatabase): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND substr(name, 1, ?) = ?").get(FENCE_PREFIX.length, FENCE_PREFIX) !== undefined;
 }

@@ -1,0 +1,121 @@
+import {
+  LiteshiftError,
+  connectAdmin,
+  connectPostgres,
+  createKafka,
+  describePostgresUrl,
+  fenceInstalled,
+  installFence,
+  maskPostgresUrl,
+  openSqlite,
+  readSchema,
+  removeFence,
+  sleep,
+  type Logger,
+} from '@liteshift/shared';
+import { finalizeTables } from '@liteshift/loader';
+import { loadedModels, pipelineStatus, verify, type PipelineStatus, type VerifyReport } from '@liteshift/verifier';
+
+export interface CutoverParams {
+  sqlitePath: string;
+  databaseUrl: string;
+  kafkaBrokers: string[];
+  topicPrefix: string;
+  targetSchema: string;
+  timeoutMs: number;
+  log: Logger;
+  onPhase?: (phase: string) => void;
+}
+
+export interface CutoverResult {
+  ready: boolean;
+  report: VerifyReport;
+  /** The line the user changes in the application's configuration. */
+  databaseUrlLine: string;
+  fenceMs: number;
+}
+
+/**
+ * Cutover (DESIGN contract 8): wait for zero lag, fence writes on SQLite, drain, create and
+ * validate foreign keys and unique indexes, move identities, verify. READY keeps the
+ * fence and prints the line to change; anything else lifts the fence and says why. The
+ * extractor and loader must be following while this runs.
+ */
+export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
+  const db = openSqlite(p.sqlitePath);
+  const pg = await connectPostgres(p.databaseUrl, 'liteshift-cutover');
+  const kafka = createKafka({ brokers: p.kafkaBrokers, clientId: 'liteshift-cutover', log: p.log });
+  const admin = await connectAdmin(kafka, p.kafkaBrokers);
+  try {
+    const model = readSchema(db, { profile: false });
+    const status = () => pipelineStatus(db, pg, admin, model, p.topicPrefix);
+    if (!(await status()).extractor.captured) {
+      throw new LiteshiftError('NOT_READY', 'change capture is not installed in this SQLite file', {
+        hint: 'run `liteshift extract --follow` and `liteshift load --follow` first, and cut over once they have caught up',
+      });
+    }
+    p.onPhase?.('waiting for zero lag');
+    await waitForZeroLag(status, p.timeoutMs, p.log);
+
+    p.onPhase?.('fencing writes on SQLite');
+    const message = `liteshift: this database has moved to PostgreSQL at ${describePostgresUrl(p.databaseUrl)}; writes are refused (cutover)`;
+    installFence(db, model.tables, message);
+    const fenced = Date.now();
+    try {
+      p.onPhase?.('draining the last changes');
+      await waitForZeroLag(status, p.timeoutMs, p.log);
+
+      p.onPhase?.('creating unique indexes and foreign keys, moving identities');
+      const loaded = await loadedModels(pg);
+      const tables = model.tables.map((t) => loaded.get(t.name) ?? t);
+      const notices = await finalizeTables(pg, p.targetSchema, tables, p.log, 'complete');
+      for (const notice of notices) p.log.warn({ table: notice.table }, notice.message);
+
+      p.onPhase?.('verifying');
+      const report = await verify({ db, model, pg, databaseUrl: p.databaseUrl, targetSchema: p.targetSchema });
+      if (report.verdict !== 'READY') {
+        removeFence(db);
+        p.log.warn({ reasons: report.reasons }, 'not READY: fence lifted, SQLite takes writes again');
+      }
+      return { ready: report.verdict === 'READY', report, databaseUrlLine: `DATABASE_URL=${maskPostgresUrl(p.databaseUrl)}`, fenceMs: Date.now() - fenced };
+    } catch (error) {
+      removeFence(db);
+      throw error;
+    }
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+    await pg.end().catch(() => undefined);
+    db.close();
+  }
+}
+
+/** `cutover --abort`: SQLite takes writes again. */
+export function abortCutover(sqlitePath: string): number {
+  const db = openSqlite(sqlitePath);
+  try {
+    return fenceInstalled(db) ? removeFence(db) : 0;
+  } finally {
+    db.close();
+  }
+}
+
+async function waitForZeroLag(status: () => Promise<PipelineStatus>, timeoutMs: number, log: Logger): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 0;
+  for (;;) {
+    const s = await status();
+    if (s.extractor.lag === 0 && s.loaderLag === 0) return;
+    if (Date.now() > deadline) {
+      throw new LiteshiftError(
+        'NOT_READY',
+        `lag did not reach zero within ${Math.round(timeoutMs / 1000)} s (extractor ${s.extractor.lag}, loader ${s.loaderLag})`,
+        { hint: 'are `liteshift extract --follow` and `liteshift load --follow` running? see `liteshift status`' },
+      );
+    }
+    if (Date.now() - last > 5_000) {
+      last = Date.now();
+      log.info({ extractorLag: s.extractor.lag, loaderLag: s.loaderLag }, 'waiting for zero lag');
+    }
+    await sleep(250);
+  }
+}

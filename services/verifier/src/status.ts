@@ -1,0 +1,137 @@
+import {
+  captureInstalled,
+  changelogHead,
+  deadLetterTopic,
+  endOffsets,
+  readState,
+  tableTopic,
+  type Admin,
+  type PgClient,
+  type SchemaModel,
+  type SqliteDatabase,
+} from '@liteshift/shared';
+
+export interface TableStatus {
+  table: string;
+  topic: string;
+  phase: 'snapshot' | 'streaming' | 'not captured';
+  /** Rows sent of rows to send, while this table's snapshot runs. */
+  snapshot?: { done: number; total: number; percent: number };
+  /** Messages on the table topic not yet applied to PostgreSQL. */
+  loaderLag: number;
+}
+
+export interface PipelineStatus {
+  extractor: {
+    captured: boolean;
+    phase: string;
+    /** Last changelog sequence written by the application's triggers. */
+    head: string;
+    /** Last sequence Kafka acknowledged. */
+    position: string;
+    /** Changes committed in SQLite and not yet in Kafka. */
+    lag: number;
+    updatedAt: string | null;
+  };
+  tables: TableStatus[];
+  loaderLag: number;
+  rejects: number;
+  deadLettered: number;
+}
+
+interface StoredStatus {
+  phase?: string;
+  updatedAt?: string;
+  tables?: Record<string, { done: number; total: number }>;
+}
+
+/** Extractor lag (changelog head − produced) and loader lag (end offsets − applied), per table. */
+export async function pipelineStatus(
+  db: SqliteDatabase,
+  pg: PgClient,
+  admin: Admin,
+  model: SchemaModel,
+  topicPrefix: string,
+  consumerGroup = `${topicPrefix}-loader`,
+): Promise<PipelineStatus> {
+  const captured = captureInstalled(db);
+  const head = captured ? changelogHead(db) : 0n;
+  const positionValue = captured ? readState(db, 'position') : undefined;
+  const position = typeof positionValue === 'bigint' ? positionValue : 0n;
+  const stored = JSON.parse(String((captured && readState(db, 'status')) || '{}')) as StoredStatus;
+  const phase = !captured ? 'not captured' : stored.phase ?? 'starting';
+
+  const applied = await appliedOffsets(pg, consumerGroup);
+  const topics = new Set(await admin.listTopics());
+  const tables: TableStatus[] = [];
+  for (const table of model.tables) {
+    const topic = tableTopic(topicPrefix, table.name);
+    let lag = 0;
+    if (topics.has(topic)) {
+      for (const [partition, end] of Object.entries(await endOffsets(admin, topic))) {
+        lag += Math.max(0, Number(BigInt(end) - (applied.get(`${topic}:${partition}`) ?? 0n)));
+      }
+    }
+    const progress = stored.phase === 'snapshot' ? stored.tables?.[table.name] : undefined;
+    const snapshotting = progress !== undefined && progress.done < progress.total;
+    tables.push({
+      table: table.name,
+      topic,
+      phase: !captured ? 'not captured' : snapshotting || (stored.phase === 'snapshot' && !progress) ? 'snapshot' : 'streaming',
+      ...(progress ? { snapshot: { ...progress, percent: progress.total ? Math.floor((progress.done * 100) / progress.total) : 100 } } : {}),
+      loaderLag: lag,
+    });
+  }
+  let deadLettered = 0;
+  const dlq = deadLetterTopic(topicPrefix);
+  if (topics.has(dlq)) {
+    const offsets = await admin.fetchTopicOffsets(dlq);
+    deadLettered = offsets.reduce((n, o) => n + Number(BigInt(o.high) - BigInt(o.low)), 0);
+  }
+  return {
+    extractor: {
+      captured,
+      phase,
+      head: head.toString(),
+      position: position.toString(),
+      lag: captured ? Math.max(0, Number(head - position)) : 0,
+      updatedAt: stored.updatedAt ?? null,
+    },
+    tables,
+    loaderLag: tables.reduce((n, t) => n + t.loaderLag, 0),
+    rejects: await rejectTotal(pg),
+    deadLettered,
+  };
+}
+
+async function appliedOffsets(pg: PgClient, group: string): Promise<Map<string, bigint>> {
+  const exists = await pg.query("SELECT to_regclass('liteshift.offsets') IS NOT NULL AS present");
+  if (!exists.rows[0].present) return new Map();
+  const result = await pg.query<{ topic: string; partition: number; next_offset: string }>(
+    'SELECT topic, partition, next_offset FROM liteshift.offsets WHERE consumer_group = $1',
+    [group],
+  );
+  return new Map(result.rows.map((r) => [`${r.topic}:${r.partition}`, BigInt(r.next_offset)]));
+}
+
+async function rejectTotal(pg: PgClient): Promise<number> {
+  const exists = await pg.query("SELECT to_regclass('liteshift.rejects') IS NOT NULL AS present");
+  if (!exists.rows[0].present) return 0;
+  return Number((await pg.query<{ n: string }>('SELECT count(*) AS n FROM liteshift.rejects')).rows[0]!.n);
+}
+
+export function renderStatus(status: PipelineStatus): string {
+  const e = status.extractor;
+  const lines = [
+    `extractor: ${e.phase}; changelog head ${e.head}, produced up to ${e.position}, lag ${e.lag}${e.updatedAt ? ` (updated ${e.updatedAt})` : ''}`,
+    `loader: lag ${status.loaderLag} message(s); rejected rows ${status.rejects}; dead letters ${status.deadLettered}`,
+    '',
+  ];
+  const width = Math.max(5, ...status.tables.map((t) => t.table.length));
+  lines.push(`${'table'.padEnd(width)}  ${'phase'.padEnd(16)}  ${'loader lag'.padStart(10)}`);
+  for (const t of status.tables) {
+    const phase = t.snapshot && t.phase === 'snapshot' ? `snapshot ${t.snapshot.percent}%` : t.phase;
+    lines.push(`${t.table.padEnd(width)}  ${phase.padEnd(16)}  ${String(t.loaderLag).padStart(10)}`);
+  }
+  return lines.join('\n');
+}
