@@ -51,8 +51,8 @@ export function buildProgram(): Command {
       showPlan({ ...settings, json: Boolean(flags.json) });
       return;
     }
-    const { settings, log, logFor } = context('cli', MIGRATE_KEYS, flags);
-    const result = await migrate(settings, { forceRecreate: Boolean(flags.forceRecreate), json: Boolean(flags.json) }, log, logFor);
+    const { settings, log, logFor, logging } = context('cli', MIGRATE_KEYS, flags);
+    const result = await migrate(settings, { forceRecreate: Boolean(flags.forceRecreate), json: Boolean(flags.json) }, log, logFor, logging);
     if (result.report.verdict !== 'READY') process.exitCode = EXIT_NOT_READY;
   });
 
@@ -84,7 +84,7 @@ export function buildProgram(): Command {
     ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', 'partitions', 'chunkRows'],
   ).action(async (flags: Record<string, unknown>) => {
     const keys = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', 'partitions', 'chunkRows'] as const;
-    const { settings, log, logFor } = context('cli', keys, flags, ['sqlitePath', 'databaseUrl', 'kafkaBrokers']);
+    const { settings, log, logFor, logging } = context('cli', keys, flags, ['sqlitePath', 'databaseUrl', 'kafkaBrokers']);
     const ready = await demo(
       {
         users: flags.users as number,
@@ -98,6 +98,7 @@ export function buildProgram(): Command {
       },
       log,
       logFor,
+      logging,
     );
     if (!ready) process.exitCode = EXIT_NOT_READY;
   });

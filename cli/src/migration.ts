@@ -17,7 +17,8 @@ import {
   type PgClient,
 } from '@liteshift/shared';
 import { Extractor } from '@liteshift/extractor';
-import { Loader, deleteOffsets, dropTargetTables, finalizeTables, startAtEnd } from '@liteshift/loader';
+import { loaderGroup, deleteOffsets, dropTargetTables, finalizeTables, startAtEnd } from '@liteshift/loader';
+import { LoaderThread } from './loader-thread.js';
 import { diffTableRows, keyOnly, verify, type VerifyReport } from '@liteshift/verifier';
 
 export interface MigrationParams {
@@ -31,6 +32,8 @@ export interface MigrationParams {
   forceRecreate: boolean;
   log: Logger;
   logFor: (service: string) => Logger;
+  logLevel: string;
+  logFormat: 'json' | 'pretty';
   onPhase?: (phase: string) => void;
   onProgress?: (table: string, done: number, total: number) => void;
 }
@@ -79,13 +82,15 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
     });
     closers.push(() => extractor.close());
     await extractor.connect();
-    const loader = new Loader({
+    const loader = new LoaderThread({
       databaseUrl: p.databaseUrl,
       brokers: p.kafkaBrokers,
       topicPrefix: p.topicPrefix,
       targetSchema: p.targetSchema,
-      log: p.logFor('loader'),
+      logLevel: p.logLevel,
+      logFormat: p.logFormat,
     });
+    const group = loaderGroup(p.topicPrefix);
     closers.push(() => loader.close());
     await loader.connect();
 
@@ -93,7 +98,7 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
     if (p.forceRecreate) {
       p.onPhase?.('dropping the target tables (--force-recreate)');
       await dropTargetTables(pg, p.targetSchema, model.tables);
-      await deleteOffsets(pg, loader.group, topics);
+      await deleteOffsets(pg, group, topics);
     }
 
     const preexisting = p.forceRecreate ? [] : await tablesWithRows(pg, p.targetSchema, model);
@@ -103,7 +108,7 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
     await extractor.prepareTopics();
     const ends: Record<string, PartitionOffsets> = {};
     for (const topic of topics) ends[topic] = await endOffsets(admin, topic);
-    await startAtEnd(pg, loader.group, ends);
+    await startAtEnd(pg, group, ends);
     await loader.start();
     const snapshot = await extractor.snapshot();
     await loader.waitFor(snapshot.marker.endOffsets);

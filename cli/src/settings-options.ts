@@ -18,6 +18,12 @@ export interface CommandContext<K extends SettingKey> {
   log: Logger;
   /** A logger for another service run by this process (each log line names one service). */
   logFor: (service: string) => Logger;
+  logging: Logging;
+}
+
+export interface Logging {
+  level: string;
+  format: 'json' | 'pretty';
 }
 
 /** Resolves flags + environment (+ .env) into validated settings and a logger. */
@@ -29,6 +35,7 @@ export function context<K extends SettingKey>(
 ): CommandContext<K> {
   const settings = resolveSettings(keys, flags, process.env, optional);
   const logging = resolveSettings(['logLevel', 'logFormat'], flags, process.env, ['logFormat']);
-  const logFor = (name: string): Logger => createLogger({ service: name, level: logging.logLevel, format: logging.logFormat ?? defaultLogFormat() });
-  return { settings, log: logFor(service), logFor };
+  const resolved: Logging = { level: logging.logLevel, format: logging.logFormat ?? defaultLogFormat() };
+  const logFor = (name: string): Logger => createLogger({ service: name, ...resolved });
+  return { settings, log: logFor(service), logFor, logging: resolved };
 }

@@ -13,6 +13,7 @@ import {
 } from '@liteshift/shared';
 import { migrate } from './migrate.js';
 import { formatCount, print } from '../output.js';
+import type { Logging } from '../settings-options.js';
 
 export const DEFAULT_DEMO_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/liteshift_demo';
 
@@ -28,7 +29,7 @@ export interface DemoOptions {
 }
 
 /** Builds the Todo database, brings up Kafka if none is given, and migrates it end to end. */
-export async function demo(options: DemoOptions, log: Logger, logFor: (service: string) => Logger): Promise<boolean> {
+export async function demo(options: DemoOptions, log: Logger, logFor: (service: string) => Logger, logging: Logging): Promise<boolean> {
   const sqlitePath = options.sqlitePath ?? join(defaultCacheDir(), 'demo', `todo-${options.tasks}.db`);
   mkdirSync(join(sqlitePath, '..'), { recursive: true });
   print(`Building the demo Todo database (${formatCount(options.users)} users, ${formatCount(options.tasks)} tasks, ${formatCount(options.recurringPatterns)} recurring patterns) at ${sqlitePath}`);
@@ -49,6 +50,7 @@ export async function demo(options: DemoOptions, log: Logger, logFor: (service: 
     { forceRecreate: true, json: options.json },
     log,
     logFor,
+    logging,
   );
   return result.report.verdict === 'READY';
 }

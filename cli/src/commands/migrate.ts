@@ -1,6 +1,7 @@
 import { describePostgresUrl, type Logger, type Settings } from '@liteshift/shared';
 import { renderReport } from '@liteshift/verifier';
 import { runMigration, type MigrationResult } from '../migration.js';
+import type { Logging } from '../settings-options.js';
 import { formatCount, formatDuration, print, printJson } from '../output.js';
 
 export type MigrateSettings = Pick<
@@ -13,6 +14,7 @@ export async function migrate(
   flags: { forceRecreate: boolean; json: boolean },
   log: Logger,
   logFor: (service: string) => Logger,
+  logging: Logging,
 ): Promise<MigrationResult> {
   const say = flags.json ? () => undefined : print;
   say(`liteshift migrate: ${settings.sqlitePath} → ${describePostgresUrl(settings.databaseUrl)} through Kafka ${settings.kafkaBrokers.join(',')}`);
@@ -21,6 +23,8 @@ export async function migrate(
     forceRecreate: flags.forceRecreate,
     log,
     logFor,
+    logLevel: logging.level,
+    logFormat: logging.format,
     onPhase: (phase) => say(`· ${phase}`),
     onProgress: progressPrinter(say),
   });

@@ -60,6 +60,8 @@ interface TableState {
  * The loader (consumer group): decodes change events, collapses each batch per key and
  * applies it with its offsets in one PostgreSQL transaction.
  */
+export const loaderGroup = (topicPrefix: string): string => `${topicPrefix}-loader`;
+
 export class Loader {
   readonly group: string;
   private readonly kafka;
@@ -76,7 +78,7 @@ export class Loader {
   readonly totals: ApplyStats & { deadLettered: number } = { upserted: 0, deleted: 0, rejected: 0, deadLettered: 0 };
 
   constructor(private readonly options: LoaderOptions) {
-    this.group = options.consumerGroup ?? `${options.topicPrefix}-loader`;
+    this.group = options.consumerGroup ?? loaderGroup(options.topicPrefix);
     this.kafka = createKafka({ brokers: options.brokers, clientId: 'liteshift-loader', log: options.log });
   }
 

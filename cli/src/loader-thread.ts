@@ -1,0 +1,92 @@
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { createLogger, errorMessage, isLiteshiftError, LiteshiftError, type PartitionOffsets } from '@liteshift/shared';
+import { Loader, type LoaderOptions } from '@liteshift/loader';
+
+/**
+ * The loader of a one-shot `migrate`, in a worker thread: the extractor (SQLite reads,
+ * Avro encoding, produce) and the loader (consume, decode, COPY) then each get a core
+ * instead of sharing one JavaScript thread.
+ */
+type LoaderSettings = Omit<LoaderOptions, 'log' | 'onApplied'> & { logLevel: string; logFormat: 'json' | 'pretty' };
+
+type Command = { op: 'connect' | 'start' | 'stop' | 'close' } | { op: 'waitFor'; until: Record<string, PartitionOffsets> };
+type Request = Command & { id: number };
+type Reply = { id: number; ok: true } | { id: number; ok: false; error: { code: string; message: string; hint?: string; retriable: boolean } };
+
+export class LoaderThread {
+  private readonly worker: Worker;
+  private next = 0;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+
+  constructor(settings: LoaderSettings) {
+    this.worker = new Worker(new URL(import.meta.url), { workerData: settings });
+    this.worker.on('message', (reply: Reply) => {
+      const waiter = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if (!waiter) return;
+      if (reply.ok) waiter.resolve();
+      else {
+        const { code, message, hint, retriable } = reply.error;
+        waiter.reject(new LiteshiftError(code as never, message, { ...(hint ? { hint } : {}), retriable }));
+      }
+    });
+    this.worker.on('error', (error) => this.failAll(error));
+    this.worker.on('exit', (code) => this.failAll(new Error(`loader thread exited (${code})`)));
+  }
+
+  private failAll(error: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+  }
+
+  private call(request: Command): Promise<void> {
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...request, id });
+    });
+  }
+
+  connect = (): Promise<void> => this.call({ op: 'connect' });
+  start = (): Promise<void> => this.call({ op: 'start' });
+  waitFor = (until: Record<string, PartitionOffsets>): Promise<void> => this.call({ op: 'waitFor', until });
+  stop = (): Promise<void> => this.call({ op: 'stop' });
+
+  async close(): Promise<void> {
+    await this.call({ op: 'close' }).catch(() => undefined);
+    await this.worker.terminate();
+  }
+}
+
+if (!isMainThread && parentPort) {
+  const { logLevel, logFormat, ...options } = workerData as LoaderSettings;
+  const loader = new Loader({ ...options, log: createLogger({ service: 'loader', level: logLevel, format: logFormat }) });
+  const port = parentPort;
+  port.on('message', (request: Request) => {
+    const run = async (): Promise<void> => {
+      switch (request.op) {
+        case 'connect':
+          return loader.connect();
+        case 'start':
+          return loader.start();
+        case 'waitFor':
+          return loader.waitFor(request.until);
+        case 'stop':
+          return loader.stop();
+        case 'close':
+          return loader.close();
+      }
+    };
+    run().then(
+      () => port.postMessage({ id: request.id, ok: true } satisfies Reply),
+      (error: unknown) =>
+        port.postMessage({
+          id: request.id,
+          ok: false,
+          error: isLiteshiftError(error)
+            ? { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}), retriable: error.retriable }
+            : { code: 'INTERNAL', message: errorMessage(error), retriable: false },
+        } satisfies Reply),
+    );
+  });
+}
