@@ -277,11 +277,17 @@ export class Loader {
     return true;
   }
 
+  /**
+   * PostgreSQL's offsets are the truth: Kafka's committed offsets of the group may be ahead
+   * (an emptied or new target database) or behind (a crash between the two commits).
+   * A partition PostgreSQL has no offset for starts at its beginning.
+   */
   private async seekToStoredOffsets(consumer: Consumer, assignment: Record<string, number[]>): Promise<void> {
     for (const [topic, partitions] of Object.entries(assignment)) {
+      const lows = new Map((await this.requireAdmin().fetchTopicOffsets(topic)).map((o) => [o.partition, o.low]));
       for (const partition of partitions) {
         const next = this.applied.get(partitionId(topic, partition));
-        if (next !== undefined && next > 0n) consumer.seek({ topic, partition, offset: next.toString() });
+        consumer.seek({ topic, partition, offset: next !== undefined ? next.toString() : (lows.get(partition) ?? '0') });
       }
     }
   }
