@@ -11,8 +11,12 @@ import {
   ensureMetaSchema,
   errorMessage,
   sleep,
+  retry,
+  isRetriableKafkaError,
+  isLiteshiftError,
   postgresError,
   readSchemas,
+  topicOffsets,
   readSnapshotMarker,
   tableSchemas,
   type Admin,
@@ -171,16 +175,24 @@ export class Loader {
       }
     });
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
-      void this.seekToStoredOffsets(consumer, event.payload.memberAssignment);
+      this.seekToStoredOffsets(consumer, event.payload.memberAssignment).catch((error: unknown) =>
+        this.fail(new LiteshiftError('KAFKA_FAILED', `cannot position the loader on its stored offsets: ${errorMessage(error)}`, { cause: error })),
+      );
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.concurrency ?? 3,
-      eachBatch: (payload) => this.handleBatch(payload),
-    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: this.options.concurrency ?? 3,
+        eachBatch: (payload) => this.handleBatch(payload),
+      });
+    } catch (error) {
+      this.consumer = null;
+      await consumer.disconnect().catch(() => undefined);
+      throw error;
+    }
   }
 
   /** Resolves once every partition in `until` is applied; rejects if the loader fails. */
@@ -208,7 +220,13 @@ export class Loader {
    */
   async follow(signal: AbortSignal, options: { checkEveryMs?: number } = {}): Promise<void> {
     const every = options.checkEveryMs ?? 3_000;
-    await this.start();
+    await retry(() => this.start(), {
+      retries: 10,
+      initialDelayMs: 500,
+      maxDelayMs: 5_000,
+      isRetriable: (e) => isRetriableKafkaError(e) || (isLiteshiftError(e) && e.retriable),
+      onRetry: (e, attempt) => this.options.log.warn({ attempt, err: errorMessage(e) }, 'loader start failed; retrying'),
+    });
     let known = new Set(this.topicTables.keys());
     let postSnapshotDone = false;
     while (!signal.aborted) {
@@ -284,7 +302,7 @@ export class Loader {
    */
   private async seekToStoredOffsets(consumer: Consumer, assignment: Record<string, number[]>): Promise<void> {
     for (const [topic, partitions] of Object.entries(assignment)) {
-      const lows = new Map((await this.requireAdmin().fetchTopicOffsets(topic)).map((o) => [o.partition, o.low]));
+      const lows = new Map((await topicOffsets(this.requireAdmin(), topic)).map((o) => [o.partition, o.low]));
       for (const partition of partitions) {
         const next = this.applied.get(partitionId(topic, partition));
         consumer.seek({ topic, partition, offset: next !== undefined ? next.toString() : (lows.get(partition) ?? '0') });

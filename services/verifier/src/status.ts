@@ -5,6 +5,7 @@ import {
   endOffsets,
   readState,
   tableTopic,
+  topicOffsets,
   type Admin,
   type PgClient,
   type SchemaModel,
@@ -85,7 +86,7 @@ export async function pipelineStatus(
   let deadLettered = 0;
   const dlq = deadLetterTopic(topicPrefix);
   if (topics.has(dlq)) {
-    const offsets = await admin.fetchTopicOffsets(dlq);
+    const offsets = await topicOffsets(admin, dlq);
     deadLettered = offsets.reduce((n, o) => n + Number(BigInt(o.high) - BigInt(o.low)), 0);
   }
   return {

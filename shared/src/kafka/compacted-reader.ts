@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
+import { topicOffsets } from './topics.js';
 
 /**
  * Reads a small compacted topic (schemas, control records) from the beginning to its
@@ -10,7 +11,7 @@ export async function readCompacted(kafka: Kafka, admin: Admin, topic: string): 
   const latest = new Map<string, Buffer | null>();
   const existing = await admin.listTopics();
   if (!existing.includes(topic)) return latest;
-  const offsets = await admin.fetchTopicOffsets(topic);
+  const offsets = await topicOffsets(admin, topic);
   const remaining = new Map(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]));
   if (remaining.size === 0) return latest;
 

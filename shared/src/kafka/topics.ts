@@ -53,13 +53,15 @@ export const isRetriableKafkaError = (error: unknown): boolean => (error as { re
 
 export type PartitionOffsets = Record<number, string>;
 
+/**
+ * Low and high watermarks per partition, retried while a partition's leader is not yet
+ * known (a topic just created, a broker restarting).
+ */
+export function topicOffsets(admin: Admin, topic: string): Promise<{ partition: number; low: string; high: string }[]> {
+  return retry(() => admin.fetchTopicOffsets(topic), { retries: 10, initialDelayMs: 100, maxDelayMs: 2_000, isRetriable: isRetriableKafkaError });
+}
+
 /** High watermarks (next offset to be written) per partition. */
 export async function endOffsets(admin: Admin, topic: string): Promise<PartitionOffsets> {
-  const offsets = await retry(() => admin.fetchTopicOffsets(topic), {
-    retries: 10,
-    initialDelayMs: 100,
-    maxDelayMs: 2_000,
-    isRetriable: isRetriableKafkaError,
-  });
-  return Object.fromEntries(offsets.map((o) => [o.partition, o.high]));
+  return Object.fromEntries((await topicOffsets(admin, topic)).map((o) => [o.partition, o.high]));
 }
