@@ -1,0 +1,257 @@
+// Live figures: change latency through extract --follow → Kafka → load --follow, and the
+// cost of the capture triggers to the application's own writes.
+import { copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { percentile } from './format.mjs';
+import { peakRssOf, rssOf, runQuiet, startService, stopService } from './proc.mjs';
+import { firstMatch, tailOf } from './util.mjs';
+
+function removeDb(path) {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(path + suffix, { force: true });
+}
+
+/**
+ * (a) Change latency. A copy of `dbFile` gets a table of its own, bench_latency, before
+ * capture starts; extractor and loader follow; once `status --json` shows zero lag a
+ * writer thread inserts `rate` rows/s for `durationMs`, and a poller on PostgreSQL
+ * records, per row, when it became visible minus when it was committed in SQLite.
+ */
+export async function measureLatency(o) {
+  const { dbFile, tmpDir, brokers, dbs, uniq, logDir, rate, durationMs, cliArgs, cwd, say } = o;
+  const copy = join(tmpDir, 'live-latency.db');
+  removeDb(copy);
+  copyFileSync(dbFile, copy);
+  const seed = new Database(copy);
+  seed.pragma('journal_mode = WAL');
+  seed.exec('CREATE TABLE bench_latency (id INTEGER PRIMARY KEY, t_ms INTEGER NOT NULL)');
+  seed.close();
+
+  const dbName = `lsbench_${uniq}_live`;
+  const url = await dbs.create(dbName);
+  const prefix = `bench${uniq}live`;
+  const common = ['--kafka-brokers', brokers, '--topic-prefix', prefix, '--log-format', 'json'];
+  const extractorLog = join(logDir, 'live-extractor.log');
+  const loaderLog = join(logDir, 'live-loader.log');
+  const [node, ...bin] = cliArgs;
+  const start = {
+    extractor: () => startService(node, [...bin, 'extract', '--follow', '--sqlite-path', copy, ...common], { cwd, logFile: extractorLog }),
+    loader: () => startService(node, [...bin, 'load', '--follow', '--postgres-url', url, ...common], { cwd, logFile: loaderLog }),
+  };
+  // Started together, as docker-compose starts them.
+  const svc = { extractor: start.extractor(), loader: start.loader() };
+  const restarts = [];
+  const pollClient = new pg.Client({ connectionString: url });
+  pollClient.on('error', () => undefined);
+  try {
+    say('  waiting for extract --follow / load --follow to reach zero lag');
+    const readyMs = await waitForZeroLag({ node, bin, cwd, copy, url, common, svc, start, restarts, logs: { extractor: extractorLog, loader: loaderLog } });
+    const { extractor, loader } = svc;
+    say(`  zero lag after ${(readyMs / 1000).toFixed(1)} s; writing ${rate}/s for ${durationMs / 1000} s`);
+    await pollClient.connect();
+
+    const rss = { extractor: 0, loader: 0 };
+    const sampler = setInterval(() => {
+      rss.extractor = Math.max(rss.extractor, rssOf(extractor.pid) ?? 0);
+      rss.loader = Math.max(rss.loader, rssOf(loader.pid) ?? 0);
+    }, 100);
+
+    const writer = new Worker(new URL('./latency-writer.mjs', import.meta.url), { workerData: { path: copy, rate, durationMs } });
+    let writerResult = null;
+    const writerDone = new Promise((resolve, reject) => {
+      writer.once('message', (m) => {
+        writerResult = m;
+        resolve(m);
+      });
+      writer.once('error', reject);
+      writer.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`latency writer exited with ${code}`))));
+    });
+    writerDone.catch(() => undefined);
+
+    // The poller: rows may become visible out of id order (three partitions, one
+    // transaction each), so it re-reads above the highest contiguous id it has seen.
+    const seen = new Set();
+    const latencies = [];
+    let contiguous = 0;
+    let polls = 0;
+    let drainDeadline = Infinity;
+    let writerError = null;
+    writerDone.catch((e) => (writerError = e));
+    for (;;) {
+      const r = await pollClient.query('SELECT id, t_ms FROM bench_latency WHERE id > $1', [contiguous]);
+      const visible = Date.now();
+      polls++;
+      for (const row of r.rows) {
+        const id = Number(row.id);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        latencies.push(visible - Number(row.t_ms));
+      }
+      while (seen.has(contiguous + 1)) seen.delete(++contiguous);
+      if (writerError) throw writerError;
+      if (writerResult) {
+        if (drainDeadline === Infinity) drainDeadline = Date.now() + 60_000;
+        if (latencies.length >= writerResult.written - writerResult.errors || Date.now() > drainDeadline) break;
+      }
+      if (extractor.exitCode !== null || loader.exitCode !== null) {
+        const log = extractor.exitCode !== null ? extractorLog : loaderLog;
+        throw new Error(`a service stopped during the latency run:\n${tailOf(log, 10)}`);
+      }
+      await sleep(5);
+    }
+    clearInterval(sampler);
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const w = writerResult;
+    return {
+      tables: 'bench_latency(id INTEGER PRIMARY KEY, t_ms INTEGER)',
+      zeroLagAfterMs: readyMs,
+      written: w.written,
+      writeErrors: w.errors,
+      firstWriteError: w.firstError,
+      writerElapsedMs: w.elapsedMs,
+      achievedRate: (w.written - w.errors) / (w.elapsedMs / 1000),
+      maxWritesBehindSchedule: w.maxBehind,
+      seen: latencies.length,
+      polls,
+      latencyMs: {
+        p50: percentile(sorted, 50),
+        p95: percentile(sorted, 95),
+        p99: percentile(sorted, 99),
+        max: sorted[sorted.length - 1],
+        mean: sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : undefined,
+      },
+      peakRssBytes: {
+        extractorDuringRun: rss.extractor || undefined,
+        loaderDuringRun: rss.loader || undefined,
+        extractorLifetime: peakRssOf(extractor.pid),
+        loaderLifetime: peakRssOf(loader.pid),
+      },
+      topicPrefix: prefix,
+      startupRestarts: restarts,
+    };
+  } finally {
+    await pollClient.end().catch(() => undefined);
+    await Promise.all([stopService(svc.extractor), stopService(svc.loader)]);
+    await dbs.drop(dbName).catch(() => undefined);
+    removeDb(copy);
+  }
+}
+
+/**
+ * Polls `status --json` until every table streams with zero extractor and loader lag.
+ * A service that dies during this start-up phase is restarted once (it resumes from its
+ * stored position/offsets) and the crash is recorded: the figures are about the steady
+ * state, the crash is a finding of its own.
+ */
+async function waitForZeroLag({ node, bin, cwd, copy, url, common, svc, start, restarts, logs }) {
+  const started = performance.now();
+  const deadline = Date.now() + 300_000;
+  let last = '';
+  for (;;) {
+    for (const name of ['extractor', 'loader']) {
+      const child = svc[name];
+      if (child.exitCode === null && child.signalCode === null) continue;
+      const how = child.exitCode ?? child.signalCode;
+      const message = firstMatch(readFileSync(logs[name], 'utf8'), /^liteshift: /) ?? `exit ${how}`;
+      if (restarts.filter((r) => r.service === name).length >= 1) {
+        throw new Error(`${name} (--follow) exited (${how}) again before reaching zero lag:\n${tailOf(logs[name], 15)}`);
+      }
+      restarts.push({ service: name, exit: how, message, afterMs: performance.now() - started });
+      svc[name] = start[name]();
+    }
+    const r = await runQuiet(node, [...bin, 'status', '--json', '--sqlite-path', copy, '--postgres-url', url, ...common], { cwd });
+    if (r.code === 0) {
+      try {
+        const s = JSON.parse(r.stdout);
+        const streaming = s.tables.length > 0 && s.tables.every((t) => t.phase === 'streaming');
+        const hasTable = s.tables.some((t) => t.table === 'bench_latency');
+        last = `phase ${s.extractor.phase}, extractor lag ${s.extractor.lag}, loader lag ${s.loaderLag}`;
+        if (s.extractor.captured && streaming && hasTable && s.extractor.lag === 0 && s.loaderLag === 0) {
+          const present = await targetHas(url, 'bench_latency');
+          if (present) return performance.now() - started;
+          last += ', bench_latency not yet created in PostgreSQL';
+        }
+      } catch (error) {
+        last = `unreadable status: ${error.message}`;
+      }
+    } else {
+      last = (r.stderr || r.stdout).trim().split('\n').pop() ?? `exit ${r.code}`;
+    }
+    if (Date.now() > deadline) throw new Error(`no zero lag after 300 s (last status: ${last})`);
+    await sleep(1000);
+  }
+}
+
+async function targetHas(url, table) {
+  const c = new pg.Client({ connectionString: url });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    const r = await c.query('SELECT to_regclass($1) IS NOT NULL AS present', [`public.${table}`]);
+    return r.rows[0].present;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/**
+ * (b) Capture overhead: the application's own write throughput (single-row insert
+ * transactions into tasks, WAL, synchronous=NORMAL) on two fresh copies of `dbFile`,
+ * one without and one with liteshift's capture triggers (installCapture, as
+ * `extract --follow` installs them; no extractor runs, so the changelog only grows).
+ */
+export function measureCaptureOverhead({ dbFile, tmpDir, durationMs, shared }) {
+  const result = {};
+  for (const mode of ['without', 'with']) {
+    const copy = join(tmpDir, `live-overhead-${mode}.db`);
+    removeDb(copy);
+    copyFileSync(dbFile, copy);
+    try {
+      if (mode === 'with') {
+        const db = shared.openSqlite(copy);
+        try {
+          shared.requireWal(db);
+          shared.installCapture(db, shared.readSchema(db, { profile: false }).tables);
+        } finally {
+          db.close();
+        }
+      }
+      const db = new Database(copy);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      const users = db.prepare('SELECT count(*) AS n FROM users').get().n;
+      const insert = db.prepare(
+        `INSERT INTO tasks (user_id, title, description, status, priority, completed, created_at, updated_at)
+         VALUES (?, ?, ?, 'pending', 2, 0, ?, ?)`,
+      );
+      const now = new Date().toISOString().slice(0, 19).replace('T', ' ');
+      const write = (i) => insert.run((i % users) + 1, `Bench task ${i}`, 'Written by the capture-overhead benchmark, one row per transaction.', now, now);
+      // A short warm-up (not counted): statement cache, first WAL frames.
+      let i = 0;
+      const warm = performance.now() + 300;
+      while (performance.now() < warm) write(i++);
+      const warmupWrites = i;
+      const started = performance.now();
+      let n = 0;
+      while (performance.now() - started < durationMs) {
+        write(i++);
+        n++;
+      }
+      const elapsedMs = performance.now() - started;
+      const changelog =
+        mode === 'with' ? Number(db.prepare('SELECT count(*) AS n FROM _liteshift_changelog').get().n) : undefined;
+      db.close();
+      result[mode] = { writes: n, warmupWrites, elapsedMs, rate: n / (elapsedMs / 1000), ...(changelog !== undefined ? { changelogRows: changelog } : {}) };
+    } finally {
+      removeDb(copy);
+    }
+  }
+  result.ratio = result.with.rate / result.without.rate;
+  return result;
+}

@@ -1,0 +1,180 @@
+// Child processes for the benchmark: run one to completion measuring wall time and peak
+// RSS, or keep one running (a service) and sample its memory. Every child is started in a
+// process group of its own and remembered, so that cleanup (also on SIGINT) can stop it.
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+const GNU_TIME = '/usr/bin/time';
+const live = new Set();
+let counter = 0;
+
+/** Whether GNU time (which reports max RSS) is usable here; else /proc is polled. */
+export const haveGnuTime = (() => {
+  if (!existsSync(GNU_TIME)) return false;
+  const probe = spawnSync(GNU_TIME, ['-f', '%M', 'true'], { encoding: 'utf8' });
+  return probe.status === 0 && /^\d+\s*$/m.test(probe.stderr);
+})();
+
+/** Peak RSS of a running process so far (VmHWM), in bytes; undefined once it is gone. */
+export function peakRssOf(pid) {
+  return procStatusField(pid, 'VmHWM');
+}
+
+/** Current RSS of a running process (VmRSS), in bytes. */
+export function rssOf(pid) {
+  return procStatusField(pid, 'VmRSS');
+}
+
+function procStatusField(pid, field) {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Is `cmd` on the PATH (or an existing path)? */
+export function which(cmd) {
+  const r = spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+/**
+ * Runs a command to completion. Returns { code, signal, wallMs, peakRssBytes, stdout }.
+ * stderr (and stdout unless captured) go to `logFile`. Peak RSS comes from GNU time
+ * (`%M`) when present, else from polling /proc/<pid>/status VmHWM every 50 ms.
+ */
+export async function runMeasured(cmd, args, { cwd, env, logFile, captureStdout = false, tmpDir } = {}) {
+  const n = ++counter;
+  const timeFile = join(tmpDir, `time-${process.pid}-${n}.txt`);
+  const useTime = haveGnuTime;
+  const file = useTime ? GNU_TIME : cmd;
+  const argv = useTime ? ['-o', timeFile, '-f', '%M %e', cmd, ...args] : args;
+  const fd = openSync(logFile, 'a');
+  let child;
+  const started = performance.now();
+  try {
+    child = spawn(file, argv, {
+      cwd,
+      env: env ?? process.env,
+      detached: true,
+      stdio: ['ignore', captureStdout ? 'pipe' : fd, fd],
+    });
+  } finally {
+    closeSync(fd);
+  }
+  live.add(child);
+  const chunks = [];
+  if (captureStdout) child.stdout.on('data', (c) => chunks.push(c));
+  let polledPeak = 0;
+  const poll = useTime
+    ? null
+    : setInterval(() => {
+        const p = peakRssOf(child.pid);
+        if (p !== undefined && p > polledPeak) polledPeak = p;
+      }, 50);
+  const { code, signal } = await new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (c, s) => resolve({ code: c, signal: s }));
+  }).finally(() => {
+    live.delete(child);
+    if (poll) clearInterval(poll);
+  });
+  const wallMs = performance.now() - started;
+  let peakRssBytes = polledPeak || undefined;
+  if (useTime) {
+    try {
+      const lines = readFileSync(timeFile, 'utf8').trim().split('\n');
+      const m = /^(\d+)\s+[\d.]+$/.exec(lines[lines.length - 1] ?? '');
+      if (m) peakRssBytes = Number(m[1]) * 1024;
+    } catch {
+      // the command never ran
+    }
+    rmSync(timeFile, { force: true });
+  }
+  return { code, signal, wallMs, peakRssBytes, stdout: Buffer.concat(chunks).toString('utf8') };
+}
+
+/** Starts a long-running process (a service). Its output goes to logFile. */
+export function startService(cmd, args, { cwd, env, logFile }) {
+  const fd = openSync(logFile, 'a');
+  let child;
+  try {
+    child = spawn(cmd, args, { cwd, env: env ?? process.env, detached: true, stdio: ['ignore', fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
+  live.add(child);
+  child.exited = new Promise((resolve) => {
+    child.once('error', (error) => resolve({ code: null, signal: null, error }));
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  }).finally(() => live.delete(child));
+  return child;
+}
+
+/** SIGTERM to the process group, then SIGKILL after `graceMs`. */
+export async function stopService(child, graceMs = 15_000) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exited;
+  signalGroup(child.pid, 'SIGTERM');
+  const timer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), graceMs);
+  try {
+    return await child.exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function signalGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Stops every child still running (cleanup and SIGINT). */
+export async function stopAll() {
+  await Promise.all([...live].map((c) => (c.exited ? stopService(c, 5_000) : killNow(c))));
+}
+
+async function killNow(child) {
+  signalGroup(child.pid, 'SIGTERM');
+  await new Promise((resolve) => {
+    const t = setTimeout(() => {
+      signalGroup(child.pid, 'SIGKILL');
+      resolve();
+    }, 5_000);
+    child.once('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+/** Runs a command quickly and returns { code, stdout, stderr } (setup steps, not measured). */
+export function runQuiet(cmd, args, opts = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
+    const out = [];
+    const err = [];
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => err.push(c));
+    child.once('error', (error) => {
+      live.delete(child);
+      resolve({ code: null, stdout: '', stderr: String(error.message), error });
+    });
+    child.once('close', (code) => {
+      live.delete(child);
+      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+  });
+}

@@ -1,0 +1,20 @@
+import { readFileSync } from 'node:fs';
+
+/** The last `n` lines of a log file, indented, for error messages. */
+export function tailOf(file, n = 10) {
+  try {
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    return lines
+      .slice(-n)
+      .map((l) => `    ${l.length > 400 ? `${l.slice(0, 400)}…` : l}`)
+      .join('\n');
+  } catch {
+    return `    (no log at ${file})`;
+  }
+}
+
+/** The first line matching `re` in a log file (or text), trimmed, or undefined. */
+export function firstMatch(text, re) {
+  for (const line of text.split('\n')) if (re.test(line)) return line.trim();
+  return undefined;
+}
