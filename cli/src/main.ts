@@ -139,9 +139,9 @@ export function buildProgram(): Command {
   withSettings(
     program
       .command('cutover')
-      .description('wait for zero lag, fence SQLite writes, drain, create foreign keys, verify, print the DATABASE_URL to switch to')
+      .description('catch up, fence SQLite writes, drain to zero lag, create foreign keys, verify, print the DATABASE_URL to switch to')
       .option('--abort', 'lift the fence: SQLite takes writes again')
-      .addOption(new Option('--timeout <seconds>', 'how long to wait for zero lag').argParser(positive('--timeout')).default(300))
+      .addOption(new Option('--timeout <seconds>', 'how long to wait for the lag to catch up, and to drain').argParser(positive('--timeout')).default(300))
       .option('--json', 'print the result as JSON'),
     OPERATE_KEYS,
   ).action(async (flags: Record<string, unknown>) => {

@@ -20,6 +20,8 @@ export interface KeyedChange {
   key: SqlValue[];
   /** Row in the target model's column order; null means delete. */
   row: SqlValue[] | null;
+  /** Target columns the event's writer schema has, when not all of them. */
+  columns?: readonly number[];
   offset: string;
 }
 
@@ -71,15 +73,21 @@ function shown(value: SqlValue): string | null {
  * through a COPY into a temporary staging table, deletes by key, and rows PostgreSQL
  * could not take into liteshift.rejects.
  */
+/** The statements for one set of columns: all of them, or the part an older writer schema knew. */
+interface ColumnSetSql {
+  indexes: readonly number[];
+  copyDirect: string;
+  copyStage: string;
+  upsert: string;
+}
+
 export class TableApplier {
   readonly target: string;
   private readonly stage: string;
   private readonly columns: ColumnModel[];
-  private readonly columnList: string;
-  private readonly upsertSql: string;
   private readonly deleteSql: string;
   private readonly stagedOn = new WeakSet<pg.ClientBase>();
-  private readonly copySql: string;
+  private readonly columnSets = new Map<string, ColumnSetSql>();
   /**
    * While the target holds none of the batch's keys (a snapshot into a fresh table), rows
    * are COPied straight into it: half the work of staging + upsert. The first key
@@ -95,12 +103,6 @@ export class TableApplier {
     this.target = qualified(schema, table.name);
     this.stage = quoteIdent(`liteshift_stage_${createHash('sha256').update(`${table.name}/${fingerprint}`).digest('hex').slice(0, 16)}`);
     this.columns = table.columns;
-    this.columnList = this.columns.map((c) => quoteIdent(c.name)).join(', ');
-    const keySet = new Set(table.key);
-    const updates = this.columns.filter((c) => !keySet.has(c.name)).map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
-    const conflict = `ON CONFLICT (${table.key.map(quoteIdent).join(', ')}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
-    this.copySql = `COPY ${this.target} (${this.columnList}) FROM STDIN`;
-    this.upsertSql = `INSERT INTO ${this.target} (${this.columnList}) SELECT ${this.columnList} FROM pg_temp.${this.stage} ${conflict}`;
     const keyColumns = table.key.map((k) => this.columns.find((c) => c.name === k)!);
     const unnestArgs = keyColumns.map((_, i) => `$${i + 1}::text[]`).join(', ');
     const aliases = keyColumns.map((_, i) => `k${i}`);
@@ -109,24 +111,52 @@ export class TableApplier {
     this.deleteSql = `DELETE FROM ${this.target} t USING (SELECT ${casts} FROM unnest(${unnestArgs}) AS u(${aliases.join(', ')})) d WHERE ${match}`;
   }
 
+  /**
+   * Columns an event's writer schema does not have (added in SQLite after it was written)
+   * are left out of the insert and the update: PostgreSQL's default (SQLite's, translated)
+   * fills a new row, and an existing row keeps what it has.
+   */
+  private columnSet(indexes: readonly number[] | undefined): ColumnSetSql {
+    const id = indexes ? indexes.join(',') : '*';
+    let set = this.columnSets.get(id);
+    if (set) return set;
+    const chosen = indexes ?? this.columns.map((_, i) => i);
+    const names = chosen.map((i) => quoteIdent(this.columns[i]!.name)).join(', ');
+    const keySet = new Set(this.table.key);
+    const updates = chosen
+      .map((i) => this.columns[i]!)
+      .filter((c) => !keySet.has(c.name))
+      .map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
+    const conflict = `ON CONFLICT (${this.table.key.map(quoteIdent).join(', ')}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
+    set = {
+      indexes: chosen,
+      copyDirect: `COPY ${this.target} (${names}) FROM STDIN`,
+      copyStage: `COPY pg_temp.${this.stage} (${names}) FROM STDIN`,
+      upsert: `INSERT INTO ${this.target} (${names}) SELECT ${names} FROM pg_temp.${this.stage} ${conflict}`,
+    };
+    this.columnSets.set(id, set);
+    return set;
+  }
+
   /** Converts a row with the loader's mapping; the first refused column rejects the row. */
-  convert(row: readonly SqlValue[]): (string | null)[] | { column: ColumnModel; value: SqlValue; reason: string } {
-    const out: (string | null)[] = new Array(this.columns.length);
-    for (let i = 0; i < this.columns.length; i++) {
-      const column = this.columns[i]!;
-      const value = row[i] ?? null;
+  convert(row: readonly SqlValue[], indexes: readonly number[]): (string | null)[] | { column: ColumnModel; value: SqlValue; reason: string } {
+    const out: (string | null)[] = new Array(indexes.length);
+    for (let j = 0; j < indexes.length; j++) {
+      const column = this.columns[indexes[j]!]!;
+      const value = row[indexes[j]!] ?? null;
       if (value === null && column.notNull) return { column, value, reason: `NULL in NOT NULL column ${column.name}` };
       const text = toPgText(column.kind, value, column.pgType);
       if (text instanceof Rejection) return { column, value, reason: text.reason };
-      out[i] = text;
+      out[j] = text;
     }
     return out;
   }
 
   async apply(client: pg.ClientBase, changes: readonly KeyedChange[], rejects: RejectRow[]): Promise<ApplyStats> {
-    const upserts: string[] = [];
+    const upserts = new Map<ColumnSetSql, string[]>();
     const deleteKeys: (string | null)[][] = this.table.key.map(() => []);
     let rejected = 0;
+    let upserted = 0;
     for (const change of changes) {
       if (change.row === null) {
         const keyText = this.keyText(change.key);
@@ -134,9 +164,13 @@ export class TableApplier {
         keyText.forEach((k, i) => deleteKeys[i]!.push(k));
         continue;
       }
-      const converted = this.convert(change.row);
+      const set = this.columnSet(change.columns);
+      const converted = this.convert(change.row, set.indexes);
       if (Array.isArray(converted)) {
-        upserts.push(copyRow(converted));
+        let lines = upserts.get(set);
+        if (!lines) upserts.set(set, (lines = []));
+        lines.push(copyRow(converted));
+        upserted++;
       } else {
         rejected++;
         rejects.push({
@@ -149,10 +183,10 @@ export class TableApplier {
         });
       }
     }
-    if (upserts.length > 0) await this.upsert(client, upserts);
+    for (const [set, lines] of upserts) await this.upsert(client, set, lines, upserts.size > 1);
     const deleted = deleteKeys[0]!.length;
     if (deleted > 0) await client.query(this.deleteSql, deleteKeys);
-    return { upserted: upserts.length, deleted, rejected };
+    return { upserted, deleted, rejected };
   }
 
   private keyText(key: readonly SqlValue[]): (string | null)[] | Rejection {
@@ -166,11 +200,11 @@ export class TableApplier {
     return out;
   }
 
-  private async upsert(client: pg.ClientBase, lines: string[]): Promise<void> {
+  private async upsert(client: pg.ClientBase, set: ColumnSetSql, lines: string[], sharedStage: boolean): Promise<void> {
     if (this.directCopy) {
       await client.query('SAVEPOINT liteshift_direct_copy');
       try {
-        await copyLines(client, this.copySql, lines);
+        await copyLines(client, set.copyDirect, lines);
         await client.query('RELEASE SAVEPOINT liteshift_direct_copy');
         return;
       } catch (error) {
@@ -183,8 +217,10 @@ export class TableApplier {
       await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${this.stage} (LIKE ${this.target}) ON COMMIT DELETE ROWS`);
       this.stagedOn.add(client);
     }
-    await copyLines(client, `COPY pg_temp.${this.stage} (${this.columnList}) FROM STDIN`, lines);
-    await client.query(this.upsertSql);
+    await copyLines(client, set.copyStage, lines);
+    await client.query(set.upsert);
+    // Several column sets in one transaction share the staging table.
+    if (sharedStage) await client.query(`TRUNCATE pg_temp.${this.stage}`);
   }
 }
 

@@ -16,6 +16,7 @@ import {
   isLiteshiftError,
   postgresError,
   readSchemas,
+  schemaTopic,
   topicOffsets,
   readSnapshotMarker,
   tableSchemas,
@@ -53,6 +54,8 @@ interface WriterSchema {
   codec: ChangeEventCodec;
   /** Index in the target's columns of each writer column (schemas evolve by adding columns). */
   toTarget: number[];
+  /** Target columns this writer has, when it lacks some (written before columns were added). */
+  covers?: number[];
 }
 
 interface TableState {
@@ -74,6 +77,7 @@ export class Loader {
   private producer: MessageProducer | null = null;
   private consumer: Consumer | null = null;
   private readonly writers = new Map<string, WriterSchema>();
+  private readonly records = new Map<string, SchemaRecord>();
   private readonly tables = new Map<string, TableState>();
   private readonly topicTables = new Map<string, string>();
   private readonly applied = new Map<string, bigint>();
@@ -107,8 +111,18 @@ export class Loader {
   /** Reads the schema topic; creates or adopts the target table of every table it names. */
   async refreshSchemas(): Promise<string[]> {
     const records = await readSchemas(this.kafka, this.requireAdmin(), this.options.topicPrefix);
+    await this.applySchemaRecords(records.values());
+    return [...new Set([...this.topicTables.keys()])];
+  }
+
+  /**
+   * Takes writer schemas (from the schema topic, read whole or consumed as it grows): the
+   * newest of each table defines its target table, created or altered here.
+   */
+  private async applySchemaRecords(incoming: Iterable<SchemaRecord>): Promise<void> {
+    for (const record of incoming) this.records.set(record.fingerprint, record);
     const latest = new Map<string, SchemaRecord>();
-    for (const record of records.values()) {
+    for (const record of this.records.values()) {
       const current = latest.get(record.table.name);
       if (!current || current.publishedAt < record.publishedAt) latest.set(record.table.name, record);
     }
@@ -129,12 +143,17 @@ export class Loader {
     } finally {
       client.release();
     }
-    for (const record of records.values()) {
+    for (const record of this.records.values()) {
       const target = latest.get(record.table.name)!.table;
       const toTarget = record.table.columns.map((c) => target.columns.findIndex((t) => t.name === c.name));
-      this.writers.set(record.fingerprint, { record, codec: new ChangeEventCodec(tableSchemas(record.table)), toTarget });
+      const covered = [...new Set(toTarget.filter((i) => i >= 0))].sort((a, b) => a - b);
+      this.writers.set(record.fingerprint, {
+        record,
+        codec: new ChangeEventCodec(tableSchemas(record.table)),
+        toTarget,
+        ...(covered.length < target.columns.length ? { covers: covered } : {}),
+      });
     }
-    return [...latest.values()].map((r) => r.topic);
   }
 
   tableModels(): TableModel[] {
@@ -181,7 +200,9 @@ export class Loader {
     });
     try {
       await consumer.connect();
-      await consumer.subscribe({ topics, fromBeginning: true });
+      // The schema topic too: a column added in SQLite reaches PostgreSQL as soon as its
+      // schema is published, not when a row of that table next changes.
+      await consumer.subscribe({ topics: [...topics, schemaTopic(this.options.topicPrefix)], fromBeginning: true });
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -313,6 +334,13 @@ export class Loader {
   private async handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isStale }: EachBatchPayload): Promise<void> {
     const { topic, partition, messages } = batch;
     if (messages.length === 0 || isStale()) return;
+    if (topic === schemaTopic(this.options.topicPrefix)) {
+      const records = messages.flatMap((m) => (m.value ? [JSON.parse(m.value.toString()) as SchemaRecord] : []));
+      await this.applySchemaRecords(records.filter((r) => r.version === 1 && !this.records.has(r.fingerprint)));
+      resolveOffset(messages[messages.length - 1]!.offset);
+      await commitOffsetsIfNecessary();
+      return;
+    }
     const tableName = this.topicTables.get(topic);
     if (!tableName || !this.tables.has(tableName)) throw new Error(`no schema known for topic ${topic}`);
     let state = this.tables.get(tableName)!;
@@ -401,7 +429,7 @@ export class Loader {
           if (to >= 0) row[to] = event.after![from]!;
         });
       }
-      return { key, keyBytes: message.key, row, offset: message.offset };
+      return { key, keyBytes: message.key, row, offset: message.offset, ...(writer.covers ? { columns: writer.covers } : {}) };
     } catch (error) {
       return `cannot decode: ${errorMessage(error)}`;
     }
