@@ -14,6 +14,8 @@ export interface ContentReport {
   changed: number;
   /** The first differences, with their keys (and, for changed rows, the columns). */
   differences: RowDifference[];
+  /** Key ranges compared by checksum, and those compared row by row because their checksums differed. */
+  ranges: { checked: number; rechecked: number };
 }
 
 export interface TableReport {

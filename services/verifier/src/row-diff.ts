@@ -34,6 +34,8 @@ export interface TableDiff {
   changed: number;
   /** The first `limit` differences. */
   differences: RowDifference[];
+  /** Key ranges checksummed on both sides, and those whose checksums differed (compared row by row). */
+  ranges: { checked: number; rechecked: number };
 }
 
 
@@ -114,7 +116,9 @@ function checksumField(text: string | null): string {
 /** The same text, computed by PostgreSQL from a column. */
 function pgChecksumField(column: ColumnModel): string {
   const c = `t.${quoteIdent(column.name)}`;
-  return `CASE WHEN ${c} IS NULL THEN '~' ELSE octet_length(${c}::text)::text || ':' || ${c}::text END`;
+  // boolean::text is 'true'/'false'; the loader writes (and PostgreSQL prints) 't'/'f'.
+  const text = column.kind === 'boolean' ? `CASE WHEN ${c} THEN 't' ELSE 'f' END` : `${c}::text`;
+  return `CASE WHEN ${c} IS NULL THEN '~' ELSE octet_length(${text})::text || ':' || ${text} END`;
 }
 
 /** Merges two key-ordered row streams, noting every missing, extra and changed row. */
@@ -127,7 +131,7 @@ class Comparison {
     readonly table: TableModel,
     private readonly options: DiffOptions,
   ) {
-    this.result = { table: table.name, sourceRows: 0, targetRows: 0, missing: 0, extra: 0, changed: 0, differences: [] };
+    this.result = { table: table.name, sourceRows: 0, targetRows: 0, missing: 0, extra: 0, changed: 0, differences: [], ranges: { checked: 0, rechecked: 0 } };
     this.keyIdx = table.key.map((k) => table.columns.findIndex((c) => c.name === k));
     this.keyCols = this.keyIdx.map((i) => table.columns[i]!);
   }
@@ -270,10 +274,12 @@ async function diffByRanges(pg: PgClient, schema: string, table: TableModel, rea
     const rows = raw.map((r) => comparison.sourceRow(r));
     const digest = rows.length ? createHash('md5').update(rows.map((r) => r.texts.map(checksumField).join('')).join('\n')).digest('hex') : null;
     const { n, h } = (await pending).rows[0]!;
+    comparison.result.ranges.checked++;
     if (n === rows.length && h === digest) {
       comparison.matched(n);
       return hi;
     }
+    comparison.result.ranges.rechecked++;
     const target = (async function* (): AsyncGenerator<ComparedRow> {
       const result = await pg.query({ text: pgSelect(schema, table, where, keyCols), values, rowMode: 'array' });
       for (const texts of result.rows as (string | null)[][]) yield comparison.targetRow(texts);

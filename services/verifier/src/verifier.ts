@@ -54,7 +54,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       const report: TableReport = { table: table.name, sourceRows, targetRows, orphans, rejects: rejects.get(table.name) ?? 0 };
       if (present) {
         const diff = await diffTableRows(db, pg, targetSchema, table, { limit: 20 });
-        report.content = { missing: diff.missing, extra: diff.extra, changed: diff.changed, differences: diff.differences };
+        report.content = { missing: diff.missing, extra: diff.extra, changed: diff.changed, differences: diff.differences, ranges: diff.ranges };
       }
       tables.push(report);
     }
