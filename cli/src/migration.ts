@@ -5,7 +5,10 @@ import {
   endOffsets,
   openSqlite,
   readSchema,
+  mappingOptions,
+  pgTableName,
   tableTopic,
+  type Settings,
   type Logger,
   type Notice,
   type PartitionOffsets,
@@ -29,6 +32,10 @@ export interface MigrationParams {
   targetSchema: string;
   partitions: number;
   chunkRows: number;
+  /** How the schema maps to PostgreSQL (--on-misfit, --cast, --fold-identifiers). */
+  onMisfit?: Settings['onMisfit'];
+  cast?: Settings['cast'];
+  foldIdentifiers?: Settings['foldIdentifiers'];
   forceRecreate: boolean;
   log: Logger;
   logFor: (service: string) => Logger;
@@ -59,7 +66,7 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
   const db = openSqlite(p.sqlitePath, { readonly: true });
   const closers: (() => Promise<unknown>)[] = [async () => db.close()];
   try {
-    const model = readSchema(db);
+    const model = readSchema(db, mappingOptions(p));
     const planMs = Date.now() - started;
     log.info({ tables: model.tables.length, ms: planMs }, 'schema read');
 
@@ -159,9 +166,9 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
 async function tablesWithRows(pg: PgClient, schema: string, model: SchemaModel): Promise<TableModel[]> {
   const out: TableModel[] = [];
   for (const table of model.tables) {
-    const exists = await pg.query('SELECT to_regclass($1) IS NOT NULL AS present', [qualified(schema, table.name)]);
+    const exists = await pg.query('SELECT to_regclass($1) IS NOT NULL AS present', [qualified(schema, pgTableName(table))]);
     if (!exists.rows[0].present) continue;
-    const any = await pg.query(`SELECT 1 FROM ${qualified(schema, table.name)} LIMIT 1`);
+    const any = await pg.query(`SELECT 1 FROM ${qualified(schema, pgTableName(table))} LIMIT 1`);
     if (any.rowCount) out.push(table);
   }
   return out;

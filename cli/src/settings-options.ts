@@ -6,7 +6,9 @@ export function withSettings(command: Command, keys: readonly SettingKey[]): Com
   for (const key of keys) {
     const spec = SETTINGS[key];
     const fallback = 'default' in spec ? `; default ${spec.default}` : '';
-    command.addOption(new Option(`${spec.flag} ${spec.arg}`, `${spec.description} (env ${spec.env}${fallback})`));
+    const option = new Option(`${spec.flag} ${spec.arg}`, `${spec.description} (env ${spec.env}${fallback})`);
+    if ('repeatable' in spec && spec.repeatable) option.argParser((value: string, previous: string | undefined) => (previous ? `${previous};${value}` : value));
+    command.addOption(option);
   }
   command.addOption(new Option(`${SETTINGS.logLevel.flag} ${SETTINGS.logLevel.arg}`, `${SETTINGS.logLevel.description} (env ${SETTINGS.logLevel.env})`));
   command.addOption(new Option(`${SETTINGS.logFormat.flag} ${SETTINGS.logFormat.arg}`, `${SETTINGS.logFormat.description} (env ${SETTINGS.logFormat.env})`));

@@ -125,3 +125,22 @@ describe('resolveSettings', () => {
     expect(() => resolveSettings(['topicPrefix'], { topicPrefix: 'has space' }, {})).toThrow(/letters, digits/);
   });
 });
+
+describe('mapping settings (--on-misfit, --cast, --fold-identifiers)', () => {
+  it('default to keeping every value and every name', () => {
+    expect(resolveSettings(['onMisfit', 'cast', 'foldIdentifiers'], {}, {}, ['cast'])).toEqual({ onMisfit: 'widen', foldIdentifiers: 'none' });
+  });
+
+  it('read --cast rules from the flag or LITESHIFT_CAST (as in .env)', () => {
+    const fromEnv = resolveSettings(['cast'], {}, { LITESHIFT_CAST: 'orders.total=numeric(12,2); users.age=int' });
+    expect(fromEnv.cast.map((c) => `${c.table}.${c.column}=${c.pgType}`)).toEqual(['orders.total=numeric(12,2)', 'users.age=integer']);
+    expect(resolveSettings(['cast'], { cast: 't.c=json' }, {}).cast).toEqual([{ table: 't', column: 'c', kind: 'text', pgType: 'json' }]);
+  });
+
+  it('name the flag and the bad rule', () => {
+    const error = failure(() => resolveSettings(['cast', 'onMisfit', 'foldIdentifiers'], { cast: 't.c=float4', onMisfit: 'drop', foldIdentifiers: 'upper' }, {}));
+    expect(error.message).toMatch(/--cast \(or LITESHIFT_CAST\) "t\.c=float4": .*6 significant digits/);
+    expect(error.message).toMatch(/--on-misfit \(or LITESHIFT_ON_MISFIT\) "drop"/);
+    expect(error.message).toMatch(/--fold-identifiers \(or LITESHIFT_FOLD_IDENTIFIERS\) "upper"/);
+  });
+});

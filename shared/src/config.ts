@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LiteshiftError } from './errors.js';
+import { parseCasts } from './schema/casts.js';
 
 /**
  * Every setting is declared once: its environment variable, its CLI flag, default,
@@ -15,6 +16,8 @@ export interface SettingSpec<T extends z.ZodType = z.ZodType> {
   schema: T;
   default?: string;
   secret?: boolean;
+  /** The flag may be given more than once; its values are joined with ';'. */
+  repeatable?: boolean;
 }
 
 const brokerList = z
@@ -99,6 +102,37 @@ export const SETTINGS = {
     arg: '<format>',
     description: 'json (one line per event) or pretty; default pretty on a terminal',
     schema: z.enum(['json', 'pretty']),
+  },
+  onMisfit: {
+    env: 'LITESHIFT_ON_MISFIT',
+    flag: '--on-misfit',
+    arg: '<policy>',
+    description: 'stored values that do not fit the declared type: widen (the column takes a type that keeps every value) or reject (the type is kept; those rows go to liteshift.rejects)',
+    schema: z.enum(['widen', 'reject']),
+    default: 'widen',
+  },
+  cast: {
+    env: 'LITESHIFT_CAST',
+    flag: '--cast',
+    arg: '<table.column=type>',
+    description: 'PostgreSQL type for a column, as pgloader CAST: repeat the flag, or separate rules with ; (e.g. orders.total=numeric(12,2))',
+    schema: z.string().transform((value, ctx) => {
+      try {
+        return parseCasts(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+    }),
+    repeatable: true,
+  },
+  foldIdentifiers: {
+    env: 'LITESHIFT_FOLD_IDENTIFIERS',
+    flag: '--fold-identifiers',
+    arg: '<mode>',
+    description: 'PostgreSQL names: none (exactly as in SQLite, always quoted) or lower (A-Z lowered, so they need no quotes)',
+    schema: z.enum(['none', 'lower']),
+    default: 'none',
   },
 } as const satisfies Record<string, SettingSpec>;
 

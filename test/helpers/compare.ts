@@ -1,4 +1,4 @@
-import { connectPostgres, openSqlite, qualified, quoteIdent, readSchema } from '@liteshift/shared';
+import { connectPostgres, openSqlite, pgTableName, qualified, quoteIdent, readSchema, type MappingOptions } from '@liteshift/shared';
 import { diffTableRows, type TableDiff } from '@liteshift/verifier';
 
 export interface TableComparison extends TableDiff {
@@ -14,24 +14,30 @@ export interface TableComparison extends TableDiff {
  * PostgreSQL target (`diffTableRows`, both sides streamed in key order), plus plain counts
  * on both sides as a check that the diff really saw every row.
  */
-export async function compareAllRows(sqlitePath: string, databaseUrl: string, targetSchema = 'public'): Promise<TableComparison[]> {
+export async function compareAllRows(
+  sqlitePath: string,
+  databaseUrl: string,
+  targetSchema = 'public',
+  /** The mapping the migration ran with (--on-misfit, --cast, --fold-identifiers): the same model compares the same way. */
+  mapping: MappingOptions = {},
+): Promise<TableComparison[]> {
   const db = openSqlite(sqlitePath, { readonly: true });
   try {
-    const model = readSchema(db);
+    const model = readSchema(db, mapping);
     const pg = await connectPostgres(databaseUrl, 'liteshift-test-compare');
     try {
       const out: TableComparison[] = [];
       for (const table of model.tables) {
-        const sqliteCount = Number((db.prepare(`SELECT count(*) AS n FROM main.${quoteIdent(table.name)}`).get() as { n: bigint }).n);
-        const exists = await pg.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [qualified(targetSchema, table.name)]);
+        const sqliteCount = Number((db.prepare(`SELECT count(*) AS n FROM main.${quoteIdent(table.name)} NOT INDEXED`).get() as { n: bigint }).n);
+        const exists = await pg.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [qualified(targetSchema, pgTableName(table))]);
         if (exists.rows[0]?.t == null) {
           out.push({
             table: table.name, sourceRows: sqliteCount, targetRows: 0, missing: sqliteCount, extra: 0, changed: 0, differences: [],
-            sqliteCount, postgresCount: 0, error: `table ${qualified(targetSchema, table.name)} does not exist in PostgreSQL`,
+            sqliteCount, postgresCount: 0, error: `table ${qualified(targetSchema, pgTableName(table))} does not exist in PostgreSQL`,
           });
           continue;
         }
-        const counted = await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualified(targetSchema, table.name)}`);
+        const counted = await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualified(targetSchema, pgTableName(table))}`);
         const diff = await diffTableRows(db, pg, targetSchema, table, { limit: 20 });
         out.push({ ...diff, sqliteCount, postgresCount: Number(counted.rows[0]!.n) });
       }

@@ -7,7 +7,8 @@ import { formatCount, formatDuration, print, printJson } from '../output.js';
 export type MigrateSettings = Pick<
   Settings,
   'sqlitePath' | 'databaseUrl' | 'kafkaBrokers' | 'topicPrefix' | 'targetSchema' | 'partitions' | 'chunkRows'
->;
+> &
+  Partial<Pick<Settings, 'onMisfit' | 'cast' | 'foldIdentifiers'>>;
 
 export async function migrate(
   settings: MigrateSettings,

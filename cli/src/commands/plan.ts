@@ -2,14 +2,18 @@ import {
   createIndexSql,
   addForeignKeySql,
   createTableSql,
+  mappingOptions,
   openSqlite,
+  pgColumnName,
+  pgTableName,
   readSchema,
   tableTopic,
   type SchemaModel,
+  type Settings,
 } from '@liteshift/shared';
 import { print, printJson, formatCount } from '../output.js';
 
-export interface PlanOptions {
+export interface PlanOptions extends Partial<Pick<Settings, 'onMisfit' | 'cast' | 'foldIdentifiers'>> {
   sqlitePath: string;
   targetSchema: string;
   topicPrefix: string;
@@ -20,35 +24,42 @@ export interface PlanOptions {
 export function showPlan(options: PlanOptions): SchemaModel {
   const db = openSqlite(options.sqlitePath, { readonly: true });
   try {
-    const model = readSchema(db);
+    const model = readSchema(db, mappingOptions(options));
     if (options.json) {
       printJson({
+        mapping: model.mapping ?? {},
         tables: model.tables.map((t) => ({ ...t, topic: tableTopic(options.topicPrefix, t.name), ddl: createTableSql(options.targetSchema, t) })),
         skipped: model.skipped,
         notices: model.notices,
       });
       return model;
     }
+    const casts = model.mapping?.casts?.length ?? 0;
     print(`Plan for ${options.sqlitePath} (dry run: nothing is written)`);
+    print(
+      `Type choices: --on-misfit ${model.mapping?.onMisfit ?? 'widen'}, ` +
+        `names ${model.mapping?.foldIdentifiers === 'lower' ? 'folded to lower case' : 'exactly as in SQLite'}` +
+        `${casts ? `, ${casts} --cast rule(s)` : ''}`,
+    );
     print(`Tables found: ${model.tables.length}`);
     for (const t of model.tables) print(`  ${t.name.padEnd(30)} ${formatCount(t.rowCount ?? 0).padStart(12)} rows → topic ${tableTopic(options.topicPrefix, t.name)}`);
     for (const t of model.tables) {
       print('');
-      print(`-- ${t.name}`);
-      for (const c of t.columns) print(`--   ${c.name}: ${c.declaredType || '(none)'} → ${c.pgType}  (${c.reason})`);
+      print(`-- ${t.name}${t.pgName ? ` → ${pgTableName(t)}` : ''}`);
+      for (const c of t.columns) {
+        const renamed = c.pgName ? ` as ${pgColumnName(c)}` : '';
+        print(`--   ${c.name}${renamed}: ${c.declaredType || '(none)'} → ${c.pgType}  (${c.reason})`);
+      }
       print(`${createTableSql(options.targetSchema, t)};`);
       for (const index of t.indexes) print(`${createIndexSql(options.targetSchema, t, index)};`);
       for (const fk of t.foreignKeys) print(`${addForeignKeySql(options.targetSchema, t, fk)};`);
       for (const check of t.checks) print(`-- CHECK (${check.sqliteSql}) → ${check.pgSql ?? 'not portable, skipped'}`);
     }
-    if (model.skipped.length > 0) {
-      print('');
-      print('Skipped:');
-      for (const s of model.skipped) print(`  ${s.type} ${s.name}: ${s.reason}`);
-    }
+    // Skipped objects are notices too (one line each), so they are listed once, with the rest.
     if (model.notices.length > 0) {
+      const warnings = model.notices.filter((n) => n.level === 'warn').length;
       print('');
-      print('Notices:');
+      print(`Notices (${model.notices.length}, ${warnings} warning${warnings === 1 ? '' : 's'}):`);
       for (const n of model.notices) print(`  [${n.level}] ${[n.table, n.column].filter(Boolean).join('.')}: ${n.message}`);
     }
     return model;

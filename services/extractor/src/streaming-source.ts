@@ -1,4 +1,4 @@
-import { keyWidth, pruneChangelog, quoteIdent, readChanges, rowidName, writeState, type ChangeRow, type Logger, type SqlValue, type SqliteDatabase, type TableModel } from '@liteshift/shared';
+import { keyColumns, keyWidth, pruneChangelog, quoteIdent, readChanges, rowidName, sqliteCompareExpr, sqliteReadExpr, writeState, type ChangeRow, type Logger, type SqlValue, type SqliteDatabase, type TableModel } from '@liteshift/shared';
 import type { Statement } from 'better-sqlite3';
 import type { DispatchedRow, EventDispatcher } from './dispatcher.js';
 
@@ -62,7 +62,7 @@ export class StreamingSource {
     this.db.transaction(() => {
       writeState(this.db, POSITION_STATE, lastSeq);
       pruneChangelog(this.db, lastSeq);
-    })();
+    }).immediate();
     this.log.debug({ changes: changes.length, events, position: lastSeq.toString() }, 'changes streamed');
     return changes.length;
   }
@@ -71,8 +71,8 @@ export class StreamingSource {
     let lookup = this.lookups.get(table.name);
     if (!lookup) {
       const rowid = table.keyIsRowid ? (rowidName(table) ?? 'rowid') : null;
-      const select = table.columns.map((c) => (c.synthetic === 'rowid' ? rowid! : quoteIdent(c.name))).join(', ');
-      const where = table.keyIsRowid ? `${rowid} = ?` : table.key.map((k) => `${quoteIdent(k)} = ?`).join(' AND ');
+      const select = table.columns.map((c) => sqliteReadExpr(c, rowid ?? 'rowid')).join(', ');
+      const where = table.keyIsRowid ? `${rowid} = ?` : keyColumns(table).map((c) => `${sqliteCompareExpr(c)} = ?`).join(' AND ');
       lookup = this.db.prepare(`SELECT ${select} FROM main.${quoteIdent(table.name)} WHERE ${where}`).raw(true);
       this.lookups.set(table.name, lookup);
     }

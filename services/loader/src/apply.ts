@@ -6,6 +6,9 @@ import type pg from 'pg';
 import {
   Rejection,
   copyRow,
+  pgColumnName,
+  pgColumnOf,
+  pgTableName,
   qualified,
   quoteIdent,
   toPgText,
@@ -100,14 +103,14 @@ export class TableApplier {
     readonly schema: string,
     fingerprint: string,
   ) {
-    this.target = qualified(schema, table.name);
+    this.target = qualified(schema, pgTableName(table));
     this.stage = quoteIdent(`liteshift_stage_${createHash('sha256').update(`${table.name}/${fingerprint}`).digest('hex').slice(0, 16)}`);
     this.columns = table.columns;
     const keyColumns = table.key.map((k) => this.columns.find((c) => c.name === k)!);
     const unnestArgs = keyColumns.map((_, i) => `$${i + 1}::text[]`).join(', ');
     const aliases = keyColumns.map((_, i) => `k${i}`);
-    const casts = keyColumns.map((c, i) => `${aliases[i]}::${c.pgType} AS ${quoteIdent(c.name)}`).join(', ');
-    const match = keyColumns.map((c) => `t.${quoteIdent(c.name)} = d.${quoteIdent(c.name)}`).join(' AND ');
+    const casts = keyColumns.map((c, i) => `${aliases[i]}::${c.pgType} AS ${quoteIdent(pgColumnName(c))}`).join(', ');
+    const match = keyColumns.map((c) => `t.${quoteIdent(pgColumnName(c))} = d.${quoteIdent(pgColumnName(c))}`).join(' AND ');
     this.deleteSql = `DELETE FROM ${this.target} t USING (SELECT ${casts} FROM unnest(${unnestArgs}) AS u(${aliases.join(', ')})) d WHERE ${match}`;
   }
 
@@ -121,13 +124,13 @@ export class TableApplier {
     let set = this.columnSets.get(id);
     if (set) return set;
     const chosen = indexes ?? this.columns.map((_, i) => i);
-    const names = chosen.map((i) => quoteIdent(this.columns[i]!.name)).join(', ');
+    const names = chosen.map((i) => quoteIdent(pgColumnName(this.columns[i]!))).join(', ');
     const keySet = new Set(this.table.key);
     const updates = chosen
       .map((i) => this.columns[i]!)
       .filter((c) => !keySet.has(c.name))
-      .map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
-    const conflict = `ON CONFLICT (${this.table.key.map(quoteIdent).join(', ')}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
+      .map((c) => `${quoteIdent(pgColumnName(c))} = EXCLUDED.${quoteIdent(pgColumnName(c))}`);
+    const conflict = `ON CONFLICT (${this.table.key.map((k) => quoteIdent(pgColumnOf(this.table, k))).join(', ')}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
     set = {
       indexes: chosen,
       copyDirect: `COPY ${this.target} (${names}) FROM STDIN`,
@@ -145,7 +148,7 @@ export class TableApplier {
       const column = this.columns[indexes[j]!]!;
       const value = row[indexes[j]!] ?? null;
       if (value === null && column.notNull) return { column, value, reason: `NULL in NOT NULL column ${column.name}` };
-      const text = toPgText(column.kind, value, column.pgType);
+      const text = toPgText(column.kind, value, column);
       if (text instanceof Rejection) return { column, value, reason: text.reason };
       out[j] = text;
     }
@@ -193,7 +196,7 @@ export class TableApplier {
     const out: (string | null)[] = [];
     for (let i = 0; i < key.length; i++) {
       const column = this.columns.find((c) => c.name === this.table.key[i])!;
-      const text = toPgText(column.kind, key[i] ?? null, column.pgType);
+      const text = toPgText(column.kind, key[i] ?? null, column);
       if (text instanceof Rejection) return text;
       out.push(text);
     }

@@ -5,6 +5,7 @@ import {
   createIndexSql,
   errorMessage,
   foreignKeyName,
+  pgTableName,
   qualified,
   quoteIdent,
   resetIdentitySql,
@@ -54,7 +55,7 @@ export async function finalizeTables(
       for (const index of table.indexes.filter((i) => complete || !i.unique)) {
         await step(table.name, `index ${index.name} not created`, createIndexSql(schema, table, index));
       }
-      const existing = await constraintsOf(client, schema, table.name);
+      const existing = await constraintsOf(client, schema, pgTableName(table));
       for (const [i, check] of table.checks.entries()) {
         if (check.pgSql === null || existing.has(checkName(table, i))) continue;
         if (!(await step(table.name, `CHECK (${check.sqliteSql}) rejected by rows`, addCheckSql(schema, table, i, check.pgSql, true)))) {
@@ -66,14 +67,14 @@ export async function finalizeTables(
       }
     }
     for (const table of complete ? tables : []) {
-      const existing = await constraintsOf(client, schema, table.name);
+      const existing = await constraintsOf(client, schema, pgTableName(table));
       for (const fk of table.foreignKeys) {
         const name = foreignKeyName(table, fk);
         if (!existing.has(name)) {
           if (!(await step(table.name, `foreign key to ${fk.refTable} not created`, addForeignKeySql(schema, table, fk)))) continue;
         }
         if (existing.get(name) !== true) {
-          const validate = `ALTER TABLE ${qualified(schema, table.name)} VALIDATE CONSTRAINT ${quoteIdent(name)}`;
+          const validate = `ALTER TABLE ${qualified(schema, pgTableName(table))} VALIDATE CONSTRAINT ${quoteIdent(name)}`;
           await step(table.name, `foreign key to ${fk.refTable} left NOT VALID (orphan rows)`, validate);
         }
       }

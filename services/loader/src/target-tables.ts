@@ -3,6 +3,9 @@ import {
   columnDefinition,
   createTableSql,
   dropTableSql,
+  pgColumnName,
+  pgColumnOf,
+  pgTableName,
   qualified,
   quoteIdent,
   type Logger,
@@ -28,17 +31,17 @@ export async function ensureTargetTable(
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     const existing = await client.query<{ column_name: string }>(
       'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
-      [schema, table.name],
+      [schema, pgTableName(table)],
     );
     if (existing.rowCount === 0) {
       await client.query(createTableSql(schema, table));
       log.info({ table: table.name }, 'created target table');
     } else {
       const have = new Set(existing.rows.map((r) => r.column_name));
-      for (const column of table.columns.filter((c) => !have.has(c.name))) {
+      for (const column of table.columns.filter((c) => !have.has(pgColumnName(c)))) {
         // Added columns cannot be NOT NULL without a default: existing rows get NULL.
         const definition = columnDefinition({ ...column, notNull: false, identity: false });
-        await client.query(`ALTER TABLE ${qualified(schema, table.name)} ADD COLUMN IF NOT EXISTS ${definition}`);
+        await client.query(`ALTER TABLE ${qualified(schema, pgTableName(table))} ADD COLUMN IF NOT EXISTS ${definition}`);
         log.info({ table: table.name, column: column.name }, 'added column to target table');
       }
       await requireUniqueKey(client, schema, table);
@@ -61,9 +64,9 @@ async function requireUniqueKey(client: pg.ClientBase, schema: string, table: Ta
        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
       WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indpred IS NULL
       GROUP BY i.indexrelid`,
-    [qualified(schema, table.name)],
+    [qualified(schema, pgTableName(table))],
   );
-  const want = [...table.key].sort().join('\u0000');
+  const want = table.key.map((k) => pgColumnOf(table, k)).sort().join('\u0000');
   if (!result.rows.some((r) => [...r.columns].sort().join('\u0000') === want)) {
     throw new LiteshiftError(
       'PG_TARGET_CONFLICT',

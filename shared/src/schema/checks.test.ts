@@ -59,3 +59,10 @@ describe('extractChecks column names', () => {
     expect(check!.pgSql).toBe('"Amount" > 0');
   });
 });
+
+describe('extractChecks under --fold-identifiers', () => {
+  it('names columns by their PostgreSQL names', () => {
+    const [check] = extractChecks('CREATE TABLE t (Price REAL CHECK (Price >= 0 AND "PRICE" < 1e6))', ['Price'], (c) => c.toLowerCase());
+    expect(check!.pgSql).toBe('"price" >= 0 AND "price" < 1e6');
+  });
+});

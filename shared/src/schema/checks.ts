@@ -9,7 +9,12 @@ const PORTABLE_WORDS = new Set([
 ]);
 
 /** Extracts the CHECK constraints of a CREATE TABLE statement, translated where portable. */
-export function extractChecks(createSql: string, columnNames: readonly string[]): CheckModel[] {
+export function extractChecks(
+  createSql: string,
+  columnNames: readonly string[],
+  /** The PostgreSQL name of a column (--fold-identifiers); SQLite's by default. */
+  pgName: (column: string) => string = (column) => column,
+): CheckModel[] {
   const tokens = tokenize(createSql);
   const checks: CheckModel[] = [];
   for (let i = 0; i < tokens.length; i++) {
@@ -18,16 +23,16 @@ export function extractChecks(createSql: string, columnNames: readonly string[])
     const body = tokens.slice(i + 2, end - 1);
     checks.push({
       sqliteSql: createSql.slice(body[0]?.start ?? 0, body[body.length - 1]?.end ?? 0),
-      pgSql: translateExpression(body, columnNames),
+      pgSql: translateExpression(body, columnNames, pgName),
     });
     i = end - 1;
   }
   return checks;
 }
 
-function translateExpression(tokens: readonly Token[], names: readonly string[]): string | null {
+function translateExpression(tokens: readonly Token[], names: readonly string[], pgName: (column: string) => string): string | null {
   // SQLite resolves column names without regard to case; PostgreSQL's quoted names need the real one.
-  const byLower = new Map(names.map((n) => [n.toLowerCase(), n]));
+  const byLower = new Map(names.map((n) => [n.toLowerCase(), pgName(n)]));
   const column = (name: string): string | undefined => byLower.get(name.toLowerCase());
   const out: string[] = [];
   for (const token of tokens) {

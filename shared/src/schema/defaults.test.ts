@@ -169,3 +169,32 @@ describe('translateDefault', () => {
     expect(warnings(notices)).toHaveLength(1);
   });
 });
+
+describe('translateDefault for a column of epochs read as timestamps', () => {
+  it("strftime('%s','now') and unixepoch() are now; a number is the timestamp the loader makes of it", () => {
+    const notices: Notice[] = [];
+    expect(translateDefault("(strftime('%s','now'))", 'timestamp', WHERE, notices, 'seconds')).toBe(UTC_NOW);
+    expect(translateDefault("unixepoch('now')", 'timestamptz', WHERE, notices, 'seconds')).toBe('CURRENT_TIMESTAMP');
+    expect(translateDefault('0', 'timestamp', WHERE, notices, 'seconds')).toBe("'1970-01-01 00:00:00'");
+    expect(translateDefault('1700000000123', 'timestamp', WHERE, notices, 'milliseconds')).toBe("'2023-11-14 22:13:20.123'");
+    expect(translateDefault('86400', 'date', WHERE, notices, 'seconds')).toBe("'1970-01-02'");
+    expect(notices).toEqual([]);
+  });
+
+  it("milliseconds: strftime('%s','now') * 1000 is now in a column of epoch milliseconds, and epoch milliseconds in an integer column", () => {
+    const notices: Notice[] = [];
+    expect(translateDefault("(strftime('%s','now') * 1000)", 'timestamp', WHERE, notices, 'milliseconds')).toBe(UTC_NOW);
+    expect(translateDefault('unixepoch() * 1000', 'integer', WHERE, notices)).toBe('(extract(epoch from now()) * 1000)::bigint');
+    expect(notices).toEqual([]);
+    // In a column of epoch seconds, milliseconds would be wrong by a factor of 1000: dropped, with a notice.
+    expect(translateDefault("strftime('%s','now') * 1000", 'timestamp', WHERE, notices, 'seconds')).toBeNull();
+    expect(translateDefault("strftime('%d','now') * 1000", 'integer', WHERE, notices)).toBeNull();
+    expect(warnings(notices)).toHaveLength(2);
+  });
+
+  it('without epochs, an epoch default on a timestamp has no equivalent and is dropped with a notice', () => {
+    const { sql, notices } = translate("(strftime('%s','now'))", 'timestamp');
+    expect(sql).toBeNull();
+    expect(warnings(notices)).toHaveLength(1);
+  });
+});

@@ -4,6 +4,9 @@
  * It is plain JSON so it can travel on the schema topic to a loader that never sees the
  * SQLite file.
  */
+import { quoteIdent } from './identifiers.js';
+import type { CastRule } from './casts.js';
+import type { MisfitPolicy } from './type-mapping.js';
 
 /** How a value is converted and compared; each maps to one PostgreSQL type. */
 export type ValueKind =
@@ -22,7 +25,10 @@ export type StorageClass = 'null' | 'integer' | 'real' | 'text' | 'blob';
 
 export interface ColumnProfile {
   rows: number;
-  /** Non-null values that do not fit the declared type at first sight (the cheap first pass). */
+  /**
+   * Non-null values the cheap first pass could not vouch for: values of another storage
+   * class or shape than the declared type, and text PostgreSQL text cannot hold.
+   */
   misfits: number;
   /** False when the first pass found nothing to look into: the class counts below are then not counted. */
   detailed: boolean;
@@ -31,6 +37,7 @@ export interface ColumnProfile {
   reals: number;
   texts: number;
   blobs: number;
+  /** Smallest and largest integer stored, as decimal text (they may exceed 2^53). */
   minInteger?: string;
   maxInteger?: string;
   /** Text values that do not read as the declared kind (date, boolean, number). */
@@ -41,10 +48,24 @@ export interface ColumnProfile {
   numericMisfits?: number;
   /** Non-null values outside the boolean vocabulary. */
   booleanMisfits?: number;
+  /** Text values PostgreSQL text cannot hold: a NUL byte, or bytes that are not UTF-8. */
+  textNotPg?: number;
+  /** Blobs that are not NUL-free UTF-8, so no text column can hold them. */
+  blobsNotText?: number;
+  /** Date and time columns: integers that are not whole days, counted as epoch seconds and as milliseconds. */
+  integersOffDay?: number;
+  integersOffDayMs?: number;
+  /** Date and time columns: integers that read as YYYYMMDD (20240131), which are not epochs. */
+  integersLikeYmd?: number;
+  /** Values the loader will refuse with the chosen type (--on-misfit reject, --cast): counted by the plan. */
+  rejects?: number;
 }
 
 export interface ColumnModel {
+  /** The name in SQLite, exactly as declared. */
   name: string;
+  /** The name in PostgreSQL when it differs (--fold-identifiers); see pgColumnName. */
+  pgName?: string;
   /** As written in CREATE TABLE; '' when the column has no declared type. */
   declaredType: string;
   notNull: boolean;
@@ -60,6 +81,18 @@ export interface ColumnModel {
   synthetic?: 'rowid';
   /** Why this PostgreSQL type was chosen (shown by `liteshift plan`). */
   reason: string;
+  /**
+   * Integers in a date/time column are Unix epochs in this unit, converted by the loader;
+   * they travel through Kafka as stored.
+   */
+  epoch?: 'seconds' | 'milliseconds';
+  /**
+   * Read as `CAST(x AS BLOB)`: the column holds text that is not UTF-8, which the SQLite
+   * driver would otherwise hand over with U+FFFD in place of the bytes.
+   */
+  readAs?: 'blob';
+  /** A collation only the application registers: liteshift compares this column as BINARY. */
+  foreignCollation?: string;
   profile?: ColumnProfile;
 }
 
@@ -68,13 +101,20 @@ export interface ForeignKeyModel {
   refTable: string;
   /** Empty in SQLite means "the parent's primary key"; resolved during introspection. */
   refColumns: string[];
+  /** The parent's PostgreSQL names when they differ from SQLite's (--fold-identifiers). */
+  pgRefTable?: string;
+  pgRefColumns?: string[];
   onUpdate: string;
   onDelete: string;
   deferrable: boolean;
+  /** DEFERRABLE INITIALLY DEFERRED (checked at commit); a DEFERRABLE alone is checked per statement. */
+  initiallyDeferred?: boolean;
 }
 
 export interface IndexModel {
   name: string;
+  /** The name in PostgreSQL when it differs (--fold-identifiers). */
+  pgName?: string;
   unique: boolean;
   columns: string[];
   /** `c` CREATE INDEX, `u` UNIQUE constraint. */
@@ -88,7 +128,10 @@ export interface CheckModel {
 }
 
 export interface TableModel {
+  /** The name in SQLite, exactly as declared. */
   name: string;
+  /** The name in PostgreSQL when it differs (--fold-identifiers); see pgTableName. */
+  pgName?: string;
   withoutRowid: boolean;
   columns: ColumnModel[];
   /** Column names of the key that Kafka messages and upserts use, in key order. */
@@ -102,7 +145,7 @@ export interface TableModel {
   rowCount?: number;
 }
 
-export type SkipReason = 'view' | 'virtual-table' | 'shadow-table' | 'internal' | 'trigger';
+export type SkipReason = 'view' | 'virtual-table' | 'shadow-table' | 'internal' | 'trigger' | 'unreadable';
 
 export interface SkippedObject {
   name: string;
@@ -121,6 +164,64 @@ export interface SchemaModel {
   tables: TableModel[];
   skipped: SkippedObject[];
   notices: Notice[];
+  /** The choices the model was read with; reading the schema again (a table added while following) reuses them. */
+  mapping?: MappingOptions;
+}
+
+/** The choices that shape the target: the settings --on-misfit, --cast and --fold-identifiers. */
+export interface MappingOptions {
+  /** Widen a column to a type that holds every stored value (default), or keep the declared type and reject the rows that do not fit. */
+  onMisfit?: MisfitPolicy;
+  /** PostgreSQL types chosen by the user per column (`--cast table.column=type`). */
+  casts?: readonly CastRule[];
+  /** PostgreSQL names: SQLite's exactly (default), or with ASCII letters lowered. */
+  foldIdentifiers?: IdentifierFolding;
+}
+
+/** How PostgreSQL names are made from SQLite's: kept exactly (always quoted), or ASCII letters lowered. */
+export type IdentifierFolding = 'none' | 'lower';
+
+/**
+ * Only A–Z are lowered, as PostgreSQL folds unquoted names: SQLite's names are unique
+ * without regard to ASCII case only, so this can never make two names collide.
+ */
+export function foldIdentifier(name: string, folding: IdentifierFolding): string {
+  return folding === 'lower' ? name.replace(/[A-Z]+/g, (s) => s.toLowerCase()) : name;
+}
+
+export function pgTableName(table: Pick<TableModel, 'name' | 'pgName'>): string {
+  return table.pgName ?? table.name;
+}
+
+export function pgColumnName(column: Pick<ColumnModel, 'name' | 'pgName'>): string {
+  return column.pgName ?? column.name;
+}
+
+/** The PostgreSQL name of a column of `table` given by its SQLite name. */
+export function pgColumnOf(table: TableModel, name: string): string {
+  const column = table.columns.find((c) => c.name === name);
+  return column ? pgColumnName(column) : name;
+}
+
+/**
+ * How SQLite reads a column for the pipeline: its stored value, the rowid for the
+ * synthetic key, or its bytes where the text is not UTF-8. Every reader of rows (snapshot,
+ * stream, verifier) selects through this, so all of them see the same values.
+ */
+export function sqliteReadExpr(column: ColumnModel, rowid = 'rowid'): string {
+  if (column.synthetic === 'rowid') return rowid;
+  const c = quoteIdent(column.name);
+  return column.readAs === 'blob' ? `CAST(${c} AS BLOB)` : c;
+}
+
+/**
+ * A column as an operand of a comparison or ORDER BY in SQLite. A collation only the
+ * application registers makes any statement comparing the column fail to prepare
+ * ("no such collation sequence"); BINARY compares the stored bytes instead.
+ */
+export function sqliteCompareExpr(column: ColumnModel): string {
+  const c = quoteIdent(column.name);
+  return column.foreignCollation ? `${c} COLLATE BINARY` : c;
 }
 
 /** Name of the synthetic key column for tables keyed by rowid. */

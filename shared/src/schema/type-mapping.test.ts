@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ColumnProfile } from './model.js';
-import { affinityOf, chooseType, familyOf, numericParams } from './type-mapping.js';
+import { affinityOf, chooseType, epochUnit, familyOf, isIntegerName, numericParams } from './type-mapping.js';
 
 /** A profile as the detailed profiling pass fills it: every count given, the rest zero. */
 function profile(counts: Partial<ColumnProfile>): ColumnProfile {
@@ -191,20 +191,43 @@ describe('chooseType', () => {
 
     it('where only some values carry a zone is text', () => {
       const choice = chooseType('DATETIME', profile({ texts: 5, textMisfits: 0, textWithZone: 2 }));
-      expect(choice).toMatchObject({ kind: 'text', pgType: 'text' });
-      expect(choice.reason).toMatch(/only some values carry a time zone/);
+      expect(choice).toMatchObject({ kind: 'text', pgType: 'text', widened: true });
+      expect(choice.reason).toMatch(/2 text values with a time zone among 3 without/);
     });
 
     it('with text that is not a date is text, and says why', () => {
       const choice = chooseType('DATETIME', profile({ texts: 5, textMisfits: 1, textWithZone: 0 }));
       expect(choice).toMatchObject({ kind: 'text', pgType: 'text' });
-      expect(choice.reason).toMatch(/not every value is an ISO-8601 timestamp/);
+      expect(choice.reason).toMatch(/1 text value that is not ISO-8601 timestamps/);
     });
 
-    it('holding integers (epoch seconds) is bigint, not a date', () => {
-      const choice = chooseType('DATETIME', profile({ integers: 5, textMisfits: 0, textWithZone: 0 }));
-      expect(choice).toMatchObject({ kind: 'integer', pgType: 'bigint' });
-      expect(choice.reason).toMatch(/not every value is an ISO-8601/);
+    it('holding epoch seconds is timestamp, read as UTC epochs', () => {
+      const choice = chooseType('DATETIME', profile({ integers: 5, minInteger: '0', maxInteger: '1700000000', integersLikeYmd: 0 }));
+      expect(choice).toMatchObject({ kind: 'timestamp', pgType: 'timestamp', epoch: 'seconds' });
+      expect(choice.reason).toMatch(/epochs in seconds \(1970-01-01 to 2023-11-14\)/);
+    });
+
+    it('holding epoch milliseconds is timestamp in milliseconds', () => {
+      const choice = chooseType('TIMESTAMP', profile({ integers: 5, minInteger: '1600000000000', maxInteger: '1700000000123' }));
+      expect(choice).toMatchObject({ kind: 'timestamp', epoch: 'milliseconds' });
+    });
+
+    it('holding ISO text and epochs keeps both: each value parses', () => {
+      const choice = chooseType('DATETIME', profile({ integers: 2, texts: 3, minInteger: '1', maxInteger: '2', textMisfits: 0, textWithZone: 0 }));
+      expect(choice).toMatchObject({ kind: 'timestamp', epoch: 'seconds' });
+    });
+
+    it('holding integers that are no plausible epochs (or YYYYMMDD) is bigint, and says why', () => {
+      const huge = chooseType('DATETIME', profile({ integers: 5, minInteger: '0', maxInteger: '99999999999999999' }));
+      expect(huge).toMatchObject({ kind: 'integer', pgType: 'bigint' });
+      expect(huge.reason).toMatch(/not epochs/);
+      const ymd = chooseType('DATE', profile({ integers: 2, minInteger: '20240101', maxInteger: '20241231', integersLikeYmd: 2 }));
+      expect(ymd).toMatchObject({ kind: 'integer' });
+      expect(ymd.reason).toMatch(/YYYYMMDD/);
+    });
+
+    it('holding reals is double precision (fractional epochs and Julian days stay numbers)', () => {
+      expect(chooseType('DATETIME', profile({ reals: 2 }))).toMatchObject({ kind: 'real' });
     });
 
     it('TIMESTAMP WITH TIME ZONE is timestamptz', () => {
@@ -235,7 +258,7 @@ describe('chooseType', () => {
     it('NUMERIC(10,2) with values that do not fit becomes unconstrained numeric', () => {
       const choice = chooseType('NUMERIC(10,2)', profile({ reals: 3, numericMisfits: 1 }));
       expect(choice).toMatchObject({ kind: 'numeric', pgType: 'numeric' });
-      expect(choice.reason).toMatch(/exceed its precision or scale/);
+      expect(choice.reason).toMatch(/1 number that exceeds its precision or scale/);
     });
 
     it('DECIMAL holding text is text', () => {
@@ -300,7 +323,7 @@ describe('chooseType', () => {
     expect(chooseType('REAL', profile({ reals: 2, integers: 1 }))).toMatchObject({ kind: 'real', pgType: 'double precision' });
     const choice = chooseType('DOUBLE', profile({ reals: 2, texts: 1 }));
     expect(choice).toMatchObject({ kind: 'text', pgType: 'text' });
-    expect(choice.reason).toMatch(/holds text/);
+    expect(choice.reason).toMatch(/holds 1 text/);
   });
 
   describe('unknown type names never throw and keep every value', () => {
@@ -321,5 +344,102 @@ describe('chooseType', () => {
       expect(choice.pgType).toBe(pgType);
       expect(choice.reason.length).toBeGreaterThan(0);
     });
+  });
+});
+
+describe('DATE with epochs', () => {
+  it('whole days stay a date; an epoch with a time of day makes it a timestamp', () => {
+    const days = chooseType('DATE', profile({ integers: 2, minInteger: '0', maxInteger: '86400', integersOffDay: 0, integersOffDayMs: 2 }));
+    expect(days).toMatchObject({ kind: 'date', epoch: 'seconds' });
+    const times = chooseType('DATE', profile({ integers: 2, minInteger: '0', maxInteger: '90000', integersOffDay: 1, integersOffDayMs: 2 }));
+    expect(times).toMatchObject({ kind: 'timestamp', pgType: 'timestamp', epoch: 'seconds' });
+    expect(times.reason).toMatch(/time of day/);
+  });
+});
+
+describe('epochUnit', () => {
+  it('seconds between 1900 and 2200, else milliseconds, else none', () => {
+    expect(epochUnit(profile({ integers: 1, minInteger: '-2208988800', maxInteger: '7258118400' }))).toBe('seconds');
+    expect(epochUnit(profile({ integers: 1, minInteger: '0', maxInteger: '7258118401' }))).toBe('milliseconds');
+    expect(epochUnit(profile({ integers: 1, minInteger: '0', maxInteger: '7258118400001' }))).toBeNull();
+    expect(epochUnit(profile({ integers: 0 }))).toBeNull();
+  });
+});
+
+describe('text PostgreSQL cannot hold', () => {
+  it('TEXT holding NUL bytes or bytes that are not UTF-8 widens to bytea, keeping every byte', () => {
+    const choice = chooseType('TEXT', profile({ texts: 5, textNotPg: 2 }));
+    expect(choice).toMatchObject({ kind: 'blob', pgType: 'bytea', widened: true });
+    expect(choice.reason).toMatch(/2 text values with a NUL byte or bytes that are not UTF-8/);
+  });
+
+  it('with --on-misfit reject stays text, and those rows are rejected', () => {
+    const choice = chooseType('TEXT', profile({ texts: 5, textNotPg: 2 }), { onMisfit: 'reject' });
+    expect(choice).toMatchObject({ kind: 'text', pgType: 'text', rejecting: true });
+    expect(choice.reason).toMatch(/--on-misfit reject/);
+  });
+
+  it('TEXT holding UTF-8 blobs stays text; blobs that are not text make it bytea', () => {
+    expect(chooseType('TEXT', profile({ texts: 2, blobs: 1, blobsNotText: 0 }))).toMatchObject({ kind: 'text' });
+    expect(chooseType('TEXT', profile({ texts: 2, blobs: 1, blobsNotText: 1 }))).toMatchObject({ kind: 'blob', widened: true });
+  });
+
+  it('no declared type: integers and blobs that are text are text, else bytea', () => {
+    expect(chooseType('', profile({ integers: 2, blobs: 1, blobsNotText: 0 }))).toMatchObject({ kind: 'text' });
+    expect(chooseType('', profile({ integers: 2, blobs: 1, blobsNotText: 1 }))).toMatchObject({ kind: 'blob' });
+    expect(chooseType('', profile({ texts: 2, textNotPg: 1 }))).toMatchObject({ kind: 'blob' });
+  });
+});
+
+describe('integers beyond 2^53', () => {
+  it('mixed with reals need numeric: double precision would change their digits', () => {
+    const choice = chooseType('', profile({ integers: 1, reals: 1, minInteger: '9007199254740993', maxInteger: '9007199254740993' }));
+    expect(choice).toMatchObject({ kind: 'numeric', pgType: 'numeric' });
+    expect(choice.reason).toMatch(/2\^53/);
+    expect(chooseType('', profile({ integers: 1, reals: 1, minInteger: '5', maxInteger: '5' })).kind).toBe('real');
+  });
+
+  it('alone stay bigint, whatever their size (every INTEGER column is bigint)', () => {
+    expect(chooseType('INT', profile({ integers: 1, minInteger: '-9223372036854775808', maxInteger: '9223372036854775807' })).pgType).toBe('bigint');
+    expect(chooseType('TINYINT UNSIGNED', profile({ integers: 1 })).pgType).toBe('bigint');
+  });
+});
+
+describe('--on-misfit reject', () => {
+  it.each<[string, Partial<ColumnProfile>, string]>([
+    ['INTEGER', { integers: 3, texts: 1 }, 'bigint'],
+    ['REAL', { reals: 3, texts: 1 }, 'double precision'],
+    ['BOOLEAN', { integers: 3, texts: 1, booleanMisfits: 1 }, 'boolean'],
+    ['DATETIME', { texts: 3, textMisfits: 1 }, 'timestamp'],
+    ['DATETIME', { texts: 3, textWithZone: 1 }, 'timestamp'],
+    ['DECIMAL(5,2)', { reals: 3, numericMisfits: 1 }, 'numeric(5,2)'],
+    ['DECIMAL(5,2)', { reals: 3, texts: 1 }, 'numeric(5,2)'],
+  ])('%s holding %j keeps %s and rejects', (declared, counts, pgType) => {
+    const choice = chooseType(declared, profile(counts), { onMisfit: 'reject' });
+    expect(choice).toMatchObject({ pgType, rejecting: true });
+    expect(choice.widened).toBeUndefined();
+  });
+
+  it('has nothing to reject where the declared type names no kind (no type, BLOB, YEAR, POINT)', () => {
+    for (const declared of ['', 'BLOB', 'YEAR', 'POINT', 'FLOATING POINT']) {
+      const choice = chooseType(declared, profile({ integers: 1, texts: 1, blobs: 1, blobsNotText: 1 }), { onMisfit: 'reject' });
+      expect(choice.rejecting, declared).toBeUndefined();
+      expect(choice.kind, declared).toBe('blob');
+    }
+  });
+
+  it('changes nothing where every value fits', () => {
+    expect(chooseType('INTEGER', profile({ integers: 3 }), { onMisfit: 'reject' })).toMatchObject({ kind: 'integer' });
+    expect(chooseType('INTEGER', profile({ integers: 3 }), { onMisfit: 'reject' }).rejecting).toBeUndefined();
+  });
+});
+
+describe('isIntegerName', () => {
+  it.each(['INT', 'integer', 'BIGINT(20) UNSIGNED', 'TINYINT UNSIGNED', 'MEDIUMINT', 'INT8', 'UNSIGNED BIG INT', 'SMALLINT ZEROFILL'])('%s is an integer type', (name) => {
+    expect(isIntegerName(name)).toBe(true);
+  });
+
+  it.each(['POINT', 'FLOATING POINT', 'CHARINT', 'INTERVAL', 'YEAR'])('%s is not', (name) => {
+    expect(isIntegerName(name)).toBe(false);
   });
 });

@@ -4,8 +4,13 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiteshiftError } from '../errors.js';
-import { ROWID_COLUMN, findTable, type SchemaModel, type TableModel } from '../schema/model.js';
-import { readSchema } from './introspect.js';
+import { ROWID_COLUMN, findTable, sqliteCompareExpr, sqliteReadExpr, type SchemaModel, type TableModel } from '../schema/model.js';
+import { quoteIdent } from '../schema/identifiers.js';
+import { parseCasts } from '../schema/casts.js';
+import { addForeignKeySql, createTableSql } from '../pg/ddl.js';
+import { Rejection, toPgText } from '../values/to-pg.js';
+import type { SqlValue } from '../avro/binary.js';
+import { readSchema, type ReadSchemaOptions } from './introspect.js';
 import { openSqlite, type SqliteDatabase } from './open.js';
 
 let dir: string;
@@ -294,6 +299,337 @@ describe('openSqlite', () => {
     const db = build('ints.db', 'CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (9007199254740993);');
     try {
       expect(db.prepare('SELECT v FROM t').pluck().get()).toBe(9007199254740993n);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+/** Rewrites CREATE statements as an application with its own collation would have left them (defensive mode off). */
+function rewriteSchema(path: string, from: string, to: string): void {
+  const db = new Database(path);
+  db.unsafeMode(true);
+  db.pragma('writable_schema = ON');
+  db.prepare('UPDATE sqlite_schema SET sql = replace(sql, ?, ?)').run(from, to);
+  db.pragma('writable_schema = OFF');
+  db.close();
+}
+
+/** Every value as the pipeline reads it, through the loader's mapping: how many rows would be refused per column. */
+function refusals(db: SqliteDatabase, t: TableModel): Record<string, number> {
+  const out: Record<string, number> = {};
+  const rows = db.prepare(`SELECT ${t.columns.map((c) => sqliteReadExpr(c)).join(', ')} FROM ${quoteIdent(t.name)}`).raw(true).all() as SqlValue[][];
+  t.columns.forEach((c, i) => {
+    out[c.name] = rows.filter((r) => r[i] !== null && toPgText(c.kind, r[i]!, c) instanceof Rejection).length;
+  });
+  return out;
+}
+
+describe('readSchema: type fidelity', () => {
+  function open(name: string, sql: string, fill?: (db: Database.Database) => void, options: ReadSchemaOptions = {}): { db: SqliteDatabase; model: SchemaModel } {
+    const db = build(name, sql, fill);
+    return { db, model: readSchema(db, options) };
+  }
+
+  it('INTEGER PRIMARY KEY DESC is no rowid alias; PRIMARY KEY (x DESC) as a table constraint is', () => {
+    const { db, model } = open('desc.db', 'CREATE TABLE d (id INTEGER PRIMARY KEY DESC, v TEXT); CREATE TABLE e (id INTEGER, v TEXT, PRIMARY KEY (id DESC));', (w) =>
+      w.exec("INSERT INTO d VALUES (5, 'a'); INSERT INTO e VALUES (5, 'a');"),
+    );
+    try {
+      expect(col(table(model, 'd'), 'id')).toMatchObject({ identity: false, kind: 'integer', notNull: true });
+      expect(table(model, 'd').key).toEqual(['id']);
+      expect(model.notices.some((n) => n.table === 'd' && /DESC is no rowid alias/.test(n.message))).toBe(true);
+      expect(col(table(model, 'e'), 'id').identity).toBe(true);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('reads DEFERRABLE per foreign key, not for the whole table', () => {
+    const { db, model } = open(
+      'deferrable.db',
+      `CREATE TABLE p (id INTEGER PRIMARY KEY, code TEXT UNIQUE);
+       CREATE TABLE c (
+         id INTEGER PRIMARY KEY,
+         a INTEGER REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED,
+         b INTEGER REFERENCES p (id),
+         d TEXT REFERENCES p (code) DEFERRABLE,
+         e INTEGER,
+         f INTEGER,
+         CONSTRAINT fk_e FOREIGN KEY (e) REFERENCES p (id) NOT DEFERRABLE INITIALLY DEFERRED,
+         FOREIGN KEY (f) REFERENCES c (id) ON DELETE SET NULL DEFERRABLE INITIALLY IMMEDIATE
+       );`,
+    );
+    try {
+      const byColumn = new Map(table(model, 'c').foreignKeys.map((fk) => [fk.columns[0], fk]));
+      expect(byColumn.get('a')).toMatchObject({ deferrable: true, initiallyDeferred: true });
+      expect(byColumn.get('b')).toMatchObject({ deferrable: false });
+      expect(byColumn.get('d')).toMatchObject({ deferrable: true, initiallyDeferred: false, refColumns: ['code'] });
+      expect(byColumn.get('e')).toMatchObject({ deferrable: false });
+      expect(byColumn.get('f')).toMatchObject({ deferrable: true, initiallyDeferred: false, refTable: 'c', onDelete: 'SET NULL' });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('text that is not UTF-8 or holds NUL widens to bytea, read as its bytes; --on-misfit reject keeps text and counts the refusals', () => {
+    const sql = 'CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, ok TEXT)';
+    const fill = (w: Database.Database) =>
+      w.exec("INSERT INTO t VALUES (1, CAST(X'61ff62' AS TEXT), 'é'), (2, 'a' || char(0) || 'b', 'x'), (3, 'fine', CAST(X'c3a9' AS TEXT)), (4, NULL, NULL)");
+    const widen = open('utf8-widen.db', sql, fill);
+    try {
+      const t = table(widen.model, 't');
+      expect(col(t, 's')).toMatchObject({ kind: 'blob', pgType: 'bytea', readAs: 'blob' });
+      expect(col(t, 's').profile).toMatchObject({ texts: 3, textNotPg: 2 });
+      expect(col(t, 'ok')).toMatchObject({ kind: 'text' });
+      expect(col(t, 'ok').readAs).toBeUndefined();
+      // Read as bytes, the invalid byte survives instead of turning into U+FFFD.
+      const bytes = widen.db.prepare(`SELECT ${sqliteReadExpr(col(t, 's'))} FROM t WHERE id = 1`).pluck().get() as Buffer;
+      expect(toPgText('blob', bytes, col(t, 's'))).toBe('\\x61ff62');
+      expect(refusals(widen.db, t)).toEqual({ id: 0, s: 0, ok: 0 });
+      expect(widen.model.notices.some((n) => n.column === 's' && n.level === 'warn' && /widened to bytea/.test(n.message))).toBe(true);
+    } finally {
+      widen.db.close();
+    }
+    const reject = open('utf8-reject.db', sql, fill, { onMisfit: 'reject' });
+    try {
+      const s = col(table(reject.model, 't'), 's');
+      expect(s).toMatchObject({ kind: 'text', readAs: 'blob' });
+      expect(s.profile?.rejects).toBe(2);
+      expect(refusals(reject.db, table(reject.model, 't')).s).toBe(2);
+      expect(reject.model.notices.some((n) => n.column === 's' && /2 row\(s\) will be rejected/.test(n.message))).toBe(true);
+    } finally {
+      reject.db.close();
+    }
+  });
+
+  it('a key column with text that is not UTF-8 is not read as bytes, and says so', () => {
+    const { db, model } = open('utf8-key.db', 'CREATE TABLE k (code TEXT PRIMARY KEY, v INTEGER)', (w) => w.exec("INSERT INTO k VALUES (CAST(X'ff' AS TEXT), 1)"));
+    try {
+      expect(col(table(model, 'k'), 'code').readAs).toBeUndefined();
+      expect(model.notices.some((n) => n.column === 'code' && /U\+FFFD/.test(n.message))).toBe(true);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('dates: epoch seconds, milliseconds and whole days convert; YYYYMMDD, impossible dates and junk keep their values', () => {
+    const { db, model } = open(
+      'dates.db',
+      `CREATE TABLE d (id INTEGER PRIMARY KEY, s DATETIME, ms TIMESTAMP, day DATE, ymd DATE, mixed DATETIME, bad DATETIME, iso DATETIME, tz DATETIME, partial DATETIME, half DATE)`,
+      (w) =>
+        w.exec(`INSERT INTO d VALUES
+          (1, 1700000000, 1700000000123, 19723 * 86400, 20240131, 1700000000, '2021-02-30 10:00:00', '2024-01-01 10:00:00', '2024-01-01T10:00:00Z', '2024-01-01T10:00:00Z', 0),
+          (2, 0, 1600000000000, 0, 19991231, '2024-01-01 10:00:00.123', '2024-01-01', '2024-01-01T10:00:00.5', '2024-01-01 10:00:00+02:00', '2024-01-01 10:00:00', 43200),
+          (3, NULL, NULL, NULL, NULL, NULL, NULL, '2024-02-29', NULL, NULL, NULL)`),
+    );
+    try {
+      const d = table(model, 'd');
+      expect(col(d, 's')).toMatchObject({ kind: 'timestamp', epoch: 'seconds' });
+      expect(col(d, 'ms')).toMatchObject({ kind: 'timestamp', epoch: 'milliseconds' });
+      expect(col(d, 'day')).toMatchObject({ kind: 'date', epoch: 'seconds' });
+      expect(col(d, 'ymd')).toMatchObject({ kind: 'integer' });
+      expect(col(d, 'mixed')).toMatchObject({ kind: 'timestamp', epoch: 'seconds' });
+      expect(col(d, 'bad')).toMatchObject({ kind: 'text' });
+      expect(col(d, 'iso')).toMatchObject({ kind: 'timestamp' });
+      expect(col(d, 'iso').epoch).toBeUndefined();
+      expect(col(d, 'tz')).toMatchObject({ kind: 'timestamptz' });
+      expect(col(d, 'partial')).toMatchObject({ kind: 'text' });
+      expect(col(d, 'half')).toMatchObject({ kind: 'timestamp', epoch: 'seconds' });
+      // Whatever was chosen, the loader takes every value: the default keeps data.
+      for (const n of Object.values(refusals(db, d))) expect(n).toBe(0);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('booleans from 0/1, t/f and true/false; anything else keeps its values', () => {
+    const { db, model } = open('bool.db', 'CREATE TABLE b (id INTEGER PRIMARY KEY, x BOOLEAN, y BOOLEAN, z BOOL)', (w) =>
+      w.exec("INSERT INTO b VALUES (1, 1, 't', 'TRUE'), (2, 0, 'f', 'false'), (3, NULL, 'true', 'maybe')"),
+    );
+    try {
+      const b = table(model, 'b');
+      expect(col(b, 'x').kind).toBe('boolean');
+      expect(col(b, 'y').kind).toBe('boolean');
+      expect(col(b, 'z').kind).toBe('text');
+      for (const n of Object.values(refusals(db, b))) expect(n).toBe(0);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('integers beyond 2^53 stay exact: bigint alone, numeric beside reals', () => {
+    const { db, model } = open('big.db', 'CREATE TABLE g (id INTEGER PRIMARY KEY, n INTEGER, m)', (w) =>
+      w.exec('INSERT INTO g VALUES (9223372036854775807, 9007199254740993, 9007199254740993), (2, -9223372036854775808, 0.5)'),
+    );
+    try {
+      const g = table(model, 'g');
+      expect(col(g, 'n')).toMatchObject({ kind: 'integer', pgType: 'bigint' });
+      expect(col(g, 'm')).toMatchObject({ kind: 'numeric', pgType: 'numeric' });
+      expect(col(g, 'm').profile).toMatchObject({ minInteger: '9007199254740993', maxInteger: '9007199254740993' });
+      const row = db.prepare('SELECT id, n, m FROM g WHERE id = 9223372036854775807').raw(true).get() as SqlValue[];
+      expect(toPgText('integer', row[1]!, col(g, 'n'))).toBe('9007199254740993');
+      expect(toPgText('numeric', row[2]!, col(g, 'm'))).toBe('9007199254740993');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('an INTEGER column holding text widens with a notice, or keeps bigint and counts the rejects', () => {
+    const sql = 'CREATE TABLE i (id INTEGER PRIMARY KEY, n INTEGER)';
+    const fill = (w: Database.Database) => w.exec("INSERT INTO i VALUES (1, 1), (2, 'two'), (3, ''), (4, NULL)");
+    const widen = open('int-widen.db', sql, fill);
+    try {
+      expect(col(table(widen.model, 'i'), 'n')).toMatchObject({ kind: 'text' });
+      expect(widen.model.notices.some((n) => n.column === 'n' && n.level === 'warn' && /--on-misfit reject/.test(n.message))).toBe(true);
+    } finally {
+      widen.db.close();
+    }
+    const reject = open('int-reject.db', sql, fill, { onMisfit: 'reject' });
+    try {
+      const n = col(table(reject.model, 'i'), 'n');
+      expect(n).toMatchObject({ kind: 'integer', pgType: 'bigint' });
+      expect(n.profile?.rejects).toBe(2);
+      expect(refusals(reject.db, table(reject.model, 'i')).n).toBe(2);
+    } finally {
+      reject.db.close();
+    }
+  });
+
+  it('--cast flows into the model, counts what it will refuse, and reads epochs for date targets', () => {
+    const sql = "CREATE TABLE c (id INTEGER PRIMARY KEY, created INTEGER, amount REAL, label TEXT, note TEXT, [odd name] TEXT)";
+    const fill = (w: Database.Database) => w.exec("INSERT INTO c VALUES (1, 1700000000, 1.25, 'abc', '{\"a\":1}', 'x'), (2, 1700086400, 99999.5, 'abcdef', 'nope', 'y')");
+    const casts = parseCasts('c.created=timestamptz; c.amount=numeric(6,2); C.LABEL=varchar(4); c.note=json; c."odd name"=bytea');
+    const { db, model } = open('casts.db', sql, fill, { casts });
+    try {
+      const c = table(model, 'c');
+      expect(col(c, 'created')).toMatchObject({ kind: 'timestamptz', pgType: 'timestamptz', epoch: 'seconds' });
+      expect(col(c, 'created').reason).toMatch(/cast to timestamptz by --cast/);
+      expect(col(c, 'amount')).toMatchObject({ kind: 'numeric', pgType: 'numeric(6,2)' });
+      expect(col(c, 'label')).toMatchObject({ kind: 'text', pgType: 'varchar(4)' });
+      expect(col(c, 'odd name')).toMatchObject({ kind: 'blob', pgType: 'bytea' });
+      expect(col(c, 'created').profile?.rejects).toBe(0);
+      expect(col(c, 'amount').profile?.rejects).toBe(1);
+      expect(col(c, 'label').profile?.rejects).toBe(1);
+      expect(col(c, 'note').profile?.rejects).toBe(1);
+      const counted = refusals(db, c);
+      for (const name of ['created', 'amount', 'label', 'note', 'odd name']) expect(counted[name], name).toBe(col(c, name).profile?.rejects);
+      expect(model.mapping?.casts).toHaveLength(5);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a --cast naming no column is refused as a mistake', () => {
+    const db = build('cast-typo.db', 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    try {
+      expect(() => readSchema(db, { casts: parseCasts('t.nope=int') })).toThrow(/--cast names no such column: t\.nope/);
+      expect(() => readSchema(db, { casts: parseCasts('missing.v=int') })).toThrow(LiteshiftError);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('--fold-identifiers lower gives PostgreSQL names beside the SQLite ones, used by DDL, CHECKs, indexes and foreign keys', () => {
+    const { db, model } = open(
+      'fold.db',
+      `CREATE TABLE "Parent Table" (ID INTEGER PRIMARY KEY, "Näme" TEXT, Code TEXT UNIQUE);
+       CREATE TABLE Child ("select" INTEGER PRIMARY KEY, ParentID INTEGER REFERENCES "Parent Table" (ID), Qty INTEGER CHECK (Qty > 0));
+       CREATE INDEX IX_Child_Parent ON Child (ParentID);`,
+      undefined,
+      { foldIdentifiers: 'lower' },
+    );
+    try {
+      const parent = table(model, 'Parent Table');
+      const child = table(model, 'Child');
+      expect(parent.pgName).toBe('parent table');
+      expect(col(parent, 'ID').pgName).toBe('id');
+      // Only A–Z fold, as PostgreSQL folds unquoted names: Ä/ä stay apart, so no two names can collide.
+      expect(col(parent, 'Näme').pgName).toBe('näme');
+      expect(col(child, 'select').pgName).toBeUndefined();
+      expect(child.indexes[0]).toMatchObject({ name: 'IX_Child_Parent', pgName: 'ix_child_parent' });
+      expect(child.foreignKeys[0]).toMatchObject({ columns: ['ParentID'], refTable: 'Parent Table', pgRefTable: 'parent table', refColumns: ['ID'], pgRefColumns: ['id'] });
+      expect(child.checks[0]!.pgSql).toBe('"qty" > 0');
+      expect(createTableSql('public', child)).toContain('"public"."child"');
+      expect(addForeignKeySql('public', child, child.foreignKeys[0]!)).toContain('REFERENCES "public"."parent table" ("id")');
+      expect(model.mapping).toEqual({ foldIdentifiers: 'lower' });
+    } finally {
+      db.close();
+    }
+  });
+
+  it("a collation only the application registers: compared as BINARY; a WITHOUT ROWID table keyed by it is skipped, saying why", () => {
+    const path = join(dir, 'collation.db');
+    const w = new Database(path);
+    w.exec(`CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT COLLATE NOCASE, flag BOOLEAN COLLATE NOCASE, born DATETIME COLLATE NOCASE);
+            CREATE INDEX people_name ON people (name);
+            CREATE TABLE tags (tag TEXT COLLATE NOCASE PRIMARY KEY, n INTEGER) WITHOUT ROWID;
+            INSERT INTO people (name, flag, born) VALUES ('Bob', 1, '2024-01-01'), ('alice', 't', 'x');
+            INSERT INTO tags VALUES ('a', 1);`);
+    w.close();
+    rewriteSchema(path, 'COLLATE NOCASE', 'COLLATE myapp_nocase');
+    const db = openSqlite(path, { readonly: true });
+    try {
+      const model = readSchema(db);
+      const people = table(model, 'people');
+      expect(col(people, 'name').foreignCollation).toBe('myapp_nocase');
+      expect(col(people, 'flag').kind).toBe('boolean');
+      expect(col(people, 'born').kind).toBe('text');
+      expect(sqliteCompareExpr(col(people, 'name'))).toBe('"name" COLLATE BINARY');
+      // What the stream's lookup by key and the verifier's ordering prepare.
+      expect(() => db.prepare(`SELECT * FROM people WHERE ${sqliteCompareExpr(col(people, 'name'))} = ? ORDER BY ${sqliteCompareExpr(col(people, 'name'))}`)).not.toThrow();
+      expect(model.tables.map((t) => t.name)).toEqual(['people']);
+      expect(model.skipped).toContainEqual(expect.objectContaining({ name: 'tags', type: 'unreadable' }));
+      expect(model.notices.some((n) => n.table === 'tags' && n.level === 'warn' && /collation only the application registers/.test(n.message))).toBe(true);
+      expect(model.notices.some((n) => n.column === 'name' && /myapp_nocase/.test(n.message))).toBe(true);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a virtual generated column computed by a function only the application has is left out, with a notice', () => {
+    const path = join(dir, 'appfn.db');
+    const w = new Database(path);
+    w.function('app_norm', { deterministic: true }, (s: unknown) => String(s).toLowerCase());
+    w.exec(`CREATE TABLE a (id INTEGER PRIMARY KEY, name TEXT, v TEXT GENERATED ALWAYS AS (app_norm(name)) VIRTUAL, s TEXT GENERATED ALWAYS AS (app_norm(name)) STORED);
+            INSERT INTO a (name) VALUES ('Bob');`);
+    w.close();
+    const db = openSqlite(path, { readonly: true });
+    try {
+      const model = readSchema(db);
+      expect(table(model, 'a').columns.map((c) => c.name)).toEqual(['id', 'name', 's']);
+      expect(model.notices.some((n) => n.column === 'v' && n.level === 'warn' && /app_norm/.test(n.message))).toBe(true);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('every skipped view, trigger, virtual and shadow table is also a notice', () => {
+    const { db, model } = open(
+      'skips.db',
+      `CREATE TABLE t (id INTEGER PRIMARY KEY); CREATE VIEW v AS SELECT * FROM t;
+       CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END;
+       CREATE VIRTUAL TABLE f USING fts5(body); CREATE VIRTUAL TABLE r USING rtree(id, x0, x1);`,
+    );
+    try {
+      expect(model.skipped.length).toBeGreaterThan(5);
+      for (const s of model.skipped) expect(model.notices.some((n) => n.table === s.name && n.message.includes(s.reason))).toBe(true);
+      expect(model.notices.find((n) => n.table === 'f')?.message).toMatch(/virtual table \(fts5\)/);
+      expect(model.notices.find((n) => n.table === 'r')?.message).toMatch(/rtree/);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('foreign type names map to a type that holds the values, never an error', () => {
+    const { db, model } = open(
+      'foreign.db',
+      `CREATE TABLE f (id INTEGER PRIMARY KEY, a TINYINT UNSIGNED, b YEAR, c ENUM, d LONGVARCHAR, e POINT, g, h "WEIRD TYPE"(1, 2), i NUMERIC(40,38))`,
+      (w) => w.exec("INSERT INTO f VALUES (1, 255, 2006, 'x', 'text', x'0101', 'any', 1.5, 0.5)"),
+    );
+    try {
+      const f = table(model, 'f');
+      expect(f.columns.map((c) => c.pgType)).toEqual(['bigint', 'bigint', 'bigint', 'text', 'text', 'bytea', 'text', 'double precision', 'numeric(40,38)']);
     } finally {
       db.close();
     }

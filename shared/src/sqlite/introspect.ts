@@ -1,10 +1,13 @@
-import type { ColumnModel, ForeignKeyModel, IndexModel, Notice, SchemaModel, SkippedObject, TableModel } from '../schema/model.js';
-import { ROWID_COLUMN } from '../schema/model.js';
+import type { ColumnModel, ColumnProfile, ForeignKeyModel, IndexModel, Notice, SchemaModel, SkippedObject, TableModel } from '../schema/model.js';
+import { ROWID_COLUMN, foldIdentifier, pgColumnOf, pgTableName, sqliteReadExpr, type IdentifierFolding, type MappingOptions } from '../schema/model.js';
 import { quoteIdent } from '../schema/identifiers.js';
-import { chooseType } from '../schema/type-mapping.js';
+import { chooseType, epochUnit, type MisfitPolicy, type TypeChoice } from '../schema/type-mapping.js';
+import { findCast, type CastRule } from '../schema/casts.js';
 import { translateDefault } from '../schema/defaults.js';
 import { extractChecks } from '../schema/checks.js';
-import { profileTable, type ProfiledColumn } from './profile.js';
+import { isKeyword, matchParen, tokenize, type Token } from '../schema/sql-tokens.js';
+import { LiteshiftError, errorMessage } from '../errors.js';
+import { countRejects, profileTable, registerProfileFunctions, type ProfiledColumn, type RejectCheck } from './profile.js';
 import type { SqliteDatabase } from './open.js';
 
 /** Tables liteshift itself keeps in the SQLite file (changelog, state). */
@@ -44,52 +47,105 @@ interface IndexXInfoRow {
   seqno: bigint;
   cid: bigint;
   name: string | null;
+  coll: string | null;
   key: bigint;
 }
 
-export interface ReadSchemaOptions {
+export interface ReadSchemaOptions extends MappingOptions {
   /** Scan the data to choose types that hold every stored value (default true). */
   profile?: boolean;
   /** Count rows per table (default true). */
   count?: boolean;
 }
 
+/** The mapping options from the settings of the same names (--on-misfit, --cast, --fold-identifiers). */
+export function mappingOptions(settings: { onMisfit?: MisfitPolicy; cast?: readonly CastRule[]; foldIdentifiers?: IdentifierFolding }): MappingOptions {
+  return {
+    ...(settings.onMisfit ? { onMisfit: settings.onMisfit } : {}),
+    ...(settings.cast?.length ? { casts: settings.cast } : {}),
+    ...(settings.foldIdentifiers ? { foldIdentifiers: settings.foldIdentifiers } : {}),
+  };
+}
+
+/** Collations every SQLite has; any other one is the application's own. */
+const BUILTIN_COLLATIONS = new Set(['binary', 'nocase', 'rtrim']);
+
 /** Reads the SQLite schema into the schema model (DESIGN contract 1). */
 export function readSchema(db: SqliteDatabase, options: ReadSchemaOptions = {}): SchemaModel {
   const notices: Notice[] = [];
   const skipped: SkippedObject[] = [];
   const tables: TableModel[] = [];
-  const list = db.prepare("PRAGMA main.table_list").all() as TableListRow[];
+  if (options.profile !== false) registerProfileFunctions(db);
+  const list = db.prepare('PRAGMA main.table_list').all() as TableListRow[];
   const createSql = new Map<string, string>(
     (db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'table'").all() as { name: string; sql: string | null }[]).map(
       (r) => [r.name, r.sql ?? ''],
     ),
   );
+  // Shadow tables of a virtual table whose module this SQLite lacks look like plain tables.
+  const modulelessVirtuals = list.filter((e) => e.schema === 'main' && e.type === 'virtual' && !readable(db, `SELECT * FROM main.${quoteIdent(e.name)} LIMIT 0`));
+  const skip = (name: string, type: SkippedObject['type'], reason: string): void => {
+    skipped.push({ name, type, reason });
+    notices.push({ level: type === 'shadow-table' ? 'info' : 'warn', table: name, message: `${type.replace('-', ' ')} skipped: ${reason}` });
+  };
 
   for (const entry of list.sort((a, b) => a.name.localeCompare(b.name))) {
     if (entry.schema !== 'main') continue;
     if (entry.name.startsWith('sqlite_') || entry.name.startsWith(INTERNAL_PREFIX)) continue;
     if (entry.type === 'view') {
-      skipped.push({ name: entry.name, type: 'view', reason: 'views are not migrated (recreate them on PostgreSQL)' });
+      skip(entry.name, 'view', 'views are not migrated (recreate them on PostgreSQL; the tables they read are migrated)');
       continue;
     }
     if (entry.type === 'virtual') {
-      skipped.push({ name: entry.name, type: 'virtual-table', reason: 'virtual tables (FTS, R*Tree, …) cannot be captured' });
+      const module = /\bUSING\s+(\w+)/i.exec(createSql.get(entry.name) ?? '')?.[1] ?? 'a module';
+      const missing = modulelessVirtuals.some((v) => v.name === entry.name) ? ', a module this SQLite does not have' : '';
+      skip(
+        entry.name,
+        'virtual-table',
+        `virtual table (${module}${missing}): SQLite cannot put capture triggers on it and its rows live in internal shadow tables; rebuild it on PostgreSQL (full-text search: tsvector; R*Tree: PostGIS or cube)`,
+      );
       continue;
     }
     if (entry.type === 'shadow') {
-      skipped.push({ name: entry.name, type: 'shadow-table', reason: 'internal storage of a virtual table' });
+      skip(entry.name, 'shadow-table', 'internal storage of a virtual table');
       continue;
     }
-    tables.push(readTable(db, entry.name, entry.wr !== 0n, createSql.get(entry.name) ?? '', options, notices));
+    const owner = modulelessVirtuals.find((v) => entry.name.startsWith(`${v.name}_`));
+    if (owner) {
+      skip(entry.name, 'shadow-table', `probably the internal storage of virtual table ${owner.name}, whose module this SQLite does not have`);
+      continue;
+    }
+    const table = readTable(db, entry.name, entry.wr !== 0n, createSql.get(entry.name) ?? '', options, notices);
+    if (typeof table === 'string') skip(entry.name, 'unreadable', table);
+    else tables.push(table);
   }
-  const triggers = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger'").all() as { name: string }[];
+  const triggers = db.prepare("SELECT name, tbl_name FROM sqlite_schema WHERE type = 'trigger'").all() as { name: string; tbl_name: string }[];
   for (const trigger of triggers) {
     if (trigger.name.startsWith(INTERNAL_PREFIX)) continue;
-    skipped.push({ name: trigger.name, type: 'trigger', reason: 'application triggers are not migrated (their effects are)' });
+    skip(trigger.name, 'trigger', `trigger on ${trigger.tbl_name} is not migrated (the rows it wrote are; recreate it on PostgreSQL if the application needs it)`);
   }
   resolveForeignKeyTargets(tables, notices);
-  return { tables, skipped, notices };
+  checkCasts(options.casts ?? [], tables, skipped);
+  const mapping: MappingOptions = {
+    ...(options.onMisfit ? { onMisfit: options.onMisfit } : {}),
+    ...(options.casts?.length ? { casts: options.casts } : {}),
+    ...(options.foldIdentifiers ? { foldIdentifiers: options.foldIdentifiers } : {}),
+  };
+  return { tables, skipped, notices, mapping };
+}
+
+/** Whether a statement prepares: SQL naming a function or collation only the application registers does not. */
+function readable(db: SqliteDatabase, sql: string): boolean {
+  return prepareError(db, sql) === null;
+}
+
+function prepareError(db: SqliteDatabase, sql: string): string | null {
+  try {
+    db.prepare(sql);
+    return null;
+  } catch (error) {
+    return errorMessage(error);
+  }
 }
 
 function readTable(
@@ -99,43 +155,102 @@ function readTable(
   sql: string,
   options: ReadSchemaOptions,
   notices: Notice[],
-): TableModel {
+): TableModel | string {
   const q = quoteIdent(name);
+  const from = `FROM main.${q}`;
+  const fold = (n: string): string => foldIdentifier(n, options.foldIdentifiers ?? 'none');
   const info = db.prepare(`PRAGMA main.table_xinfo(${q})`).all() as XInfoRow[];
+  const indexList = db.prepare(`PRAGMA main.index_list(${q})`).all() as IndexListRow[];
   const pk = info.filter((c) => c.pk > 0n).sort((a, b) => Number(a.pk - b.pk));
-  const rowidAlias = !withoutRowid && pk.length === 1 && pk[0]!.type.toUpperCase() === 'INTEGER' ? pk[0]!.name : null;
+  // `INTEGER PRIMARY KEY DESC` is no rowid alias (a SQLite quirk): SQLite then keeps a unique index for it, as for any other key.
+  const rowidAlias =
+    !withoutRowid && pk.length === 1 && pk[0]!.type.toUpperCase() === 'INTEGER' && !indexList.some((i) => i.origin === 'pk') ? pk[0]!.name : null;
+  if (!withoutRowid && pk.length === 1 && pk[0]!.type.toUpperCase() === 'INTEGER' && rowidAlias === null) {
+    notices.push({ level: 'info', table: name, column: pk[0]!.name, message: 'INTEGER PRIMARY KEY DESC is no rowid alias in SQLite: a plain bigint key, not an identity' });
+  }
   const keyIsRowid = pk.length === 0;
 
-  for (const c of info) {
-    if (c.hidden === 2n || c.hidden === 3n) {
-      notices.push({ level: 'info', table: name, column: c.name, message: 'generated column: copied as plain values' });
+  if (!readable(db, `SELECT 1 ${from} LIMIT 0`) || (withoutRowid && !readable(db, `SELECT ${pk.map((c) => quoteIdent(c.name)).join(', ')} ${from} LIMIT 0`))) {
+    const why = prepareError(db, `SELECT * ${from}`) ?? prepareError(db, `SELECT count(*) ${from}`) ?? 'it cannot be read';
+    return `SQLite cannot read it here (${why}): ${withoutRowid ? 'a WITHOUT ROWID table whose key uses a collation only the application registers' : 'it needs something only the application registers'}; copy it into a plain table from the application, or migrate it by hand`;
+  }
+  const columnsRead: XInfoRow[] = [];
+  for (const c of info.filter((c) => c.hidden !== 1n)) {
+    const error = prepareError(db, `SELECT ${quoteIdent(c.name)} ${from} LIMIT 0`);
+    if (error === null) {
+      columnsRead.push(c);
+      if (c.hidden === 2n || c.hidden === 3n) notices.push({ level: 'info', table: name, column: c.name, message: 'generated column: copied as plain values' });
+    } else if (c.hidden === 2n && c.pk === 0n) {
+      notices.push({ level: 'warn', table: name, column: c.name, message: `virtual generated column not migrated: SQLite cannot compute it here (${error}); recreate it on PostgreSQL` });
+    } else {
+      return `SQLite cannot read column ${c.name} here (${error})`;
     }
   }
-  const sources: ProfiledColumn[] = info.filter((c) => c.hidden !== 1n).map((c) => ({ name: c.name, declaredType: c.type }));
-  if (keyIsRowid) sources.push({ name: ROWID_COLUMN, declaredType: 'INTEGER', expr: 'rowid' });
-  const profiles = options.profile === false ? new Map() : profileTable(db, name, sources);
-
-  const columns: ColumnModel[] = info
-    .filter((c) => c.hidden !== 1n)
-    .map((c) => {
-      const profile = profiles.get(c.name);
-      const isAlias = c.name === rowidAlias;
-      const type = chooseType(c.type, profile, { rowidAlias: isAlias });
-      const where = { table: name, column: c.name };
-      return {
-        name: c.name,
-        declaredType: c.type,
-        // SQLite lets a non-integer primary key hold NULL; PostgreSQL never does.
-        notNull: c.notnull !== 0n || c.pk > 0n,
-        sqliteDefault: c.dflt_value,
-        kind: type.kind,
-        pgType: type.pgType,
-        pgDefault: isAlias ? null : translateDefault(c.dflt_value, type.kind, where, notices),
-        identity: isAlias,
-        reason: type.reason,
-        ...(profile ? { profile } : {}),
-      };
+  const collations = foreignCollations(db, name, columnsRead);
+  for (const [column, collation] of collations) {
+    notices.push({
+      level: 'warn',
+      table: name,
+      column,
+      message: `collation ${collation} is the application's own: liteshift reads and compares the column byte by byte (BINARY), and PostgreSQL gets it without a collation`,
     });
+  }
+
+  const sources: ProfiledColumn[] = columnsRead.map((c) => ({
+    name: c.name,
+    declaredType: c.type,
+    ...(findCast(options.casts ?? [], name, c.name) ? { detail: true } : {}),
+  }));
+  if (keyIsRowid) sources.push({ name: ROWID_COLUMN, declaredType: 'INTEGER', expr: 'rowid' });
+  const profiles = options.profile === false ? new Map<string, ColumnProfile>() : profileTable(db, name, sources);
+
+  const rejectChecks: RejectCheck[] = [];
+  const columns: ColumnModel[] = columnsRead.map((c) => {
+    const profile = profiles.get(c.name);
+    const isAlias = c.name === rowidAlias;
+    const isKey = c.pk > 0n;
+    const where = { table: name, column: c.name };
+    const cast = findCast(options.casts ?? [], name, c.name);
+    const type = cast && !isAlias ? castChoice(cast, c.type, profile) : chooseType(c.type, profile, { rowidAlias: isAlias, onMisfit: options.onMisfit ?? 'widen' });
+    const column: ColumnModel = {
+      name: c.name,
+      ...(fold(c.name) !== c.name ? { pgName: fold(c.name) } : {}),
+      declaredType: c.type,
+      // SQLite lets a non-integer primary key hold NULL; PostgreSQL never does.
+      notNull: c.notnull !== 0n || isKey,
+      sqliteDefault: c.dflt_value,
+      kind: type.kind,
+      pgType: type.pgType,
+      pgDefault: isAlias ? null : translateDefault(c.dflt_value, type.kind, where, notices, type.epoch),
+      identity: isAlias,
+      reason: type.reason,
+      ...(type.epoch ? { epoch: type.epoch } : {}),
+      ...(collations.has(c.name) ? { foreignCollation: collations.get(c.name)! } : {}),
+      ...(profile ? { profile } : {}),
+    };
+    if (profile?.textNotPg && (type.kind === 'text' || type.kind === 'blob')) {
+      if (isKey) {
+        notices.push({
+          level: 'warn',
+          ...where,
+          message: `key column holds ${profile.textNotPg} text value(s) that are not UTF-8: SQLite's driver reads them with U+FFFD in place of the bad bytes, so those keys arrive altered`,
+        });
+      } else {
+        // The driver would replace bytes that are not UTF-8 by U+FFFD: read them as they are.
+        column.readAs = 'blob';
+      }
+    }
+    if (type.widened) {
+      notices.push({
+        level: 'warn',
+        ...where,
+        message: `widened to ${column.pgType} so that every value is kept (--on-misfit reject keeps the declared type and rejects the rows that do not fit; --cast chooses a type)`,
+      });
+    }
+    if (cast && isAlias) notices.push({ level: 'warn', ...where, message: '--cast ignored: the rowid alias stays a bigint identity' });
+    if ((cast && !isAlias) || type.rejecting) rejectChecks.push({ name: c.name, expr: sqliteReadExpr(column), kind: column.kind, pgType: column.pgType, ...(column.epoch ? { epoch: column.epoch } : {}), notNull: column.notNull });
+    return column;
+  });
   if (keyIsRowid) {
     if (columns.some((c) => c.name === ROWID_COLUMN)) {
       throw new Error(`table ${name} already has a column named ${ROWID_COLUMN}`);
@@ -151,14 +266,31 @@ function readTable(
       identity: false,
       synthetic: 'rowid',
       reason: 'no declared primary key: keyed by SQLite rowid',
-      ...(profiles.get(ROWID_COLUMN) ? { profile: profiles.get(ROWID_COLUMN) } : {}),
+      ...(profiles.get(ROWID_COLUMN) ? { profile: profiles.get(ROWID_COLUMN)! } : {}),
     });
     notices.push({ level: 'info', table: name, message: `no primary key: keyed by rowid, kept in column ${ROWID_COLUMN}` });
   }
+  if (options.profile !== false && rejectChecks.length > 0) {
+    const counted = countRejects(db, name, rejectChecks);
+    for (const column of columns) {
+      const n = counted.get(column.name);
+      if (n === undefined) continue;
+      if (column.profile) column.profile.rejects = n;
+      const cast = findCast(options.casts ?? [], name, column.name);
+      const why = cast ? `cast to ${column.pgType} (--cast)` : `declared type kept (--on-misfit reject)`;
+      notices.push({
+        level: n > 0 ? 'warn' : 'info',
+        table: name,
+        column: column.name,
+        message: n > 0 ? `${why}: ${n} row(s) will be rejected into liteshift.rejects` : `${why}: every value fits`,
+      });
+    }
+  }
 
-  const foreignKeys = readForeignKeys(db, name, sql);
-  const indexes = readIndexes(db, name, notices);
-  const checks = extractChecks(sql, columns.map((c) => c.name));
+  const byName = new Map(columns.map((c) => [c.name, c]));
+  const foreignKeys = readForeignKeys(db, name, sql, notices);
+  const indexes = readIndexes(db, name, indexList, byName, notices).map((i) => (fold(i.name) !== i.name ? { ...i, pgName: fold(i.name) } : i));
+  const checks = extractChecks(sql, columns.map((c) => c.name), (c) => byName.get(c)?.pgName ?? c);
   for (const check of checks) {
     if (check.pgSql === null) notices.push({ level: 'warn', table: name, message: `CHECK (${check.sqliteSql}) is not portable: skipped` });
   }
@@ -167,9 +299,11 @@ function readTable(
       ? undefined
       : profiles.size > 0
         ? profiles.values().next().value!.rows
-        : Number((db.prepare(`SELECT count(*) AS n FROM ${q}`).get() as { n: bigint }).n);
+        : // A bare count(*) reads the smallest index, which fails to prepare if it uses the application's collation.
+          Number((db.prepare(`SELECT count(*) AS n ${from}${readable(db, `SELECT count(*) ${from}`) ? '' : ' NOT INDEXED'}`).get() as { n: bigint }).n);
   return {
     name,
+    ...(fold(name) !== name ? { pgName: fold(name) } : {}),
     withoutRowid,
     columns,
     key: keyIsRowid ? [ROWID_COLUMN] : pk.map((c) => c.name),
@@ -181,26 +315,101 @@ function readTable(
   };
 }
 
-function readForeignKeys(db: SqliteDatabase, table: string, sql: string): ForeignKeyModel[] {
+/** A --cast: the user's type, with epochs recognised in the column's integers for date/time targets. */
+function castChoice(cast: CastRule, declared: string, profile: ColumnProfile | undefined): TypeChoice {
+  const shown = declared.trim() === '' ? 'no declared type' : `declared ${declared.trim()}`;
+  const temporal = cast.kind === 'timestamp' || cast.kind === 'timestamptz' || cast.kind === 'date';
+  const unit = temporal && profile ? epochUnit(profile) : null;
+  const epochNote = unit ? `; integers are Unix epochs in ${unit}, read as UTC` : '';
+  return { kind: cast.kind, pgType: cast.pgType, reason: `${shown}, cast to ${cast.pgType} by --cast${epochNote}`, ...(unit ? { epoch: unit } : {}) };
+}
+
+/**
+ * Columns whose collation only the application registers (e.g. `COLLATE myapp_nocase`).
+ * Any statement comparing such a column fails to prepare here; the model marks them so
+ * that liteshift's own comparisons name BINARY instead.
+ */
+function foreignCollations(db: SqliteDatabase, table: string, columns: readonly XInfoRow[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const c of columns) {
+    const error = prepareError(db, `SELECT 1 FROM main.${quoteIdent(table)} WHERE ${quoteIdent(c.name)} = ${quoteIdent(c.name)} LIMIT 0`);
+    const m = error === null ? null : /no such collation sequence: (.+)$/.exec(error);
+    if (m) out.set(c.name, m[1]!.trim());
+  }
+  return out;
+}
+
+/**
+ * The foreign keys of a table. DEFERRABLE is read per constraint from the CREATE TABLE
+ * text: PRAGMA foreign_key_list does not report it, and one deferred constraint says
+ * nothing about its neighbours.
+ */
+function readForeignKeys(db: SqliteDatabase, table: string, sql: string, notices: Notice[]): ForeignKeyModel[] {
   const rows = db.prepare(`PRAGMA main.foreign_key_list(${quoteIdent(table)})`).all() as FkRow[];
   const byId = new Map<bigint, FkRow[]>();
   for (const row of rows) byId.set(row.id, [...(byId.get(row.id) ?? []), row]);
-  const deferrable = /\bDEFERRABLE\b/i.test(sql) && !/\bNOT\s+DEFERRABLE\b/i.test(sql);
-  return [...byId.values()]
-    .map((parts) => parts.sort((a, b) => Number(a.seq - b.seq)))
-    .map((parts) => ({
+  // The pragma numbers constraints from the last declared one; in declaration order, they line up with the clauses.
+  const declared = [...byId.values()].map((parts) => parts.sort((a, b) => Number(a.seq - b.seq))).reverse();
+  const clauses = referenceClauses(sql);
+  const aligned = clauses.length === declared.length && clauses.every((c, i) => c.refTable.toLowerCase() === declared[i]![0]!.table.toLowerCase());
+  if (!aligned && clauses.some((c) => c.deferrable)) {
+    notices.push({ level: 'warn', table, message: 'could not tell which foreign keys are DEFERRABLE: all are created as checked per statement' });
+  }
+  return declared.map((parts, i) => {
+    const clause = aligned ? clauses[i] : undefined;
+    return {
       columns: parts.map((p) => p.from),
       refTable: parts[0]!.table,
       refColumns: parts.every((p) => p.to !== null) ? parts.map((p) => p.to!) : [],
       onUpdate: parts[0]!.on_update,
       onDelete: parts[0]!.on_delete,
-      deferrable,
-    }))
-    .reverse();
+      deferrable: clause?.deferrable ?? false,
+      ...(clause?.deferrable ? { initiallyDeferred: clause.initiallyDeferred } : {}),
+    };
+  });
 }
 
-function readIndexes(db: SqliteDatabase, table: string, notices: Notice[]): IndexModel[] {
-  const list = db.prepare(`PRAGMA main.index_list(${quoteIdent(table)})`).all() as IndexListRow[];
+interface ReferenceClause {
+  refTable: string;
+  deferrable: boolean;
+  initiallyDeferred: boolean;
+}
+
+/** Every REFERENCES clause of a CREATE TABLE statement, in order, with its deferral. */
+export function referenceClauses(createSql: string): ReferenceClause[] {
+  const tokens = tokenize(createSql);
+  const out: ReferenceClause[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    if (!isKeyword(tokens[i], 'REFERENCES')) continue;
+    const target = tokens[i + 1];
+    if (!target || (target.kind !== 'ident' && target.kind !== 'quoted-ident')) continue;
+    // A clause ends at the comma or parenthesis that closes its column or constraint.
+    let end = i + 2;
+    const clause: Token[] = [];
+    while (end < tokens.length) {
+      const t = tokens[end]!;
+      if (t.kind === 'comma' || t.kind === 'rparen') break;
+      if (t.kind === 'lparen') {
+        const close = matchParen(tokens, end);
+        end = close;
+        continue;
+      }
+      if (isKeyword(t, 'REFERENCES') || isKeyword(t, 'CONSTRAINT') || isKeyword(t, 'CHECK') || isKeyword(t, 'PRIMARY') || isKeyword(t, 'UNIQUE') || isKeyword(t, 'NOT') && isKeyword(tokens[end + 1], 'NULL')) break;
+      clause.push(t);
+      end++;
+    }
+    const at = clause.findIndex((t) => isKeyword(t, 'DEFERRABLE'));
+    const negated = at > 0 && isKeyword(clause[at - 1], 'NOT');
+    const deferrable = at >= 0 && !negated;
+    const initially = clause.findIndex((t) => isKeyword(t, 'INITIALLY'));
+    const initiallyDeferred = deferrable && initially >= 0 && isKeyword(clause[initially + 1], 'DEFERRED');
+    out.push({ refTable: target.value, deferrable, initiallyDeferred });
+    i = end - 1;
+  }
+  return out;
+}
+
+function readIndexes(db: SqliteDatabase, table: string, list: readonly IndexListRow[], columns: Map<string, ColumnModel>, notices: Notice[]): IndexModel[] {
   const out: IndexModel[] = [];
   for (const index of list) {
     if (index.origin === 'pk') continue;
@@ -210,6 +419,20 @@ function readIndexes(db: SqliteDatabase, table: string, notices: Notice[]): Inde
     if (index.partial !== 0n || cols.some((c) => c.cid < 0n || c.name === null)) {
       notices.push({ level: 'warn', table, message: `index ${index.name} uses an expression or a WHERE clause: not created` });
       continue;
+    }
+    if (cols.some((c) => !columns.has(c.name!))) {
+      notices.push({ level: 'warn', table, message: `index ${index.name} covers a column that is not migrated: not created` });
+      continue;
+    }
+    const collated = cols.filter((c) => c.coll !== null && c.coll.toLowerCase() !== 'binary');
+    if (collated.length > 0) {
+      const which = collated.map((c) => `${c.name} COLLATE ${c.coll}`).join(', ');
+      const builtin = collated.every((c) => BUILTIN_COLLATIONS.has(c.coll!.toLowerCase()));
+      notices.push({
+        level: index.unique !== 0n || !builtin ? 'warn' : 'info',
+        table,
+        message: `index ${index.name} compares ${which} in SQLite; PostgreSQL's index compares exactly${index.unique !== 0n ? ' (its uniqueness is case- and byte-exact there)' : ''}`,
+      });
     }
     out.push({ name: index.name, unique: index.unique !== 0n, columns: cols.map((c) => c.name!), origin: index.origin });
   }
@@ -234,6 +457,13 @@ function resolveForeignKeyTargets(tables: TableModel[], notices: Notice[]): void
         notices.push({ level: 'warn', table: table.name, message: `foreign key to ${parent.name} does not match its key: skipped` });
         return false;
       }
+      if (fk.columns.some((c) => !table.columns.some((col) => col.name === c)) || fk.refColumns.some((c) => !parent.columns.some((col) => col.name === c))) {
+        notices.push({ level: 'warn', table: table.name, message: `foreign key to ${parent.name} names a column that is not migrated: skipped` });
+        return false;
+      }
+      if (pgTableName(parent) !== parent.name) fk.pgRefTable = pgTableName(parent);
+      const pgRefColumns = fk.refColumns.map((c) => pgColumnOf(parent, c));
+      if (pgRefColumns.some((c, i) => c !== fk.refColumns[i])) fk.pgRefColumns = pgRefColumns;
       return true;
     });
   }
@@ -241,4 +471,18 @@ function resolveForeignKeyTargets(tables: TableModel[], notices: Notice[]): void
 
 function canonicalName(table: TableModel, name: string): string {
   return table.columns.find((c) => c.name === name)?.name ?? table.columns.find((c) => c.name.toLowerCase() === name.toLowerCase())?.name ?? name;
+}
+
+/** A --cast naming no column is a typo: refused, rather than silently doing nothing. */
+function checkCasts(casts: readonly CastRule[], tables: readonly TableModel[], skipped: readonly SkippedObject[]): void {
+  const unmatched = casts.filter((cast) => {
+    const table = tables.find((t) => t.name === cast.table) ?? tables.find((t) => t.name.toLowerCase() === cast.table.toLowerCase());
+    if (!table) return !skipped.some((s) => s.name.toLowerCase() === cast.table.toLowerCase());
+    return !table.columns.some((c) => !c.synthetic && c.name.toLowerCase() === cast.column.toLowerCase());
+  });
+  if (unmatched.length > 0) {
+    throw new LiteshiftError('CONFIG_INVALID', `--cast names no such column: ${unmatched.map((c) => `${c.table}.${c.column}`).join(', ')}`, {
+      hint: '`liteshift plan` lists every table and column; quote names with dots or spaces ("my table"."my column")',
+    });
+  }
 }

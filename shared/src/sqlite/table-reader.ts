@@ -1,5 +1,5 @@
 import { quoteIdent } from '../schema/identifiers.js';
-import { rowidName, type TableModel } from '../schema/model.js';
+import { rowidName, sqliteReadExpr, type TableModel } from '../schema/model.js';
 import type { SqlValue } from '../avro/binary.js';
 import type { SqliteDatabase } from './open.js';
 
@@ -26,7 +26,7 @@ export class TableReader {
     const cursor = rowid ? [rowid] : table.key.map(quoteIdent);
     const alias = table.columns.find((c) => c.identity || c.synthetic === 'rowid');
     this.inKeyOrder = rowid === null || (table.key.length === 1 && alias?.name === table.key[0]);
-    const select = table.columns.map((c) => (c.synthetic === 'rowid' ? (rowid ?? 'rowid') : quoteIdent(c.name)));
+    const select = table.columns.map((c) => sqliteReadExpr(c, rowid ?? 'rowid'));
     const from = `FROM main.${quoteIdent(table.name)}`;
     const order = `ORDER BY ${cursor.join(', ')}`;
     const list = `${[...select, ...cursor].join(', ')}`;

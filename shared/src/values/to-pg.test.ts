@@ -2,15 +2,15 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SqlValue } from '../avro/binary.js';
 import type { ValueKind } from '../schema/model.js';
-import { Rejection, decimalParts, sqliteRealText, toPgText } from './to-pg.js';
+import { Rejection, decimalParts, epochText, sqliteRealText, toPgText, type PgTarget } from './to-pg.js';
 
-function accepted(kind: ValueKind, value: SqlValue, pgType = ''): string | null {
+function accepted(kind: ValueKind, value: SqlValue, pgType: string | PgTarget = ''): string | null {
   const out = toPgText(kind, value, pgType);
   if (out instanceof Rejection) throw new Error(`unexpectedly rejected: ${out.reason}`);
   return out;
 }
 
-function rejected(kind: ValueKind, value: SqlValue, pgType = ''): string {
+function rejected(kind: ValueKind, value: SqlValue, pgType: string | PgTarget = ''): string {
   const out = toPgText(kind, value, pgType);
   expect(out).toBeInstanceOf(Rejection);
   const reason = (out as Rejection).reason;
@@ -77,7 +77,7 @@ describe('toPgText', () => {
     });
 
     it('takes integers and numeric text', () => {
-      expect(accepted('real', 2n ** 63n - 1n)).toBe('9223372036854775807');
+      expect(accepted('real', 2n ** 62n)).toBe('4611686018427387904');
       expect(accepted('real', ' 3.25 ')).toBe('3.25');
       expect(accepted('real', '1e-3')).toBe('1e-3');
     });
@@ -93,13 +93,19 @@ describe('toPgText', () => {
   });
 
   describe('numeric', () => {
-    it('takes numbers that fit numeric(p,s); PostgreSQL rounds the fraction', () => {
+    it('takes numbers that fit numeric(p,s) as they are', () => {
       expect(accepted('numeric', 123.45, 'numeric(5,2)')).toBe('123.45');
-      expect(accepted('numeric', 123.456, 'numeric(5,2)')).toBe('123.456');
       expect(accepted('numeric', '-999.99', 'numeric(5,2)')).toBe('-999.99');
       expect(accepted('numeric', 99999n, 'numeric(5,0)')).toBe('99999');
       expect(accepted('numeric', '1e2', 'numeric(5,2)')).toBe('1e2');
-      expect(accepted('numeric', '0.001', 'numeric(5,2)')).toBe('0.001');
+      expect(accepted('numeric', '1.500', 'numeric(5,2)')).toBe('1.500');
+    });
+
+    it('refuses digits PostgreSQL would round away, which would change the value', () => {
+      expect(rejected('numeric', 123.456, 'numeric(5,2)')).toMatch(/more than 2 decimal place\(s\)/);
+      rejected('numeric', '0.001', 'numeric(5,2)');
+      rejected('numeric', 0.1 + 0.2, 'numeric(10,2)');
+      rejected('numeric', '1e-3', 'numeric(5,2)');
     });
 
     it('refuses numbers whose integer part overflows numeric(p,s)', () => {
@@ -109,16 +115,14 @@ describe('toPgText', () => {
       rejected('numeric', '1e3', 'numeric(5,2)');
     });
 
-    it('refuses numbers that overflow once PostgreSQL rounds them to the scale', () => {
-      // numeric(5,2) rounds 999.995 to 1000.00, which has four integer digits.
+    it('refuses numbers that would overflow once rounded to the scale (never taken at all)', () => {
+      // numeric(5,2) would round 999.995 to 1000.00, which has four integer digits.
       rejected('numeric', 999.995, 'numeric(5,2)');
       rejected('numeric', '-999.999', 'numeric(5,2)');
       rejected('numeric', '9.5', 'numeric(1,0)');
-      rejected('numeric', '0.995', 'numeric(2,2)');
-      expect(accepted('numeric', '999.994', 'numeric(5,2)')).toBe('999.994');
-      expect(accepted('numeric', '0.994', 'numeric(2,2)')).toBe('0.994');
-      expect(accepted('numeric', '9.4', 'numeric(1,0)')).toBe('9.4');
-      expect(accepted('numeric', '0.5', 'numeric(1,0)')).toBe('0.5');
+      expect(accepted('numeric', '999.99', 'numeric(5,2)')).toBe('999.99');
+      expect(accepted('numeric', '0.99', 'numeric(2,2)')).toBe('0.99');
+      expect(accepted('numeric', '9', 'numeric(1,0)')).toBe('9');
     });
 
     it('unconstrained numeric takes any finite number', () => {
@@ -227,9 +231,24 @@ describe('toPgText', () => {
       expect(rejected('timestamp', value)).toMatch(/ISO-8601/);
     });
 
-    it('refuses numbers (epoch values are not dates)', () => {
+    it('refuses numbers unless the column holds epochs', () => {
       rejected('timestamp', 1_700_000_000n);
       rejected('timestamp', 1.5);
+    });
+
+    it('reads epoch seconds and milliseconds as UTC, without a JavaScript number on the way', () => {
+      expect(accepted('timestamp', 1_700_000_000n, { pgType: 'timestamp', epoch: 'seconds' })).toBe('2023-11-14 22:13:20');
+      expect(accepted('timestamp', 1_700_000_000_123n, { pgType: 'timestamp', epoch: 'milliseconds' })).toBe('2023-11-14 22:13:20.123');
+      expect(accepted('timestamp', 0n, { pgType: 'timestamp', epoch: 'seconds' })).toBe('1970-01-01 00:00:00');
+      expect(accepted('timestamp', -1n, { pgType: 'timestamp', epoch: 'milliseconds' })).toBe('1969-12-31 23:59:59.999');
+      expect(accepted('timestamptz', 86_400n, { pgType: 'timestamptz', epoch: 'seconds' })).toBe('1970-01-02 00:00:00+00');
+      // ISO text in the same column still reads as ISO text.
+      expect(accepted('timestamp', '2024-01-01 10:00:00', { pgType: 'timestamp', epoch: 'seconds' })).toBe('2024-01-01 10:00:00');
+    });
+
+    it('refuses epochs beyond the year 9999 and reals', () => {
+      expect(rejected('timestamp', 2n ** 62n, { pgType: 'timestamp', epoch: 'seconds' })).toMatch(/epoch/);
+      rejected('timestamp', 1.5, { pgType: 'timestamp', epoch: 'seconds' });
     });
   });
 
@@ -258,6 +277,11 @@ describe('toPgText', () => {
     it('refuses numbers', () => {
       rejected('date', 20240101n);
     });
+
+    it('reads whole-day epochs as dates, and refuses an epoch with a time of day', () => {
+      expect(accepted('date', 19_723n * 86_400n, { pgType: 'date', epoch: 'seconds' })).toBe('2024-01-01');
+      expect(rejected('date', 19_723n * 86_400n + 1n, { pgType: 'date', epoch: 'seconds' })).toMatch(/not a whole day/);
+    });
   });
 
   describe('time', () => {
@@ -271,12 +295,53 @@ describe('toPgText', () => {
   });
 });
 
+describe('toPgText with the narrower types a --cast may choose', () => {
+  it('checks integer ranges of integer and smallint, and keeps bigint exact', () => {
+    expect(accepted('integer', 2n ** 31n - 1n, 'integer')).toBe('2147483647');
+    expect(rejected('integer', 2n ** 31n, 'integer')).toMatch(/out of integer range/);
+    expect(rejected('integer', -32769n, 'smallint')).toMatch(/out of smallint range/);
+    expect(accepted('integer', '9223372036854775807', 'bigint')).toBe('9223372036854775807');
+  });
+
+  it('checks the length of varchar(n) in characters, not bytes', () => {
+    expect(accepted('text', 'héllo', 'varchar(5)')).toBe('héllo');
+    expect(accepted('text', '😀😀', 'varchar(2)')).toBe('😀😀');
+    expect(rejected('text', 'toolong', 'varchar(3)')).toMatch(/7 characters do not fit varchar\(3\)/);
+  });
+
+  it('takes JSON text for json and refuses anything else', () => {
+    expect(accepted('text', '{"a": [1, 2.5, null]}', 'json')).toBe('{"a": [1, 2.5, null]}');
+    expect(rejected('text', '{a: 1}', 'json')).toMatch(/not JSON/);
+    expect(rejected('text', '"\\ud800"', 'json')).toMatch(/surrogate/);
+    expect(accepted('text', '"\\ud83d\\ude00"', 'json')).toBe('"\\ud83d\\ude00"');
+  });
+
+  it('refuses integers that double precision cannot hold exactly', () => {
+    expect(accepted('real', 2n ** 53n)).toBe('9007199254740992');
+    expect(rejected('real', 2n ** 53n + 1n)).toMatch(/lose digits/);
+  });
+
+  it('says text read as bytes is not UTF-8 (a column read with CAST(x AS BLOB))', () => {
+    expect(rejected('text', Buffer.from([0x61, 0xff, 0x62]))).toMatch(/3 byte\(s\) that are not valid UTF-8/);
+    expect(accepted('text', Buffer.from('ok', 'utf8'))).toBe('ok');
+  });
+});
+
+describe('epochText', () => {
+  it('writes UTC as SQLite does, with milliseconds only when there are any', () => {
+    expect(epochText(1_700_000_000n, 'seconds')).toBe('2023-11-14 22:13:20');
+    expect(epochText(1_700_000_000_010n, 'milliseconds')).toBe('2023-11-14 22:13:20.010');
+    expect(epochText(253_402_300_800n, 'seconds')).toBeNull();
+    expect(epochText(-62_135_596_800n, 'seconds')).toBe('0001-01-01 00:00:00');
+  });
+});
+
 describe('sqliteRealText', () => {
   const db = new Database(':memory:');
   afterAll(() => db.close());
   const cast = db.prepare('SELECT CAST(? AS TEXT) AS t');
 
-  it.each([1.0, 0.1, 1e20, 1.5e-7, 123456789012345.0, -2.5, 1e-5, 100.0, 0.0001, 3.14159265358979, 1e100, -1e-100, 0.5, 12.375])(
+  it.each([1.0, 0.1, 1e20, 1.5e-7, 123456789012345.0, -2.5, 1e-5, 100.0, 0.0001, 3.14159265358979, 1e100, -1e-100, 0.5, 12.375, 1 / 7, 0.1 + 0.2, 1e16, 1e17, 2 ** 53, 123456.78901234567])(
     'matches SQLite CAST(%s AS TEXT)',
     (value) => {
       const sqlite = (cast.get(value) as { t: string }).t;
@@ -291,6 +356,14 @@ describe('sqliteRealText', () => {
     expect(sqliteRealText(1e100)).toBe('1.0e+100');
     expect(sqliteRealText(-2.5)).toBe('-2.5');
     expect(sqliteRealText(-0)).toBe('0.0');
+  });
+
+  it('always reads back as the exact double (17 digits where 15 do not)', () => {
+    for (let i = 0; i < 2000; i++) {
+      const n = (Math.random() - 0.5) * 10 ** Math.floor(Math.random() * 60 - 30);
+      expect(Number(sqliteRealText(n))).toBe(n);
+    }
+    expect(sqliteRealText(1 / 3)).toBe('0.33333333333333331');
   });
 
   it('names the non-finite values', () => {

@@ -24,21 +24,35 @@ const TRUE_TEXT = new Set(['1', 't', 'true', 'y', 'yes', 'on']);
 const FALSE_TEXT = new Set(['0', 'f', 'false', 'n', 'no', 'off']);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Text SQLite would produce for a REAL (printf "%!.15g"), for numbers landing in text columns. */
+/**
+ * Text SQLite writes for a REAL (CAST(x AS TEXT), SQLite 3.43+): 15 significant digits when
+ * they read back as the same double, else 17; the exponent form below 1e-4 and from 1e17,
+ * with at least two exponent digits. Used for numbers landing in text columns. The digits
+ * are correctly rounded, so the text always reads back as the exact double; SQLite's own
+ * conversion is a little less precise far from 1 and may then spell a 17th digit otherwise.
+ */
 export function sqliteRealText(n: number): string {
   if (!Number.isFinite(n)) return n > 0 ? 'Inf' : n < 0 ? '-Inf' : 'NaN';
-  // %g: 15 significant digits; the exponent form below 1e-4 or from 1e15, with at least two exponent digits.
-  const exponent = Number(n.toExponential(14).split('e')[1]);
-  const exp = exponent < -4 || exponent >= 15;
-  let m = exp ? n.toExponential(14).split('e')[0]! : n.toFixed(14 - exponent);
-  if (m.includes('.')) m = m.replace(/0+$/, '').replace(/\.$/, '.0');
-  else m = `${m}.0`;
-  return exp ? `${m}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}` : m;
+  if (n === 0) return '0.0';
+  const precision = Number(n.toPrecision(15)) === n ? 15 : 17;
+  const [mantissa, e] = n.toExponential(precision - 1).split('e') as [string, string];
+  const exponent = Number(e);
+  const negative = mantissa.startsWith('-');
+  const digits = mantissa.replace(/^-/, '').replace('.', '').replace(/0+$/, '') || '0';
+  let body: string;
+  if (exponent < -4 || exponent >= 17) {
+    body = `${digits[0]}.${digits.slice(1) || '0'}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
+  } else if (exponent >= 0) {
+    body = `${digits.slice(0, exponent + 1).padEnd(exponent + 1, '0')}.${digits.slice(exponent + 1) || '0'}`;
+  } else {
+    body = `0.${'0'.repeat(-exponent - 1)}${digits}`;
+  }
+  return negative ? `-${body}` : body;
 }
 
 function describe(value: SqlValue): string {
   if (typeof value === 'string') return `"${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
-  if (value instanceof Uint8Array) return `a ${value.length}-byte blob`;
+  if (value instanceof Uint8Array) return `${value.length} byte(s)`;
   return String(value);
 }
 
@@ -52,25 +66,39 @@ function validClock(h: number, mi: number, s: number): boolean {
   return h <= 24 && mi <= 59 && s <= 60 && (h < 24 || (mi === 0 && s === 0));
 }
 
-export function toPgText(kind: ValueKind, value: SqlValue, pgType = ''): PgText | Rejection {
+/** What the conversion needs to know of the target column beyond its kind (a ColumnModel is one). */
+export interface PgTarget {
+  pgType: string;
+  epoch?: 'seconds' | 'milliseconds';
+}
+
+/** Integer types narrower than bigint, as a --cast may choose them. */
+const INTEGER_RANGE: Record<string, readonly [bigint, bigint]> = {
+  smallint: [-(2n ** 15n), 2n ** 15n - 1n],
+  integer: [-(2n ** 31n), 2n ** 31n - 1n],
+  bigint: [INT64_MIN, INT64_MAX],
+};
+
+export function toPgText(kind: ValueKind, value: SqlValue, target: string | PgTarget = ''): PgText | Rejection {
   if (value === null) return null;
+  const pgType = typeof target === 'string' ? target : target.pgType;
   switch (kind) {
-    case 'integer':
-      if (typeof value === 'bigint') return value.toString();
+    case 'integer': {
+      const [min, max] = INTEGER_RANGE[pgType] ?? INTEGER_RANGE.bigint!;
+      const range = (n: bigint): PgText | Rejection =>
+        n >= min && n <= max ? n.toString() : new Rejection(`${describe(value)} is out of ${INTEGER_RANGE[pgType] ? pgType : 'bigint'} range`);
+      if (typeof value === 'bigint') return range(value);
       if (typeof value === 'number') {
         if (!Number.isInteger(value)) return new Rejection(`${value} is not an integer`);
-        const n = BigInt(value);
-        return n >= INT64_MIN && n <= INT64_MAX ? n.toString() : new Rejection(`${value} is out of bigint range`);
+        return range(BigInt(value));
       }
-      if (typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value)) {
-        const n = BigInt(value.trim());
-        if (n >= INT64_MIN && n <= INT64_MAX) return n.toString();
-        return new Rejection(`${describe(value)} is out of bigint range`);
-      }
+      if (typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value)) return range(BigInt(value.trim()));
       return new Rejection(`${describe(value)} is not an integer`);
+    }
     case 'real':
       if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : Number.isFinite(value) ? String(value) : value > 0 ? 'Infinity' : '-Infinity';
-      if (typeof value === 'bigint') return value.toString();
+      // A double holds integers exactly only up to 2^53: beyond, the digits would change silently.
+      if (typeof value === 'bigint') return BigInt(Number(value)) === value ? value.toString() : new Rejection(`${value} would lose digits in double precision`);
       // '1e400' reads as a number but overflows double precision, and COPY would refuse it.
       if (typeof value === 'string' && DECIMAL.test(value.trim()) && Number.isFinite(Number(value))) return value.trim();
       return new Rejection(`${describe(value)} is not a number within double precision`);
@@ -82,18 +110,27 @@ export function toPgText(kind: ValueKind, value: SqlValue, pgType = ''): PgText 
         text = String(value);
       } else if (typeof value === 'string' && DECIMAL.test(value.trim())) text = value.trim();
       else return new Rejection(`${describe(value)} is not a number`);
-      return fitsNumeric(text, pgType) ? text : new Rejection(`${text} overflows ${pgType}`);
+      const misfit = numericMisfit(text, pgType);
+      return misfit === null ? text : new Rejection(misfit);
     }
-    case 'text':
-      if (typeof value === 'string') return value.includes('\u0000') ? new Rejection('text contains a NUL byte, which PostgreSQL text cannot hold') : value;
-      if (typeof value === 'bigint') return value.toString();
-      if (typeof value === 'number') return sqliteRealText(value);
-      try {
-        const text = utf8.decode(value);
-        return text.includes('\u0000') ? new Rejection('blob with a NUL byte in a text column') : text;
-      } catch {
-        return new Rejection(`${describe(value)} in a text column is not valid UTF-8`);
+    case 'text': {
+      let text: string;
+      if (typeof value === 'string') {
+        if (value.includes('\u0000')) return new Rejection('text contains a NUL byte, which PostgreSQL text cannot hold');
+        text = value;
+      } else if (typeof value === 'bigint') text = value.toString();
+      else if (typeof value === 'number') text = sqliteRealText(value);
+      else {
+        // Blobs, and text read as its bytes (a column whose text is not all UTF-8).
+        try {
+          text = utf8.decode(value);
+        } catch {
+          return new Rejection(`${describe(value)} that are not valid UTF-8, which PostgreSQL text must be`);
+        }
+        if (text.includes('\u0000')) return new Rejection(`${describe(value)} with a NUL byte, which PostgreSQL text cannot hold`);
       }
+      return textFits(text, pgType);
+    }
     case 'blob':
       if (value instanceof Uint8Array) return `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
       return `\\x${Buffer.from(typeof value === 'number' ? sqliteRealText(value) : String(value), 'utf8').toString('hex')}`;
@@ -109,6 +146,12 @@ export function toPgText(kind: ValueKind, value: SqlValue, pgType = ''): PgText 
     }
     case 'timestamp':
     case 'timestamptz': {
+      const epoch = typeof target === 'string' ? undefined : target.epoch;
+      if (epoch && (typeof value === 'bigint' || (typeof value === 'number' && Number.isInteger(value)))) {
+        const iso = epochText(BigInt(value), epoch);
+        if (iso === null) return new Rejection(`${value} is not an epoch in ${epoch} between the years 1 and 9999`);
+        return kind === 'timestamptz' ? `${iso}+00` : iso;
+      }
       if (typeof value !== 'string') return new Rejection(`${describe(value)} is not an ISO-8601 timestamp`);
       const m = (kind === 'timestamp' ? TIMESTAMP : TIMESTAMP_TZ).exec(value.trim());
       if (!m || !validDate(+m[1]!, +m[2]!, +m[3]!) || !validClock(+(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0))) {
@@ -117,6 +160,13 @@ export function toPgText(kind: ValueKind, value: SqlValue, pgType = ''): PgText 
       return value.trim();
     }
     case 'date': {
+      const epoch = typeof target === 'string' ? undefined : target.epoch;
+      if (epoch && (typeof value === 'bigint' || (typeof value === 'number' && Number.isInteger(value)))) {
+        const iso = epochText(BigInt(value), epoch);
+        if (iso === null) return new Rejection(`${value} is not an epoch in ${epoch} between the years 1 and 9999`);
+        if (!iso.endsWith(' 00:00:00')) return new Rejection(`${value} (${iso} UTC) is not a whole day`);
+        return iso.slice(0, 10);
+      }
       if (typeof value !== 'string') return new Rejection(`${describe(value)} is not an ISO-8601 date`);
       const m = DATE.exec(value.trim());
       if (!m || !validDate(+m[1]!, +m[2]!, +m[3]!)) return new Rejection(`${describe(value)} is not a valid date`);
@@ -131,16 +181,53 @@ export function toPgText(kind: ValueKind, value: SqlValue, pgType = ''): PgText 
   }
 }
 
-/** Whether a decimal's integer digits fit numeric(p,s) (PostgreSQL rounds the fraction itself). */
-function fitsNumeric(text: string, pgType: string): boolean {
+/**
+ * Why a decimal does not fit numeric(p,s), or null when it does. PostgreSQL would round
+ * extra fraction digits away without a word; a value is refused instead, since what
+ * arrived would no longer be what SQLite holds.
+ */
+function numericMisfit(text: string, pgType: string): string | null {
   const params = numericParams(pgType);
-  if (!params) return true;
+  if (!params) return null;
   const { integer, fraction } = decimalParts(text);
-  let integerDigits = integer.replace(/^0+/, '').length;
-  // Rounding to the scale carries into a new integer digit when every kept digit is 9 (999.995 → 1000.00).
-  const kept = integer.replace(/^0+/, '') + fraction.slice(0, params.scale).padEnd(params.scale, '0');
-  if ((fraction[params.scale] ?? '0') >= '5' && /^9*$/.test(kept)) integerDigits++;
-  return integerDigits <= params.precision - params.scale;
+  if (fraction.replace(/0+$/, '').length > params.scale) return `${text} has more than ${params.scale} decimal place(s), which ${pgType} would round away`;
+  if (integer.replace(/^0+/, '').length > params.precision - params.scale) return `${text} overflows ${pgType}`;
+  return null;
+}
+
+/** Text that a narrower text type (a --cast to varchar(n) or json) cannot take is refused here, not by COPY. */
+function textFits(text: string, pgType: string): PgText | Rejection {
+  if (pgType === 'text' || pgType === '') return text;
+  const limit = /^(?:varchar|character varying)\((\d+)\)$/.exec(pgType);
+  if (limit) {
+    let chars = 0;
+    for (const _ of text) chars++;
+    return chars <= Number(limit[1]) ? text : new Rejection(`${chars} characters do not fit ${pgType}`);
+  }
+  if (pgType === 'json') {
+    try {
+      JSON.parse(text);
+    } catch {
+      return new Rejection(`${describe(text)} is not JSON`);
+    }
+    // PostgreSQL checks \u escapes for surrogate pairs; JavaScript takes a lone one.
+    if (/\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/.test(text)) {
+      return new Rejection(`${describe(text)} holds an unpaired \\u surrogate escape, which PostgreSQL json refuses`);
+    }
+  }
+  return text;
+}
+
+const YEAR_1 = -62135596800000n;
+const YEAR_10000 = 253402300800000n;
+
+/** An epoch as SQLite's datetime() writes it (UTC), with milliseconds when there are any; null outside years 1–9999. */
+export function epochText(value: bigint, unit: 'seconds' | 'milliseconds'): string | null {
+  const ms = unit === 'seconds' ? value * 1000n : value;
+  if (ms < YEAR_1 || ms >= YEAR_10000) return null;
+  const iso = new Date(Number(ms)).toISOString();
+  const fraction = ms % 1000n === 0n ? '' : iso.slice(19, 23);
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${fraction}`;
 }
 
 /** Splits a decimal literal (with optional exponent) into sign, integer and fraction digits. */
