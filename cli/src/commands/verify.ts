@@ -1,25 +1,155 @@
-import { connectPostgres, openSqlite, readSchema, type Settings } from '@liteshift/shared';
+import { Option, type Command } from 'commander';
+import {
+  LiteshiftError,
+  connectAdmin,
+  connectPostgres,
+  createKafka,
+  errorMessage,
+  openSqlite,
+  readSchema,
+  sleep,
+  type Admin,
+  type Logger,
+  type Settings,
+} from '@liteshift/shared';
 import { renderReport, verify, type VerifyReport } from '@liteshift/verifier';
+import { context, withSettings } from '../settings-options.js';
 import { print, printJson } from '../output.js';
+import { untilSignal } from './services.js';
 
-export async function verifyCommand(
-  settings: Pick<Settings, 'sqlitePath' | 'databaseUrl' | 'targetSchema'>,
-  flags: { json: boolean },
-): Promise<VerifyReport> {
+const VERIFY_KEYS = ['sqlitePath', 'databaseUrl', 'targetSchema', 'kafkaBrokers', 'topicPrefix'] as const;
+/** Exit code of a verdict other than READY (as every command that ends in a verdict). */
+const EXIT_NOT_READY = 1;
+
+export type VerifySettings = Pick<Settings, 'sqlitePath' | 'databaseUrl' | 'targetSchema' | 'topicPrefix'> & { kafkaBrokers?: string[] };
+
+export interface VerifyFlags {
+  json: boolean;
+  /** How long differences found while changes are in flight wait for the pipeline. */
+  catchUpTimeoutMs?: number;
+}
+
+function seconds(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min) throw new LiteshiftError('CONFIG_INVALID', `${name} must be a number of seconds ≥ ${min}, got "${value}"`);
+    return n;
+  };
+}
+
+/** `liteshift verify`: its flags, and the one-shot and --watch runs. */
+export function addVerifyCommand(program: Command): void {
+  withSettings(
+    program
+      .command('verify')
+      .description('compare SQLite and PostgreSQL row by row, orphans, rejects (with Kafka: lag, dead letters); exit 0 only when READY')
+      .option('--json', 'print the report as JSON (with --watch: one line per verdict)')
+      .option('--watch', 're-verify every --interval seconds, printing and logging each verdict, until SIGTERM/SIGINT')
+      .addOption(new Option('--interval <seconds>', 'seconds between verifications with --watch').argParser(seconds('--interval', 1)).default(30))
+      .addOption(
+        new Option('--catch-up-timeout <seconds>', 'how long differences found while changes are in flight wait for the pipeline to apply them (needs Kafka)')
+          .argParser(seconds('--catch-up-timeout', 0))
+          .default(60),
+      ),
+    VERIFY_KEYS,
+  ).action(async (flags: Record<string, unknown>) => {
+    // Kafka is optional here: without it the verdict has no lag and differences are not re-checked.
+    const { settings, log } = context('verifier', VERIFY_KEYS, flags, ['kafkaBrokers']);
+    const options: VerifyFlags = { json: Boolean(flags.json), catchUpTimeoutMs: (flags.catchUpTimeout as number) * 1000 };
+    const report = flags.watch
+      ? await watchCommand(settings, { ...options, intervalMs: (flags.interval as number) * 1000 }, log)
+      : await verifyCommand(settings, options, log);
+    if (report?.verdict !== 'READY') process.exitCode = EXIT_NOT_READY;
+  });
+}
+
+/** One verification; prints the report (text or JSON) and logs the verdict as one line. */
+export async function verifyCommand(settings: VerifySettings, flags: VerifyFlags, log: Logger, signal?: AbortSignal): Promise<VerifyReport> {
+  const report = await verifyOnce(settings, flags, log, signal);
+  if (flags.json) printJson(report);
+  else print(renderReport(report));
+  logVerdict(log, report);
+  return report;
+}
+
+function logVerdict(log: Logger, report: VerifyReport): void {
+  const differences = report.tables.reduce((n, t) => n + (t.content ? t.content.missing + t.content.extra + t.content.changed : 0), 0);
+  log.info(
+    {
+      verdict: report.verdict,
+      reasons: report.reasons,
+      tables: report.tables.length,
+      differences,
+      ...(report.lag ? { extractorLag: report.lag.extractor.lag, loaderLag: report.lag.loaderLag } : {}),
+      ms: report.durationMs,
+    },
+    `verdict: ${report.verdict}`,
+  );
+}
+
+async function verifyOnce(settings: VerifySettings, flags: VerifyFlags, log: Logger, signal?: AbortSignal): Promise<VerifyReport> {
   const db = openSqlite(settings.sqlitePath, { readonly: true });
+  let admin: Admin | null = null;
   try {
     // Types come from what the loader recorded in the target; the source is only listed and read.
     const model = readSchema(db, { profile: false });
     const pg = await connectPostgres(settings.databaseUrl, 'liteshift-verify');
+    // A stop request ends the verification at its next query, not after the whole comparison.
+    const stop = (): void => void pg.end().catch(() => undefined);
+    signal?.addEventListener('abort', stop, { once: true });
     try {
-      const report = await verify({ db, model, pg, databaseUrl: settings.databaseUrl, targetSchema: settings.targetSchema });
-      if (flags.json) printJson(report);
-      else print(renderReport(report));
-      return report;
+      if (settings.kafkaBrokers?.length) {
+        const kafka = createKafka({ brokers: settings.kafkaBrokers, clientId: 'liteshift-verify', log });
+        admin = await connectAdmin(kafka, settings.kafkaBrokers);
+      }
+      return await verify({
+        db,
+        model,
+        pg,
+        databaseUrl: settings.databaseUrl,
+        targetSchema: settings.targetSchema,
+        ...(admin ? { pipeline: { admin, topicPrefix: settings.topicPrefix } } : {}),
+        ...(flags.catchUpTimeoutMs !== undefined ? { catchUpTimeoutMs: flags.catchUpTimeoutMs } : {}),
+        log,
+      });
     } finally {
+      signal?.removeEventListener('abort', stop);
+      await admin?.disconnect().catch(() => undefined);
       await pg.end().catch(() => undefined);
     }
   } finally {
     db.close();
   }
+}
+
+/**
+ * `verify --watch`: verifies, sleeps --interval, verifies again, until SIGTERM/SIGINT.
+ * Each verdict is printed (text, or one JSON line) and logged. A failure after the first
+ * verdict (PostgreSQL or Kafka restarting) is logged and tried again at the next interval.
+ * Returns the last verdict.
+ */
+async function watchCommand(settings: VerifySettings, flags: VerifyFlags & { intervalMs: number }, log: Logger): Promise<VerifyReport | null> {
+  let last: VerifyReport | null = null;
+  await untilSignal(
+    log,
+    async (signal) => {
+      while (!signal.aborted) {
+        try {
+          const report = await verifyOnce(settings, flags, log, signal);
+          if (signal.aborted) break;
+          if (flags.json) print(JSON.stringify(report));
+          else print(`${renderReport(report)}\n`);
+          logVerdict(log, report);
+          last = report;
+        } catch (error) {
+          if (signal.aborted) break;
+          if (last === null) throw error;
+          log.warn({ err: errorMessage(error) }, 'verification failed; trying again at the next interval');
+        }
+        await sleep(flags.intervalMs, signal);
+      }
+    },
+    async () => undefined,
+  );
+  return last;
 }

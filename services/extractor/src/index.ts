@@ -1,2 +1,3 @@
 export * from './extractor.js';
 export * from './dispatcher.js';
+export * from './reemit.js';

@@ -2,4 +2,6 @@ export * from './verifier.js';
 export * from './report.js';
 export * from './source-queries.js';
 export * from './row-diff.js';
+export * from './checksum.js';
+export * from './in-flight.js';
 export * from './status.js';

@@ -105,7 +105,8 @@ export async function pipelineStatus(
   };
 }
 
-async function appliedOffsets(pg: PgClient, group: string): Promise<Map<string, bigint>> {
+/** The loader's applied offsets (next offset to apply) per `topic:partition`, from liteshift.offsets. */
+export async function appliedOffsets(pg: PgClient, group: string): Promise<Map<string, bigint>> {
   const exists = await pg.query("SELECT to_regclass('liteshift.offsets') IS NOT NULL AS present");
   if (!exists.rows[0].present) return new Map();
   const result = await pg.query<{ topic: string; partition: number; next_offset: string }>(

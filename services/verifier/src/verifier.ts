@@ -1,15 +1,24 @@
 import {
+  canonical,
+  captureInstalled,
+  deadLetterTopic,
+  pgTableName,
   postgresError,
   qualified,
   quoteIdent,
+  type Logger,
   type PgClient,
   type SchemaModel,
   type SqliteDatabase,
   type TableModel,
 } from '@liteshift/shared';
-import { countSql, describeForeignKey, orphanSql } from './source-queries.js';
-import { judge, type TableReport, type VerifyReport } from './report.js';
+import { countSql, describeForeignKey, orphanKeysSql, orphanSql } from './source-queries.js';
+import { judge, type LagReport, type OrphanReport, type TableReport, type VerifyReport } from './report.js';
 import { diffTableRows } from './row-diff.js';
+import { recheckInFlight, type PipelineContext, type Suspect } from './in-flight.js';
+import { pipelineStatus } from './status.js';
+
+export type { PipelineContext } from './in-flight.js';
 
 export interface VerifyOptions {
   db: SqliteDatabase;
@@ -17,16 +26,43 @@ export interface VerifyOptions {
   pg: PgClient;
   databaseUrl: string;
   targetSchema: string;
+  /**
+   * Kafka, for the lag, the dead letters, and for re-checking differences found while
+   * changes are in flight. Without it, a difference is reported as found.
+   */
+  pipeline?: PipelineContext;
+  /** Messages on the dead-letter topic, counted by the caller (`pipeline` counts them itself). */
+  deadLetters?: { topic: string; count: number };
+  /** How long differences found while changes are in flight may wait for the pipeline (default 60 s). */
+  catchUpTimeoutMs?: number;
+  /** Differences listed per table (all are counted; default 100). */
+  limit?: number;
+  log?: Logger;
+}
+
+/** Differences per table beyond which they are not taken for changes in flight (and not re-checked). */
+const SUSPECT_LIMIT = 10_000;
+const ORPHAN_EXAMPLES = 10;
+
+interface TableWork {
+  report: TableReport;
+  table: TableModel;
+  suspects: Suspect[];
+  overflow: boolean;
 }
 
 /**
- * Reconciles SQLite and PostgreSQL: row counts per table, every row compared in key order,
- * foreign-key orphans on both sides, and the rows the loader had to reject. The verdict is READY only when nothing
- * differs.
+ * Reconciles SQLite and PostgreSQL (contract 7): every row compared in key order (range
+ * checksums, bisected down to the rows that differ), row counts, foreign-key orphans on
+ * both sides, the rows the loader rejected, and, given Kafka, the lag and the dead
+ * letters. While changes are in flight, differences are compared again once the pipeline
+ * has applied them, so a live migration does not report false differences. The verdict is
+ * READY only when nothing differs.
  */
 export async function verify(options: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();
-  const { db, model, pg, targetSchema } = options;
+  const { db, model, pg, targetSchema, pipeline, log } = options;
+  const limit = options.limit ?? 100;
   const sqliteFrom = (t: string) => `main.${quoteIdent(t)}`;
   const pgFrom = (t: string) => qualified(targetSchema, t);
   try {
@@ -37,32 +73,184 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
     );
     const rejects = await rejectCounts(pg);
     const loaded = await loadedModels(pg);
-    const tables: TableReport[] = [];
+    const status = pipeline ? await pipelineStatus(db, pg, pipeline.admin, model, pipeline.topicPrefix, pipeline.consumerGroup) : null;
+    const captured = captureInstalled(db);
+    // Changes may be in flight: the application writes through capture, or the loader has not applied everything.
+    const live = captured || (status?.loaderLag ?? 0) > 0;
+
+    const work: TableWork[] = [];
     for (const sourceTable of model.tables) {
       // Values are compared with the types the loader converted them to.
       const table = loaded.get(sourceTable.name) ?? sourceTable;
-      const sourceRows = Number((db.prepare(countSql(sqliteFrom, table)).get() as { n: bigint }).n);
-      const present = existing.has(table.name);
-      const targetRows = present ? Number((await pg.query<{ n: string }>(countSql(pgFrom, table))).rows[0]!.n) : null;
-      const orphans = [];
+      const present = existing.has(pgTableName(table));
+      const orphans: OrphanReport[] = [];
       for (const fk of table.foreignKeys) {
         if (fk.refColumns.length === 0) continue;
         const source = Number((db.prepare(orphanSql(sqliteFrom, table, fk)).get() as { n: bigint }).n);
-        const target = present && existing.has(fk.refTable) ? Number((await pg.query<{ n: string }>(orphanSql(pgFrom, table, fk))).rows[0]!.n) : 0;
-        orphans.push({ foreignKey: describeForeignKey(table, fk), source, target });
+        const target = present && existing.has(fk.pgRefTable ?? fk.refTable) ? Number((await pg.query<{ n: string }>(orphanSql(pgFrom, table, fk, 'postgres'))).rows[0]!.n) : 0;
+        const report: OrphanReport = { foreignKey: describeForeignKey(table, fk), source, target };
+        if (target > source) report.examples = await orphanExamples(pg, pgFrom, table, fk);
+        orphans.push(report);
       }
-      const report: TableReport = { table: table.name, sourceRows, targetRows, orphans, rejects: rejects.get(table.name) ?? 0 };
+      const item: TableWork = {
+        table,
+        suspects: [],
+        overflow: false,
+        report: { table: table.name, sourceRows: 0, targetRows: null, orphans, rejects: rejects.get(table.name) ?? 0 },
+      };
       if (present) {
-        const diff = await diffTableRows(db, pg, targetSchema, table, { limit: 20 });
-        report.content = { missing: diff.missing, extra: diff.extra, changed: diff.changed, differences: diff.differences, ranges: diff.ranges };
+        const diff = await diffTableRows(db, pg, targetSchema, table, {
+          limit,
+          onDifference: (first, sourceKey) => {
+            if (!live) return;
+            if (item.suspects.length < SUSPECT_LIMIT) item.suspects.push({ first, ...(sourceKey ? { sourceKey } : {}) });
+            else item.overflow = true;
+          },
+        });
+        // The counts of the comparison itself: taken row by row with the differences, they
+        // stay consistent with them even while the application writes.
+        item.report.sourceRows = diff.sourceRows;
+        item.report.targetRows = diff.targetRows;
+        item.report.content = {
+          missing: diff.missing,
+          extra: diff.extra,
+          changed: diff.changed,
+          differences: diff.differences,
+          changedColumns: diff.changedColumns,
+          ranges: diff.ranges,
+        };
+      } else {
+        item.report.sourceRows = Number((db.prepare(countSql(sqliteFrom, table)).get() as { n: bigint }).n);
       }
-      tables.push(report);
+      work.push(item);
     }
-    const { verdict, reasons, warnings } = judge(tables);
-    return { verdict, reasons, warnings, tables, checkedAt: new Date().toISOString(), durationMs: Date.now() - started };
+
+    const reasons: string[] = [];
+    const warnings: string[] = [];
+    const suspects = work.filter((w) => w.suspects.length > 0);
+    if (live && suspects.length > 0) {
+      if (!pipeline) {
+        warnings.push(
+          captured
+            ? 'change capture is installed: differences may be changes still in flight; give --kafka-brokers (KAFKA_BROKERS) so verify waits for the loader and re-checks them'
+            : 'differences were found while the loader had messages left to apply',
+        );
+      } else if (status?.extractor.phase === 'snapshot') {
+        warnings.push('the snapshot is still running: differences are not re-checked until it completes');
+      } else {
+        await recheck(options, work, reasons, warnings);
+      }
+    }
+    const end = status ? await pipelineStatus(db, pg, pipeline!.admin, model, pipeline!.topicPrefix, pipeline!.consumerGroup) : null;
+    let lag: LagReport | undefined;
+    if (end) {
+      lag = {
+        extractor: { captured: end.extractor.captured, phase: end.extractor.phase, head: end.extractor.head, position: end.extractor.position, lag: end.extractor.lag },
+        loaderLag: end.loaderLag,
+        deadLettered: end.deadLettered,
+        deadLetterTopic: deadLetterTopic(pipeline!.topicPrefix),
+      };
+      const perTable = new Map(end.tables.map((t) => [t.table, t.loaderLag]));
+      for (const w of work) w.report.loaderLag = perTable.get(w.table.name) ?? 0;
+    }
+    const deadLetters = lag ? { topic: lag.deadLetterTopic, count: lag.deadLettered } : options.deadLetters;
+    if (deadLetters && deadLetters.count > 0) {
+      reasons.push(`${deadLetters.count} message(s) could not be decoded and went to the dead-letter topic ${deadLetters.topic}`);
+    }
+    const tables = work.map((w) => w.report);
+    const judged = judge(tables, reasons);
+    const report: VerifyReport = {
+      verdict: judged.verdict,
+      reasons: judged.reasons,
+      warnings: [...judged.warnings, ...warnings],
+      tables,
+      ...(lag ? { lag } : {}),
+      ...(deadLetters ? { deadLetters } : {}),
+      checkedAt: new Date().toISOString(),
+      durationMs: Date.now() - started,
+    };
+    log?.debug({ verdict: report.verdict, ms: report.durationMs }, 'verified');
+    return report;
   } catch (error) {
     throw postgresError(error, options.databaseUrl, 'verify');
   }
+}
+
+/** Compares the suspects again once the pipeline has caught up; rewrites the tables' content and counts. */
+async function recheck(options: VerifyOptions, work: TableWork[], reasons: string[], warnings: string[]): Promise<void> {
+  const { db, pg, targetSchema, pipeline, log } = options;
+  const eligible = work.filter((w) => w.suspects.length > 0 && !w.overflow);
+  for (const w of work.filter((x) => x.overflow)) {
+    warnings.push(`${w.table.name}: more than ${SUSPECT_LIMIT} differences, too many to be changes in flight: reported as found`);
+  }
+  if (eligible.length === 0) return;
+  const total = eligible.reduce((n, w) => n + w.suspects.length, 0);
+  log?.info({ suspects: total, tables: eligible.map((w) => w.table.name) }, 'differences found while changes were in flight: re-checking them once the pipeline has applied them');
+  const outcome = await recheckInFlight(
+    { db, pg, schema: targetSchema, pipeline: pipeline!, deadline: Date.now() + (options.catchUpTimeoutMs ?? 60_000), ...(log ? { log } : {}) },
+    eligible.map((w) => ({ table: w.table, suspects: w.suspects })),
+  );
+  const limit = options.limit ?? 100;
+  for (const w of eligible) {
+    const content = w.report.content!;
+    const remaining = outcome.remaining.get(w.table.name) ?? [];
+    const delta = outcome.delta.get(w.table.name) ?? { source: 0, target: 0 };
+    content.missing = remaining.filter((d) => d.kind === 'missing').length;
+    content.extra = remaining.filter((d) => d.kind === 'extra').length;
+    content.changed = remaining.filter((d) => d.kind === 'changed').length;
+    content.differences = remaining.slice(0, limit);
+    content.changedColumns = {};
+    for (const d of remaining) for (const c of d.columns ?? []) content.changedColumns[c] = (content.changedColumns[c] ?? 0) + 1;
+    content.inFlight = { keys: w.suspects.length, resolved: outcome.resolved.get(w.table.name) ?? 0, rounds: outcome.rounds };
+    w.report.sourceRows += delta.source;
+    w.report.targetRows = (w.report.targetRows ?? 0) + delta.target;
+  }
+  if (!outcome.caughtUp) {
+    const left = [...outcome.remaining.values()].reduce((n, l) => n + l.length, 0);
+    reasons.push(`${outcome.stopped}: ${left} difference(s) found while changes were in flight could not be re-checked`);
+  } else if (outcome.stopped) {
+    warnings.push(outcome.stopped);
+  }
+  await recountOrphans(options, work, warnings);
+}
+
+/**
+ * Per-table topics have no order between them, so a child row may arrive before its
+ * parent (or outlive it) for a moment: an orphan counted while changes were in flight is
+ * counted again now. One that remains while both tables' rows agree cannot be real (an
+ * orphan only PostgreSQL has implies a row that differs) and becomes a warning.
+ */
+async function recountOrphans(options: VerifyOptions, work: TableWork[], warnings: string[]): Promise<void> {
+  const { db, pg, targetSchema } = options;
+  const sqliteFrom = (t: string) => `main.${quoteIdent(t)}`;
+  const pgFrom = (t: string) => qualified(targetSchema, t);
+  const clean = new Set(
+    work.filter((w) => w.report.content && !w.overflow && w.report.content.missing + w.report.content.extra + w.report.content.changed === 0).map((w) => w.table.name),
+  );
+  for (const w of work) {
+    for (const [i, fk] of w.table.foreignKeys.filter((f) => f.refColumns.length > 0).entries()) {
+      const o = w.report.orphans[i];
+      if (!o || o.target <= o.source) continue;
+      o.source = Number((db.prepare(orphanSql(sqliteFrom, w.table, fk)).get() as { n: bigint }).n);
+      o.target = Number((await pg.query<{ n: string }>(orphanSql(pgFrom, w.table, fk, 'postgres'))).rows[0]!.n);
+      if (o.target <= o.source) {
+        delete o.examples;
+        continue;
+      }
+      o.examples = await orphanExamples(pg, pgFrom, w.table, fk);
+      if (clean.has(w.table.name) && clean.has(fk.refTable)) {
+        warnings.push(`${o.foreignKey}: ${o.target - o.source} orphan row(s) in PostgreSQL while changes were in flight; every row of both tables agrees`);
+        o.target = o.source;
+        delete o.examples;
+      }
+    }
+  }
+}
+
+async function orphanExamples(pg: PgClient, pgFrom: (t: string) => string, table: TableModel, fk: TableModel['foreignKeys'][number]): Promise<(string | null)[][]> {
+  const kinds = table.key.map((k) => table.columns.find((c) => c.name === k)?.kind ?? 'text');
+  const result = await pg.query({ text: orphanKeysSql(pgFrom, table, fk, ORPHAN_EXAMPLES), rowMode: 'array' });
+  return (result.rows as (string | null)[][]).map((row) => row.map((v, i) => canonical(kinds[i]!, v)));
 }
 
 async function rejectCounts(pg: PgClient): Promise<Map<string, number>> {
@@ -74,8 +262,13 @@ async function rejectCounts(pg: PgClient): Promise<Map<string, number>> {
 
 /** The table models the loader built the target from (liteshift.tables), by table name. */
 export async function loadedModels(pg: PgClient): Promise<Map<string, TableModel>> {
+  return new Map([...(await loadedTables(pg))].map(([name, t]) => [name, t.model]));
+}
+
+/** What liteshift.tables records per table: the model the loader applies with, and its writer-schema fingerprint. */
+export async function loadedTables(pg: PgClient): Promise<Map<string, { model: TableModel; fingerprint: string }>> {
   const exists = await pg.query("SELECT to_regclass('liteshift.tables') IS NOT NULL AS present");
   if (!exists.rows[0].present) return new Map();
-  const result = await pg.query<{ table_name: string; model: TableModel }>('SELECT table_name, model FROM liteshift.tables');
-  return new Map(result.rows.map((r) => [r.table_name, r.model]));
+  const result = await pg.query<{ table_name: string; model: TableModel; fingerprint: string }>('SELECT table_name, fingerprint, model FROM liteshift.tables');
+  return new Map(result.rows.map((r) => [r.table_name, { model: r.model, fingerprint: r.fingerprint }]));
 }

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import type { ColumnModel, ValueKind } from '@liteshift/shared';
+import { checksumField, checksumText, doubleHex, pgChecksumField, pgChecksumText } from './checksum.js';
+
+function column(kind: ValueKind, name = 'c'): ColumnModel {
+  return { name, declaredType: '', notNull: false, sqliteDefault: null, kind, pgType: kind, pgDefault: null, identity: false, reason: '' };
+}
+
+describe('checksumText: one form per type, whatever text the value arrived as', () => {
+  it('reals by their bits: two spellings of one double agree, neighbours do not', () => {
+    // JavaScript prints this double with 16 digits, PostgreSQL with 17.
+    expect(checksumText(column('real'), '100000000000119800')).toBe(checksumText(column('real'), '1.0000000000011981e+17'));
+    expect(checksumText(column('real'), '0.1')).not.toBe(checksumText(column('real'), '0.10000000000000002'));
+    expect(doubleHex(1.5)).toBe('3ff8000000000000');
+    expect(doubleHex(Number('NaN'))).toBe('7ff8000000000000');
+    expect(checksumText(column('real'), 'Infinity')).toBe('7ff0000000000000');
+  });
+
+  it('numerics without the scale PostgreSQL pads them to', () => {
+    expect(checksumText(column('numeric'), '0')).toBe('0');
+    expect(checksumText(column('numeric'), '1.50')).toBe('1.5');
+    expect(checksumText(column('numeric'), '12.30')).toBe(checksumText(column('numeric'), '12.3'));
+  });
+
+  it('timestamps and times as PostgreSQL prints them', () => {
+    expect(checksumText(column('timestamp'), '2019-08-08 08:15:30')).toBe('2019-08-08 08:15:30');
+    expect(checksumText(column('timestamp'), '2019-08-08T08:15:30.250')).toBe('2019-08-08 08:15:30.25');
+    expect(checksumText(column('timestamp'), '2019-08-08')).toBe('2019-08-08 00:00:00');
+    expect(checksumText(column('timestamptz'), '2024-01-01T12:00:00+02:00')).toBe('2024-01-01 10:00:00+00');
+    expect(checksumText(column('time'), '08:30')).toBe('08:30:00');
+    expect(checksumText(column('time'), '08:30:00')).toBe('08:30:00');
+  });
+
+  it('leaves NULL, refused values and the other types alone', () => {
+    expect(checksumText(column('timestamp'), null)).toBeNull();
+    expect(checksumText(column('real'), '\u0000rejected: x')).toBe('\u0000rejected: x');
+    expect(checksumText(column('text'), ' a\tb ')).toBe(' a\tb ');
+    expect(checksumText(column('blob'), '\\x00ff')).toBe('\\x00ff');
+  });
+});
+
+describe('checksumField', () => {
+  it('length-prefixes in bytes, so no value can pass for two', () => {
+    expect(checksumField(null)).toBe('~');
+    expect(checksumField('é')).toBe('2:é');
+    expect(checksumField('1:a') + checksumField('')).not.toBe(checksumField('1') + checksumField('a'));
+  });
+});
+
+describe('the PostgreSQL side', () => {
+  it('computes the same forms in SQL', () => {
+    expect(pgChecksumText(column('real', 'w'))).toBe(`encode(float8send(t."w"::float8), 'hex')`);
+    expect(pgChecksumText(column('boolean', 'b'))).toBe(`CASE WHEN t."b" THEN 't' ELSE 'f' END`);
+    expect(pgChecksumText(column('timestamptz', 'at'))).toContain(`AT TIME ZONE 'UTC'`);
+    expect(pgChecksumText(column('text', 'x'))).toBe('t."x"::text');
+    expect(pgChecksumField(column('text', 'x'))).toBe(`CASE WHEN t."x" IS NULL THEN '~' ELSE octet_length(t."x"::text)::text || ':' || t."x"::text END`);
+  });
+});

@@ -1,0 +1,74 @@
+import { canonical, pgColumnName, quoteIdent, type ColumnModel } from '@liteshift/shared';
+
+/**
+ * The text each side contributes to a range checksum, one form per type: what SQLite's
+ * value becomes through the loader's mapping, and what PostgreSQL computes in SQL from the
+ * stored value, must be the same string whenever PostgreSQL holds what SQLite held.
+ * Otherwise a faithful copy would fail its checksum and be compared row by row (correct,
+ * but slow). PostgreSQL prints in the session settings liteshift always connects with
+ * (UTC, DateStyle ISO, extra_float_digits 1, bytea hex).
+ */
+
+const PLAIN_TIMESTAMP = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/;
+const PLAIN_TIME = /^\d\d:\d\d:\d\d$/;
+
+const doubleBits = Buffer.alloc(8);
+
+/**
+ * A double by its IEEE-754 bits, in hex: the digits PostgreSQL and JavaScript print for
+ * the same double can differ (a shortest form that relies on round-half-even), its bits
+ * cannot.
+ */
+export function doubleHex(n: number): string {
+  doubleBits.writeDoubleBE(n);
+  return doubleBits.toString('hex');
+}
+
+/** The checksummed text of a value as the loader would have written it (`text` from toPgText). */
+export function checksumText(column: ColumnModel, text: string | null): string | null {
+  if (text === null || text.startsWith('\u0000')) return text;
+  switch (column.kind) {
+    case 'real':
+      return doubleHex(Number(text));
+    case 'numeric':
+      return canonical('numeric', text);
+    case 'timestamp':
+      // Most stored timestamps already read as PostgreSQL prints them: skip the parse.
+      return PLAIN_TIMESTAMP.test(text) ? text : canonical('timestamp', text);
+    case 'timestamptz':
+      return canonical('timestamptz', text);
+    case 'time':
+      return PLAIN_TIME.test(text) ? text : canonical('time', text);
+    default:
+      return text;
+  }
+}
+
+/** The same text computed by PostgreSQL from column `column` of the row aliased `alias`. */
+export function pgChecksumText(column: ColumnModel, alias = 't'): string {
+  const c = `${alias}.${quoteIdent(pgColumnName(column))}`;
+  switch (column.kind) {
+    case 'real':
+      return `encode(float8send(${c}::float8), 'hex')`;
+    case 'boolean':
+      // boolean::text is 'true'/'false'; the loader writes 't'/'f'.
+      return `CASE WHEN ${c} THEN 't' ELSE 'f' END`;
+    case 'numeric':
+      // canonical(): no trailing fraction zeros (numeric(5,2) prints 0 as 0.00), nan/infinity in lower case.
+      return `CASE WHEN position('.' IN ${c}::text) > 0 THEN rtrim(rtrim(${c}::text, '0'), '.') ELSE lower(${c}::text) END`;
+    case 'timestamptz':
+      return `(${c} AT TIME ZONE 'UTC')::text || '+00'`;
+    default:
+      return `${c}::text`;
+  }
+}
+
+/** One value in the checksummed text: length-prefixed, so no separator can be forged by data. */
+export function checksumField(text: string | null): string {
+  return text === null ? '~' : `${Buffer.byteLength(text, 'utf8')}:${text}`;
+}
+
+export function pgChecksumField(column: ColumnModel, alias = 't'): string {
+  const text = pgChecksumText(column, alias);
+  return `CASE WHEN ${alias}.${quoteIdent(pgColumnName(column))} IS NULL THEN '~' ELSE octet_length(${text})::text || ':' || ${text} END`;
+}
