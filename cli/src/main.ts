@@ -4,10 +4,12 @@ import { LiteshiftError, createLogger, defaultLogFormat, isLiteshiftError, error
 import { context, withSettings } from './settings-options.js';
 import { migrate } from './commands/migrate.js';
 import { showPlan } from './commands/plan.js';
-import { verifyCommand } from './commands/verify.js';
+import { addVerifyCommand } from './commands/verify.js';
+import { addRepairCommand } from './commands/repair.js';
 import { demo } from './commands/demo.js';
 import { stackCommand } from './commands/stack.js';
 import { extractCommand, loadCommand } from './commands/services.js';
+import { addReplayCommand } from './commands/replay.js';
 import { cutoverCommand, statusCommand, uninstallCommand } from './commands/operate.js';
 import { createTodoDatabase, settingsMarkdownTable } from '@liteshift/shared';
 import { print, printError } from './output.js';
@@ -17,7 +19,10 @@ const EXIT_NOT_READY = 1;
 const EXIT_USER = 2;
 const EXIT_INTERNAL = 70;
 
-const MIGRATE_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', 'partitions', 'chunkRows'] as const;
+/** How the schema maps (--on-misfit, --cast, --fold-identifiers): wherever a command reads it to plan or to extract. */
+const MAPPING_KEYS = ['onMisfit', 'cast', 'foldIdentifiers'] as const;
+const MIGRATE_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', 'partitions', 'chunkRows', ...MAPPING_KEYS] as const;
+const PLAN_KEYS = ['sqlitePath', 'targetSchema', 'topicPrefix', ...MAPPING_KEYS] as const;
 
 function positive(name: string) {
   return (value: string): number => {
@@ -47,31 +52,25 @@ export function buildProgram(): Command {
     MIGRATE_KEYS,
   ).action(async (flags: Record<string, unknown>) => {
     if (flags.dryRun) {
-      const { settings } = context('cli', ['sqlitePath', 'targetSchema', 'topicPrefix'], flags);
+      const { settings } = context('cli', PLAN_KEYS, flags, ['cast']);
       showPlan({ ...settings, json: Boolean(flags.json) });
       return;
     }
-    const { settings, log, logFor, logging } = context('cli', MIGRATE_KEYS, flags);
+    const { settings, log, logFor, logging } = context('cli', MIGRATE_KEYS, flags, ['cast']);
     const result = await migrate(settings, { forceRecreate: Boolean(flags.forceRecreate), json: Boolean(flags.json) }, log, logFor, logging);
     if (result.report.verdict !== 'READY') process.exitCode = EXIT_NOT_READY;
   });
 
   withSettings(
     program.command('plan').description('the dry run: type mapping per column with reasons, DDL, notices').option('--json', 'print the plan as JSON'),
-    ['sqlitePath', 'targetSchema', 'topicPrefix'],
+    PLAN_KEYS,
   ).action((flags: Record<string, unknown>) => {
-    const { settings } = context('cli', ['sqlitePath', 'targetSchema', 'topicPrefix'], flags);
+    const { settings } = context('cli', PLAN_KEYS, flags, ['cast']);
     showPlan({ ...settings, json: Boolean(flags.json) });
   });
 
-  withSettings(
-    program.command('verify').description('compare SQLite and PostgreSQL; exit 0 only when READY').option('--json', 'print the report as JSON'),
-    ['sqlitePath', 'databaseUrl', 'targetSchema'],
-  ).action(async (flags: Record<string, unknown>) => {
-    const { settings } = context('verifier', ['sqlitePath', 'databaseUrl', 'targetSchema'], flags);
-    const report = await verifyCommand(settings, { json: Boolean(flags.json) });
-    if (report.verdict !== 'READY') process.exitCode = EXIT_NOT_READY;
-  });
+  addVerifyCommand(program);
+  addRepairCommand(program);
 
   withSettings(
     program
@@ -103,7 +102,7 @@ export function buildProgram(): Command {
     if (!ready) process.exitCode = EXIT_NOT_READY;
   });
 
-  const EXTRACT_KEYS = ['sqlitePath', 'kafkaBrokers', 'topicPrefix', 'partitions', 'chunkRows'] as const;
+  const EXTRACT_KEYS = ['sqlitePath', 'kafkaBrokers', 'topicPrefix', 'partitions', 'chunkRows', ...MAPPING_KEYS] as const;
   withSettings(
     program
       .command('extract')
@@ -111,7 +110,7 @@ export function buildProgram(): Command {
       .option('--follow', 'install change capture (triggers) in the SQLite file and keep streaming changes until SIGTERM'),
     EXTRACT_KEYS,
   ).action(async (flags: Record<string, unknown>) => {
-    const { settings, log } = context('extractor', EXTRACT_KEYS, flags);
+    const { settings, log } = context('extractor', EXTRACT_KEYS, flags, ['cast']);
     await extractCommand(settings, { follow: Boolean(flags.follow) }, log);
   });
 
@@ -126,6 +125,8 @@ export function buildProgram(): Command {
     const { settings, log } = context('loader', LOAD_KEYS, flags);
     await loadCommand(settings, { follow: Boolean(flags.follow) }, log);
   });
+
+  addReplayCommand(program);
 
   const OPERATE_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema'] as const;
   withSettings(

@@ -1,4 +1,4 @@
-import { openSqlite, readSchema, sleep, type Logger, type Settings } from '@liteshift/shared';
+import { errorMessage, isKafkaOutage, mappingOptions, openSqlite, postgresError, readSchema, sleep, type Logger, type Settings } from '@liteshift/shared';
 import { Extractor } from '@liteshift/extractor';
 import { Loader, finalizeTables } from '@liteshift/loader';
 import { formatCount, print } from '../output.js';
@@ -22,13 +22,13 @@ export async function untilSignal<T>(log: Logger, work: (signal: AbortSignal) =>
 }
 
 export async function extractCommand(
-  settings: Pick<Settings, 'sqlitePath' | 'kafkaBrokers' | 'topicPrefix' | 'partitions' | 'chunkRows'>,
+  settings: Pick<Settings, 'sqlitePath' | 'kafkaBrokers' | 'topicPrefix' | 'partitions' | 'chunkRows'> & Partial<Pick<Settings, 'onMisfit' | 'cast' | 'foldIdentifiers'>>,
   flags: { follow: boolean },
   log: Logger,
 ): Promise<void> {
   // Following writes capture triggers and the extractor's position into the file.
   const db = openSqlite(settings.sqlitePath, { readonly: !flags.follow });
-  const model = readSchema(db);
+  const model = readSchema(db, mappingOptions(settings));
   const extractor = new Extractor({ ...settings, db, model, brokers: settings.kafkaBrokers, log });
   await untilSignal(
     log,
@@ -65,7 +65,7 @@ export async function loadCommand(
     async (signal) => {
       await loader.connect();
       if (flags.follow) {
-        await waitForSchemas(loader, signal, log);
+        await waitForSchemas(loader, settings, signal, log);
         await loader.follow(signal);
         return;
       }
@@ -94,12 +94,22 @@ export async function loadCommand(
   );
 }
 
-/** A loader started before the extractor waits for the first writer schemas. */
-async function waitForSchemas(loader: Loader, signal: AbortSignal, log: Logger): Promise<void> {
+/**
+ * A loader started before the extractor waits for the first writer schemas, and rides out
+ * PostgreSQL or Kafka being down meanwhile, as `follow` does later.
+ */
+async function waitForSchemas(loader: Loader, settings: Pick<Settings, 'databaseUrl'>, signal: AbortSignal, log: Logger): Promise<void> {
   let told = false;
-  while (!signal.aborted && (await loader.refreshSchemas()).length === 0) {
-    if (!told) log.info('waiting for the extractor to publish its schemas');
-    told = true;
+  while (!signal.aborted) {
+    try {
+      if ((await loader.refreshSchemas()).length > 0) return;
+      if (!told) log.info('waiting for the extractor to publish its schemas');
+      told = true;
+    } catch (error) {
+      const outage = isKafkaOutage(error) || postgresError(error, settings.databaseUrl, 'read the target tables').retriable;
+      if (!outage) throw error;
+      log.warn({ err: errorMessage(postgresError(error, settings.databaseUrl, 'read the target tables')) }, 'cannot read the writer schemas yet; retrying');
+    }
     await sleep(2_000, signal);
   }
 }

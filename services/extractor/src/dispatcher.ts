@@ -63,7 +63,11 @@ export class EventDispatcher {
       messages.push({ key, value: codec.encodeValue({ op: r.op, table, after: r.row, seq: r.seq, snapshot, tsMs }) });
       if (r.op === 'd') messages.push({ key, value: null });
     }
-    await this.inFlight;
+    // Taken before awaiting: a failed send is reported once, and the dispatcher stays
+    // usable for the retry that follows.
+    const previous = this.inFlight;
+    this.inFlight = null;
+    await previous;
     const sending = this.producer.send(topic, messages);
     // Marks the rejection handled until the next dispatch/flush awaits (and rethrows) it.
     sending.catch(() => undefined);

@@ -21,6 +21,9 @@ import {
   readSchema,
   retry,
   sleep,
+  errorMessage,
+  isKafkaOutage,
+  isLiteshiftError,
   type Admin,
   type Logger,
   type SchemaModel,
@@ -54,6 +57,21 @@ export interface FollowOptions {
 
 const SNAPSHOT_STATE = 'snapshot';
 const STATUS_STATE = 'status';
+/** A snapshot under way: its watermark and the tables Kafka has acknowledged whole. */
+const SNAPSHOT_PROGRESS_STATE = 'snapshot_progress';
+
+interface SnapshotProgress {
+  snapshotId: string;
+  watermark: string;
+  startedAt: string;
+  /** Table → rows, for tables whose every row Kafka has acknowledged. */
+  done: Record<string, number>;
+}
+
+function readSnapshotProgress(db: SqliteDatabase): SnapshotProgress | null {
+  const raw = readState(db, SNAPSHOT_PROGRESS_STATE);
+  return typeof raw === 'string' ? (JSON.parse(raw) as SnapshotProgress) : null;
+}
 
 function readPosition(db: SqliteDatabase): bigint | null {
   if (readState(db, SNAPSHOT_STATE) === undefined) return null;
@@ -93,6 +111,18 @@ function setStatus(db: SqliteDatabase, status: Record<string, unknown>): void {
 }
 
 const isBusy = (error: unknown): boolean => /SQLITE_BUSY|database is locked/i.test(String((error as { code?: string })?.code ?? error));
+
+/** What a long-running extractor waits out: the application holding SQLite's write lock, a broker down or restarting. */
+const isTransient = (error: unknown): boolean => isBusy(error) || isKafkaOutage(error) || (isLiteshiftError(error) && error.retriable);
+
+export interface SnapshotResume {
+  snapshotId?: string;
+  startedAt?: string;
+  /** Tables already in Kafka whole (table → rows): not read again. */
+  done?: Record<string, number>;
+  /** Called once every row of a table is acknowledged by Kafka. */
+  onTableDone?: (table: string, rows: number) => void;
+}
 
 export interface SnapshotResult {
   marker: SnapshotMarker;
@@ -150,19 +180,27 @@ export class Extractor {
     watermark = 0n,
     tables: readonly TableModel[] = this.model.tables,
     onProgress = this.options.onProgress,
+    resume: SnapshotResume = {},
   ): Promise<SnapshotResult> {
     const { db, chunkRows, log, topicPrefix } = this.options;
     const dispatcher = this.dispatcher!;
     const marker: SnapshotMarker = {
-      snapshotId: randomUUID(),
+      snapshotId: resume.snapshotId ?? randomUUID(),
       watermark: watermark.toString(),
-      startedAt: new Date().toISOString(),
+      startedAt: resume.startedAt ?? new Date().toISOString(),
       completedAt: null,
       tables: {},
       endOffsets: {},
     };
     const rowsPerTable: Record<string, number> = {};
     for (const table of tables) {
+      const sent = resume.done?.[table.name];
+      if (sent !== undefined) {
+        rowsPerTable[table.name] = sent;
+        marker.tables[table.name] = { topic: dispatcher.topicOf(table.name), rows: sent };
+        onProgress?.(table.name, sent, sent);
+        continue;
+      }
       const started = Date.now();
       const total = table.rowCount ?? 0;
       let done = 0;
@@ -176,6 +214,10 @@ export class Extractor {
       }
       rowsPerTable[table.name] = done;
       marker.tables[table.name] = { topic: dispatcher.topicOf(table.name), rows: done };
+      if (resume.onTableDone) {
+        await dispatcher.flush();
+        resume.onTableDone(table.name, done);
+      }
       log.info({ table: table.name, rows: done, ms: Date.now() - started }, 'snapshot of table read');
     }
     await dispatcher.flush();
@@ -224,54 +266,104 @@ export class Extractor {
     const pollMs = options.pollMs ?? 100;
     const batch = options.batchChanges ?? this.options.chunkRows;
     requireWal(db);
-    installCapture(db, this.model.tables);
+    await this.waitOut(signal, () => installCapture(db, this.model.tables));
     let schemaVersion = Number(db.pragma('schema_version', { simple: true }));
-    await this.prepareTopics(this.model.tables);
+    await this.waitOut(signal, () => this.prepareTopics(this.model.tables));
 
     let position = readPosition(db);
     if (position === null) {
-      const watermark = changelogHead(db);
-      log.info({ watermark: watermark.toString() }, 'snapshot starts at changelog watermark');
-      await this.snapshot(watermark, this.model.tables, snapshotProgress(db, watermark, this.model.tables, this.options.onProgress));
-      db.transaction(() => {
-        writeState(db, POSITION_STATE, watermark);
-        writeState(db, SNAPSHOT_STATE, JSON.stringify({ watermark: watermark.toString(), completedAt: new Date().toISOString() }));
-      })();
-      position = watermark;
+      position = await this.waitOut(signal, () => this.followSnapshot());
     } else {
       log.info({ position: position.toString() }, 'resuming the change stream');
     }
-    setStatus(db, { phase: 'streaming' });
+    await this.waitOut(signal, () => setStatus(db, { phase: 'streaming' }));
 
     const stream = new StreamingSource(db, this.dispatcher!, log, position);
     stream.setTables(this.model.tables);
+    let failures = 0;
     while (!signal.aborted) {
-      const version = Number(db.pragma('schema_version', { simple: true }));
-      if (version !== schemaVersion) {
-        await this.applySchemaChange(stream);
-        schemaVersion = Number(db.pragma('schema_version', { simple: true }));
+      try {
+        const version = Number(db.pragma('schema_version', { simple: true }));
+        if (version !== schemaVersion) {
+          await this.applySchemaChange(stream);
+          schemaVersion = Number(db.pragma('schema_version', { simple: true }));
+        }
+        const consumed = await stream.pollOnce(batch);
+        if (failures > 0) log.info({ attempts: failures }, 'streaming again');
+        failures = 0;
+        if (consumed === 0) await sleep(pollMs, signal);
+      } catch (error) {
+        if (!isTransient(error)) throw error;
+        // The position did not move: the same changes are read again (the rows as they are
+        // by then) and sent again, so nothing is lost; Kafka may hold some twice.
+        failures++;
+        const delayMs = Math.min(5_000, 50 * 2 ** Math.min(failures, 7));
+        log.warn({ attempt: failures, delayMs, err: errorMessage(error) }, isBusy(error) ? 'SQLite is busy; retrying' : 'cannot stream changes; retrying');
+        await sleep(delayMs, signal);
       }
-      const consumed = await retry(() => stream.pollOnce(batch), {
-        retries: 20,
-        initialDelayMs: 50,
-        maxDelayMs: 2_000,
-        isRetriable: isBusy,
-        onRetry: (_e, attempt) => log.debug({ attempt }, 'SQLite is busy; retrying'),
-      });
-      if (consumed === 0) await sleep(pollMs, signal);
     }
     log.info({ position: stream.position.toString() }, 'change stream stopped');
+  }
+
+  /**
+   * The first snapshot of a following extractor. Its watermark is stored before the first
+   * row is read and kept if the extractor stops midway: the restarted snapshot streams
+   * every change after that same watermark, including deletes of rows the interrupted
+   * one already sent. Tables Kafka acknowledged whole are not read again.
+   */
+  private async followSnapshot(): Promise<bigint> {
+    const { db, log } = this.options;
+    let progress = readSnapshotProgress(db);
+    if (progress) {
+      log.info({ watermark: progress.watermark, done: Object.keys(progress.done) }, 'resuming an interrupted snapshot at its watermark');
+    } else {
+      const watermark = changelogHead(db);
+      progress = { snapshotId: randomUUID(), watermark: watermark.toString(), startedAt: new Date().toISOString(), done: {} };
+      writeState(db, SNAPSHOT_PROGRESS_STATE, JSON.stringify(progress));
+      log.info({ watermark: progress.watermark }, 'snapshot starts at changelog watermark');
+    }
+    const state = progress;
+    const watermark = BigInt(state.watermark);
+    await this.snapshot(watermark, this.model.tables, snapshotProgress(db, watermark, this.model.tables, this.options.onProgress), {
+      snapshotId: state.snapshotId,
+      startedAt: state.startedAt,
+      done: { ...state.done },
+      onTableDone: (table, rows) => {
+        state.done[table] = rows;
+        writeState(db, SNAPSHOT_PROGRESS_STATE, JSON.stringify(state));
+      },
+    });
+    db.transaction(() => {
+      writeState(db, POSITION_STATE, watermark);
+      writeState(db, SNAPSHOT_STATE, JSON.stringify({ watermark: watermark.toString(), completedAt: new Date().toISOString() }));
+      writeState(db, SNAPSHOT_PROGRESS_STATE, null);
+    }).immediate();
+    return watermark;
+  }
+
+  /** Retries `operation` with backoff while the failure is one a running service waits out. */
+  private waitOut<T>(signal: AbortSignal, operation: () => T | Promise<T>): Promise<T> {
+    return retry(async () => operation(), {
+      retries: Number.MAX_SAFE_INTEGER,
+      initialDelayMs: 100,
+      maxDelayMs: 5_000,
+      signal,
+      isRetriable: isTransient,
+      onRetry: (error, attempt, delayMs) =>
+        this.options.log.warn({ attempt, delayMs, err: errorMessage(error) }, isBusy(error) ? 'SQLite is busy; retrying' : 'Kafka is unavailable; retrying'),
+    });
   }
 
   /** New tables get triggers, a schema and their own snapshot; grown tables a new writer schema. */
   private async applySchemaChange(stream: StreamingSource): Promise<void> {
     const { db, log } = this.options;
-    const change = diffSchemas(this.model, readSchema(db));
+    const change = diffSchemas(this.model, readSchema(db, this.model.mapping));
     if (change.added.length + change.altered.length + change.dropped.length === 0) return;
-    this.model = change.model;
-    installCapture(db, this.model.tables);
+    // The captured model changes only once everything below is done: a step that fails
+    // (Kafka down) is redone whole at the next attempt, the new tables' snapshot included.
+    installCapture(db, change.model.tables);
     await this.prepareTopics([...change.added, ...change.altered]);
-    stream.setTables(this.model.tables);
+    stream.setTables(change.model.tables);
     for (const table of change.dropped) log.warn({ table }, 'table dropped from SQLite: no longer captured (its PostgreSQL table is kept)');
     for (const table of change.altered) log.info({ table: table.name }, 'columns added: new writer schema published');
     if (change.added.length > 0) {
@@ -279,6 +371,7 @@ export class Extractor {
       // Changes to the new tables recorded from now on stream after this snapshot, per key in order.
       await this.snapshot(changelogHead(db), change.added);
     }
+    this.model = change.model;
   }
 
   private requireAdmin(): Admin {

@@ -3,3 +3,4 @@ export * from './apply.js';
 export * from './finalize.js';
 export * from './offsets.js';
 export * from './target-tables.js';
+export * from './replay.js';

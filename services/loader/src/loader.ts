@@ -8,6 +8,7 @@ import {
   writerFingerprint,
   deadLetterTopic,
   describePostgresUrl,
+  ensureTopics,
   ensureMetaSchema,
   errorMessage,
   sleep,
@@ -46,6 +47,13 @@ export interface LoaderOptions {
   log: Logger;
   /** PostgreSQL connections, hence partitions applied at once. */
   concurrency?: number;
+  /**
+   * How long the group waits for a member that stopped answering (a loader killed) before
+   * its partitions move to the others. Kafka's own default (45 s) leaves them unapplied
+   * that long; a batch is applied well within 10 s, and a member dropped anyway costs only
+   * a rebalance, since positions live in PostgreSQL.
+   */
+  sessionTimeoutMs?: number;
   onApplied?: (table: string, stats: ApplyStats) => void;
 }
 
@@ -80,7 +88,18 @@ export class Loader {
   private readonly records = new Map<string, SchemaRecord>();
   private readonly tables = new Map<string, TableState>();
   private readonly topicTables = new Map<string, string>();
+  /** Next offset applied in PostgreSQL per partition, as far as this process knows. */
   private readonly applied = new Map<string, bigint>();
+  /**
+   * Where this member's consumer reads each assigned partition from: set by our own seeks
+   * and by every batch applied, cleared at every group join. A batch that starts past
+   * PostgreSQL's offset is applied only when this vouches that nothing in between was skipped.
+   */
+  private readonly positions = new Map<string, bigint>();
+  private generation = 0;
+  private following = false;
+  /** The consumer stopped for good (kafkajs gave up): follow() starts a new one. */
+  private crashed: Error | null = null;
   private fatal: Error | null = null;
   private progressWaiters: (() => boolean)[] = [];
   readonly totals: ApplyStats & { deadLettered: number } = { upserted: 0, deleted: 0, rejected: 0, deadLettered: 0 };
@@ -104,6 +123,8 @@ export class Loader {
       throw postgresError(error, databaseUrl);
     }
     this.admin = await connectAdmin(this.kafka, this.options.brokers);
+    // Dead letters need their topic even when no extractor created it (a topic fed by hand).
+    await ensureTopics(this.admin, [{ topic: deadLetterTopic(this.options.topicPrefix), partitions: 1, compacted: false }]);
     this.producer = new MessageProducer({ brokers: this.options.brokers, clientId: 'liteshift-loader', log: this.options.log });
     log.info({ postgres: describePostgresUrl(databaseUrl), group: this.group }, 'loader connected');
   }
@@ -156,15 +177,23 @@ export class Loader {
     }
   }
 
+  /** Every table named on the schema topic, with its topic (after refreshSchemas). */
+  tableTopics(): { table: TableModel; topic: string }[] {
+    return [...this.topicTables].flatMap(([topic, name]) => {
+      const state = this.tables.get(name);
+      return state ? [{ table: state.applier.table, topic }] : [];
+    });
+  }
+
   tableModels(): TableModel[] {
     return [...this.tables.values()].map((t) => t.applier.table);
   }
 
-  private async loadOffsets(): Promise<void> {
+  /** PostgreSQL's offsets of this group, read now. */
+  private async storedOffsets(): Promise<Map<string, bigint>> {
     const client = await this.requirePool().connect();
     try {
-      this.applied.clear();
-      for (const [id, next] of await readOffsets(client, this.group)) this.applied.set(id, next);
+      return await readOffsets(client, this.group);
     } catch (error) {
       throw postgresError(error, this.options.databaseUrl);
     } finally {
@@ -172,9 +201,16 @@ export class Loader {
     }
   }
 
+  /** Takes in what PostgreSQL holds, including what other members of the group applied. */
+  async refreshApplied(): Promise<void> {
+    for (const [id, next] of await this.storedOffsets()) {
+      if ((this.applied.get(id) ?? -1n) < next) this.applied.set(id, next);
+    }
+  }
+
   /** Starts consuming every table topic named on the schema topic; returns once running. */
   async start(): Promise<void> {
-    await this.loadOffsets();
+    await this.refreshApplied();
     const topics = await this.refreshSchemas();
     if (topics.length === 0 || this.consumer) return;
     const consumer = this.kafka.consumer({
@@ -184,19 +220,35 @@ export class Loader {
       maxBytesPerPartition: 2 * 1024 * 1024,
       maxBytes: 8 * 1024 * 1024,
       maxWaitTimeInMs: 250,
-      sessionTimeout: 45_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
+      heartbeatInterval: Math.max(500, Math.floor((this.options.sessionTimeoutMs ?? 10_000) / 5)),
     });
     this.consumer = consumer;
+    this.crashed = null;
     consumer.on(consumer.events.CRASH, (event) => {
-      if (!event.payload.restart) {
-        this.fail(new LiteshiftError('KAFKA_FAILED', `loader stopped: ${event.payload.error.message}`, { cause: event.payload.error }));
+      const error = event.payload.error;
+      if (event.payload.restart) {
+        this.options.log.warn({ err: errorMessage(error) }, 'consumer failed; it restarts by itself');
+        return;
+      }
+      const wrapped = new LiteshiftError('KAFKA_FAILED', `loader stopped: ${error.message}`, { cause: error });
+      if (this.following && !this.fatal && this.consumer === consumer) {
+        this.options.log.warn({ err: errorMessage(error) }, 'consumer stopped; starting a new one');
+        this.crashed = wrapped;
+      } else {
+        this.fail(wrapped);
       }
     });
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
-      this.seekToStoredOffsets(consumer, event.payload.memberAssignment).catch((error: unknown) =>
-        this.fail(new LiteshiftError('KAFKA_FAILED', `cannot position the loader on its stored offsets: ${errorMessage(error)}`, { cause: error })),
+      // Synchronously, before the first batch of the new generation is handled.
+      this.positions.clear();
+      const generation = ++this.generation;
+      const assignment = event.payload.memberAssignment;
+      this.options.log.info(
+        { member: event.payload.memberId, partitions: Object.entries(assignment).flatMap(([t, ps]) => ps.map((p) => `${t}:${p}`)) },
+        'partitions assigned',
       );
+      void this.positionAssigned(consumer, assignment, generation);
     });
     try {
       await consumer.connect();
@@ -234,36 +286,53 @@ export class Loader {
     });
   }
 
+  /** Why the loader stopped for good, if it did. */
+  get failure(): Error | null {
+    return this.fatal;
+  }
+
   /**
    * The long-running loader: applies every change until `signal` aborts. New table topics
    * (a table created in SQLite) are picked up without a restart; once the snapshot is in,
-   * the indexes that are safe while changes still stream are created.
+   * the indexes that are safe while changes still stream are created. Outages of Kafka or
+   * PostgreSQL are waited out: batches are retried, a consumer that gave up is replaced.
    */
   async follow(signal: AbortSignal, options: { checkEveryMs?: number } = {}): Promise<void> {
     const every = options.checkEveryMs ?? 3_000;
-    await retry(() => this.start(), {
-      retries: 10,
-      initialDelayMs: 500,
-      maxDelayMs: 5_000,
-      isRetriable: (e) => isRetriableKafkaError(e) || (isLiteshiftError(e) && e.retriable),
-      onRetry: (e, attempt) => this.options.log.warn({ attempt, err: errorMessage(e) }, 'loader start failed; retrying'),
-    });
+    this.following = true;
+    const startWithRetry = (): Promise<void> =>
+      retry(() => this.start(), {
+        retries: 1_000_000,
+        initialDelayMs: 500,
+        maxDelayMs: 5_000,
+        signal,
+        isRetriable: (e) => isRetriableKafkaError(e) || (isLiteshiftError(e) && e.retriable),
+        onRetry: (e, attempt) => this.options.log.warn({ attempt, err: errorMessage(e) }, 'loader start failed; retrying'),
+      });
+    await startWithRetry();
     let known = new Set(this.topicTables.keys());
     let postSnapshotDone = false;
     while (!signal.aborted) {
       await sleep(every, signal);
       if (signal.aborted || this.fatal) break;
       try {
+        if (this.crashed) {
+          await this.stop();
+          await startWithRetry();
+          continue;
+        }
         const topics = await this.requireAdmin().listTopics();
         const prefix = `${this.options.topicPrefix}.`;
         if (topics.some((t) => t.startsWith(prefix) && !t.startsWith(`${prefix}_`) && !known.has(t))) {
           await this.stop();
-          await this.start();
+          await startWithRetry();
           known = new Set(this.topicTables.keys());
           this.options.log.info({ topics: [...known] }, 'consuming new table topics');
         }
         if (!postSnapshotDone) {
           const marker = await this.snapshotMarker();
+          // Other members of the group applied their partitions: PostgreSQL knows.
+          if (marker?.completedAt) await this.refreshApplied();
           if (marker?.completedAt && this.reached(marker.endOffsets)) {
             const client = await this.requirePool().connect();
             try {
@@ -278,6 +347,7 @@ export class Loader {
         this.options.log.warn({ err: errorMessage(error) }, 'housekeeping failed; retrying');
       }
     }
+    this.following = false;
     await this.stop();
     if (this.fatal) throw this.fatal;
   }
@@ -318,16 +388,42 @@ export class Loader {
 
   /**
    * PostgreSQL's offsets are the truth: Kafka's committed offsets of the group may be ahead
-   * (an emptied or new target database) or behind (a crash between the two commits).
-   * A partition PostgreSQL has no offset for starts at its beginning.
+   * (an emptied or new target database, a replay) or behind (a crash between the two
+   * commits). Every assigned partition is sought to PostgreSQL's offset, read afresh since
+   * another member may have applied it meanwhile; one it has none for starts at its
+   * beginning. A partition whose batch arrives first is positioned by handleBatch instead.
    */
-  private async seekToStoredOffsets(consumer: Consumer, assignment: Record<string, number[]>): Promise<void> {
-    for (const [topic, partitions] of Object.entries(assignment)) {
-      const lows = new Map((await topicOffsets(this.requireAdmin(), topic)).map((o) => [o.partition, o.low]));
-      for (const partition of partitions) {
-        const next = this.applied.get(partitionId(topic, partition));
-        consumer.seek({ topic, partition, offset: next !== undefined ? next.toString() : (lows.get(partition) ?? '0') });
-      }
+  private async positionAssigned(consumer: Consumer, assignment: Record<string, number[]>, generation: number): Promise<void> {
+    const tables = Object.entries(assignment).filter(([topic]) => topic !== schemaTopic(this.options.topicPrefix));
+    if (tables.length === 0) return;
+    try {
+      await retry(
+        async () => {
+          const stored = await this.storedOffsets();
+          for (const [topic, partitions] of tables) {
+            const lows = new Map((await topicOffsets(this.requireAdmin(), topic)).map((o) => [o.partition, o.low]));
+            for (const partition of partitions) {
+              const id = partitionId(topic, partition);
+              if (generation !== this.generation || this.consumer !== consumer) return;
+              if (this.positions.has(id)) continue;
+              const next = stored.get(id);
+              consumer.seek({ topic, partition, offset: next !== undefined ? next.toString() : (lows.get(partition) ?? '0') });
+              // Nothing exists below the low watermark: reading from there skips nothing.
+              this.positions.set(id, next ?? 0n);
+              if (next !== undefined && (this.applied.get(id) ?? -1n) < next) this.applied.set(id, next);
+            }
+          }
+        },
+        {
+          retries: 8,
+          initialDelayMs: 250,
+          maxDelayMs: 5_000,
+          isRetriable: (e) => isRetriableKafkaError(e) || (isLiteshiftError(e) && e.retriable),
+          onRetry: (e, attempt) => this.options.log.warn({ attempt, err: errorMessage(e) }, 'cannot read the stored offsets yet; retrying'),
+        },
+      );
+    } catch (error) {
+      this.options.log.warn({ err: errorMessage(error) }, 'assigned partitions not positioned up front; each is positioned at its first batch');
     }
   }
 
@@ -359,14 +455,33 @@ export class Loader {
       if (this.tables.get(tableName) === state) break;
       state = this.tables.get(tableName)!;
     }
-    if (deadLetters.length > 0) await this.deadLetter(topic, partition, deadLetters);
 
+    const id = partitionId(topic, partition);
+    const firstOffset = BigInt(messages[0]!.offset);
     const lastOffset = BigInt(messages[messages.length - 1]!.offset);
     const client = await this.requirePool().connect();
     let stats: ApplyStats = { upserted: 0, deleted: 0, rejected: 0 };
+    let from = firstOffset;
+    let letters: typeof deadLetters = [];
+    let failed: unknown = null;
     try {
       await client.query('BEGIN');
       const next = await lockOffset(client, this.group, topic, partition);
+      const known = this.positions.get(id);
+      if (firstOffset > next && !(known !== undefined && known <= next)) {
+        // Messages from PostgreSQL's offset on may never have reached this consumer (it
+        // started from Kafka's commit, or a replay moved the offset back): read from there.
+        await client.query('ROLLBACK');
+        this.consumer?.seek({ topic, partition, offset: next.toString() });
+        this.positions.set(id, next);
+        this.options.log.info({ topic, partition, offset: next.toString(), batchStart: firstOffset.toString() }, 'reading again from the offset stored in PostgreSQL');
+        return;
+      }
+      if (next > from) from = next;
+      // Dead letters of messages an earlier commit covered were sent then: at-least-once
+      // into the dead-letter topic (a crash between this send and the commit resends them).
+      letters = deadLetters.filter(({ message }) => BigInt(message.offset) >= next);
+      if (letters.length > 0) await this.deadLetter(topic, partition, letters);
       const fresh = collapseByKey(decoded.filter((d) => BigInt(d.offset) >= next));
       const rejects: RejectRow[] = [];
       stats = await state.applier.apply(client, fresh, rejects);
@@ -374,21 +489,29 @@ export class Loader {
       if (lastOffset + 1n > next) await storeOffset(client, this.group, topic, partition, lastOffset + 1n);
       await client.query('COMMIT');
     } catch (error) {
+      failed = error;
       await client.query('ROLLBACK').catch(() => undefined);
       const wrapped = postgresError(error, this.options.databaseUrl, `apply a batch of ${tableName}`);
-      this.options.log.error({ table: tableName, topic, partition, err: errorMessage(wrapped) }, 'batch failed');
-      if (!wrapped.retriable) this.fail(wrapped);
+      if (!wrapped.retriable) {
+        this.options.log.error({ table: tableName, topic, partition, err: errorMessage(wrapped) }, 'batch failed');
+        this.fail(wrapped);
+      } else {
+        this.options.log.warn({ table: tableName, topic, partition, err: errorMessage(wrapped) }, 'batch failed; retrying');
+      }
       throw wrapped;
     } finally {
-      client.release();
+      // A connection that failed may be broken (a server restart): never reuse it.
+      client.release(failed ? true : undefined);
     }
-    const id = partitionId(topic, partition);
+    this.positions.set(id, lastOffset + 1n);
     if ((this.applied.get(id) ?? 0n) < lastOffset + 1n) this.applied.set(id, lastOffset + 1n);
     this.totals.upserted += stats.upserted;
     this.totals.deleted += stats.deleted;
     this.totals.rejected += stats.rejected;
-    this.totals.deadLettered += deadLetters.length;
-    this.options.log.debug({ table: tableName, partition, offset: lastOffset.toString(), ...stats }, 'batch applied');
+    this.totals.deadLettered += letters.length;
+    if (from <= lastOffset) {
+      this.options.log.debug({ table: tableName, topic, partition, from: from.toString(), to: lastOffset.toString(), ...stats }, 'batch applied');
+    }
     this.options.onApplied?.(tableName!, stats);
     resolveOffset(lastOffset.toString());
     await commitOffsetsIfNecessary();
@@ -464,7 +587,7 @@ export class Loader {
     return this.pool;
   }
 
-  private requireAdmin(): Admin {
+  requireAdmin(): Admin {
     if (!this.admin) throw new Error('loader is not connected');
     return this.admin;
   }

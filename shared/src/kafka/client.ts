@@ -15,14 +15,27 @@ const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-/** kafkajs logs reconnect attempts at ERROR; they are retried, so ours shows them at debug/warn. */
+const UNREACHABLE = /Connection error|Failed to connect|Connection timeout|ECONNREFUSED|ECONNRESET/i;
+/** One warning per this while the brokers stay unreachable: kafkajs retries far more often. */
+const OUTAGE_WARN_EVERY_MS = 10_000;
+
+/**
+ * kafkajs logs reconnect attempts at ERROR; they are retried, so ours shows them at debug,
+ * plus one warning now and then while no broker answers (a broker restarting), so that a
+ * service waiting out an outage says so.
+ */
 function pinoLogCreator(log: Logger): logCreator {
   const child = log.child({ component: 'kafkajs' });
+  let warnedAt = 0;
   return () =>
     ({ namespace, level, log: entry }) => {
       const { message, timestamp: _t, logger: _l, ...extra } = entry;
       const name = LEVEL_NAMES[level] ?? 'debug';
       child[name === 'error' || name === 'info' ? 'debug' : name]({ namespace, ...extra }, message);
+      if (level === logLevel.ERROR && UNREACHABLE.test(message) && Date.now() - warnedAt >= OUTAGE_WARN_EVERY_MS) {
+        warnedAt = Date.now();
+        child.warn({ namespace, broker: (extra as { broker?: string }).broker, err: message }, 'cannot reach Kafka; retrying');
+      }
     };
 }
 

@@ -24,13 +24,17 @@ export interface ProducerSettings {
 }
 
 export class MessageProducer {
-  private readonly producer: Producer;
+  private producer: Producer;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly settings: ProducerSettings) {
-    this.producer = new Producer({
-      clientId: settings.clientId,
-      bootstrapBrokers: settings.brokers,
+    this.producer = this.create();
+  }
+
+  private create(): Producer {
+    return new Producer({
+      clientId: this.settings.clientId,
+      bootstrapBrokers: this.settings.brokers,
       // Idempotent: one request in flight, acks from all replicas, retries that cannot
       // reorder; with the Java-compatible partitioner a key always lands on one partition.
       idempotent: true,
@@ -39,6 +43,20 @@ export class MessageProducer {
       timeout: 30_000,
       retries: 10,
       retryDelay: 1_000,
+    });
+  }
+
+  /**
+   * A producer that gave up (a broker restart outlasting its retries) may keep dead
+   * connections and a producer id and sequence numbers the broker no longer accepts: the
+   * next send starts a new idempotent session. The caller resends what failed, so Kafka
+   * may then hold a message twice (at-least-once), never out of order per key.
+   */
+  private renew(): void {
+    const broken = this.producer;
+    this.producer = this.create();
+    broken.close(true, (error) => {
+      if (error) this.settings.log.debug({ err: errorMessage(error) }, 'closing a failed producer failed');
     });
   }
 
@@ -63,6 +81,8 @@ export class MessageProducer {
       try {
         await this.producer.send({ messages: slice });
       } catch (error) {
+        this.renew();
+        this.settings.log.warn({ topic, err: describe(error) }, 'Kafka did not acknowledge a send; a new producer takes the next one');
         throw new LiteshiftError('KAFKA_FAILED', `cannot write to Kafka topic ${topic}: ${describe(error)}`, {
           hint: `is the broker at ${this.settings.brokers.join(',')} up? liteshift retried before giving up`,
           retriable: true,

@@ -21,9 +21,25 @@ export interface TopicSpec {
 }
 
 /**
- * Table topics are compacted: with a tombstone after every delete, a replay from the
- * beginning restores the latest state of every live key.
+ * How long a tombstone outlives compaction: a loader (or a replay) that reads a partition
+ * later than this after a delete no longer sees it. Kafka's default is one day; a week
+ * lets a loader stay down over a long weekend and still apply every delete.
  */
+export const TOMBSTONE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * Table topics are compacted, never deleted by age: with a tombstone after every delete,
+ * a replay from the beginning restores the latest state of every live key. The
+ * dead-letter topic keeps every message until someone deals with it.
+ */
+export function topicConfig(spec: TopicSpec): { name: string; value: string }[] {
+  const maxBytes = { name: 'max.message.bytes', value: String(16 * 1024 * 1024) };
+  if (spec.compacted) {
+    return [{ name: 'cleanup.policy', value: 'compact' }, { name: 'delete.retention.ms', value: String(TOMBSTONE_RETENTION_MS) }, maxBytes];
+  }
+  return [{ name: 'cleanup.policy', value: 'delete' }, { name: 'retention.ms', value: '-1' }, maxBytes];
+}
+
 export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.topic));
@@ -34,12 +50,7 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
       topic: s.topic,
       numPartitions: s.partitions,
       replicationFactor: -1,
-      configEntries: s.compacted
-        ? [
-            { name: 'cleanup.policy', value: 'compact' },
-            { name: 'max.message.bytes', value: String(16 * 1024 * 1024) },
-          ]
-        : [{ name: 'max.message.bytes', value: String(16 * 1024 * 1024) }],
+      configEntries: topicConfig(s),
     })),
   });
   // createTopics(waitForLeaders) can return before every partition leader answers
@@ -50,6 +61,30 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
 
 /** kafkajs marks errors that another attempt can cure (leader moves, topics still being created). */
 export const isRetriableKafkaError = (error: unknown): boolean => (error as { retriable?: boolean } | null)?.retriable === true;
+
+const OUTAGE_ERRORS = new Set([
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSLockTimeout',
+]);
+
+/**
+ * A broker that is down or restarting, as a long-running service sees it: kafkajs gives
+ * up after its own retries (KafkaJSNumberOfRetriesExceeded, marked not retriable), which
+ * for a service only means "wait and try again".
+ */
+export function isKafkaOutage(error: unknown): boolean {
+  for (let e = error as { name?: string; retriable?: boolean; code?: string; cause?: unknown } | null | undefined, depth = 0; e && depth < 5; depth++) {
+    if (e.retriable === true || (e.name !== undefined && OUTAGE_ERRORS.has(e.name))) return true;
+    if (e.code === 'KAFKA_UNREACHABLE' || e.code === 'KAFKA_FAILED') return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
 
 export type PartitionOffsets = Record<number, string>;
 
@@ -64,4 +99,17 @@ export function topicOffsets(admin: Admin, topic: string): Promise<{ partition: 
 /** High watermarks (next offset to be written) per partition. */
 export async function endOffsets(admin: Admin, topic: string): Promise<PartitionOffsets> {
   return Object.fromEntries((await topicOffsets(admin, topic)).map((o) => [o.partition, o.high]));
+}
+
+/** Low watermarks (first offset still held) per partition. */
+export async function startOffsets(admin: Admin, topic: string): Promise<PartitionOffsets> {
+  return Object.fromEntries((await topicOffsets(admin, topic)).map((o) => [o.partition, o.low]));
+}
+
+/** Per partition, the first offset written at or after `at`; the end where nothing is that recent. */
+export function offsetsAt(admin: Admin, topic: string, at: Date): Promise<PartitionOffsets> {
+  return retry(
+    async () => Object.fromEntries((await admin.fetchTopicOffsetsByTimestamp(topic, at.getTime())).map((o) => [o.partition, o.offset])),
+    { retries: 10, initialDelayMs: 100, maxDelayMs: 2_000, isRetriable: isRetriableKafkaError },
+  );
 }

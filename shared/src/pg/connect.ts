@@ -42,6 +42,11 @@ export function postgresError(error: unknown, url: string, doing = 'connect to P
     case 'ETIMEDOUT':
     case 'EHOSTUNREACH':
     case 'ECONNRESET':
+    case 'EPIPE':
+    // The server is shutting down or restarting, or an administrator ended the session:
+    // another attempt on a new connection can succeed.
+    case '57P01':
+    case '57P02':
     case '57P03':
       return new LiteshiftError('PG_UNREACHABLE', `cannot ${doing} at ${where}: ${message}`, {
         hint: 'is PostgreSQL running there? check --postgres-url (or DATABASE_URL); see README "Getting PostgreSQL"',
@@ -60,7 +65,7 @@ export function postgresError(error: unknown, url: string, doing = 'connect to P
         cause: error,
       });
     default:
-      if (/timeout/i.test(message) || /Connection terminated/i.test(message)) {
+      if (/timeout|Connection terminated|not queryable/i.test(message)) {
         return new LiteshiftError('PG_UNREACHABLE', `cannot ${doing} at ${where}: ${message}`, {
           hint: 'is PostgreSQL reachable from here? check host, port and firewall',
           retriable: true,
@@ -95,5 +100,9 @@ export async function connectPostgresWithRetry(url: string, applicationName: str
 export function createPool(url: string, applicationName: string, max: number): PgPool {
   const pool = new pg.Pool({ ...clientConfig(url, applicationName), max });
   pool.on('error', () => undefined);
+  // pg-pool listens for errors only on idle clients: a session ended while checked out (a
+  // server restart, pg_terminate_backend) would crash the process. The query in flight
+  // fails anyway, and its caller decides what to do.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }

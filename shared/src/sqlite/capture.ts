@@ -65,6 +65,9 @@ export function requireWal(db: SqliteDatabase): void {
 /** Creates the changelog, the state table and the triggers of every table; idempotent. */
 export function installCapture(db: SqliteDatabase, tables: readonly TableModel[]): void {
   const width = keyWidth(tables);
+  // IMMEDIATE (here and for every write liteshift makes to the file): the write lock is
+  // awaited up front (busy_timeout); a deferred transaction that read first fails at once
+  // with "database is locked" when the application commits in between.
   db.transaction(() => {
     db.exec(
       `CREATE TABLE IF NOT EXISTS ${quoteIdent(CHANGELOG)} (seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, op TEXT NOT NULL, ${keyColumns(width).join(', ')})`,
@@ -73,7 +76,7 @@ export function installCapture(db: SqliteDatabase, tables: readonly TableModel[]
     for (const column of keyColumns(width)) if (!have.has(column)) db.exec(`ALTER TABLE ${quoteIdent(CHANGELOG)} ADD COLUMN ${column}`);
     db.exec(`CREATE TABLE IF NOT EXISTS ${quoteIdent(STATE)} (name TEXT PRIMARY KEY, value) WITHOUT ROWID`);
     for (const table of tables) installTriggers(db, table);
-  })();
+  }).immediate();
 }
 
 function installTriggers(db: SqliteDatabase, table: TableModel): void {
@@ -103,7 +106,7 @@ export function uninstallCapture(db: SqliteDatabase): void {
     for (const trigger of triggers) db.exec(`DROP TRIGGER IF EXISTS ${quoteIdent(trigger.name)}`);
     db.exec(`DROP TABLE IF EXISTS ${quoteIdent(CHANGELOG)}`);
     db.exec(`DROP TABLE IF EXISTS ${quoteIdent(STATE)}`);
-  })();
+  }).immediate();
 }
 
 export function captureInstalled(db: SqliteDatabase): boolean {
@@ -153,7 +156,7 @@ export function installFence(db: SqliteDatabase, tables: readonly TableModel[], 
         db.exec(`CREATE TRIGGER ${name} BEFORE ${event} ON ${quoteIdent(table.name)} BEGIN SELECT RAISE(ABORT, ${quoteLiteral(message)}); END`);
       }
     }
-  })();
+  }).immediate();
 }
 
 export function removeFence(db: SqliteDatabase): number {
@@ -162,7 +165,7 @@ export function removeFence(db: SqliteDatabase): number {
     .all(FENCE_PREFIX.length, FENCE_PREFIX) as { name: string }[];
   db.transaction(() => {
     for (const trigger of triggers) db.exec(`DROP TRIGGER IF EXISTS ${quoteIdent(trigger.name)}`);
-  })();
+  }).immediate();
   return triggers.length;
 }
 

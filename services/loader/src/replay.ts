@@ -1,0 +1,231 @@
+import {
+  LiteshiftError,
+  endOffsets,
+  errorMessage,
+  foreignKeyName,
+  indexName,
+  offsetsAt,
+  pgTableName,
+  qualified,
+  quoteIdent,
+  retry,
+  sleep,
+  startOffsets,
+  postgresError,
+  type Admin,
+  type Logger,
+  type Notice,
+  type PartitionOffsets,
+  type PgPool,
+  type TableModel,
+} from '@liteshift/shared';
+import type pg from 'pg';
+import { finalizeTables } from './finalize.js';
+import { partitionId, readOffsets } from './offsets.js';
+
+/**
+ * Replay (DESIGN contract 9): the loader group's offsets in PostgreSQL are moved back to
+ * the beginning of the topics (or to a time), and the loader applies everything again up
+ * to the end offsets taken when the replay started. Since the last event of every key
+ * carries its latest state, and compaction keeps that event (or its tombstone), the
+ * target ends up holding what the topics hold.
+ */
+export type ReplayFrom = { beginning: true } | { since: Date };
+
+export interface ReplayPlan {
+  tables: TableModel[];
+  /** Per topic and partition: where the replay starts… */
+  from: Record<string, PartitionOffsets>;
+  /** …and the end offsets (taken now) it has caught up with once applied. */
+  until: Record<string, PartitionOffsets>;
+}
+
+export async function planReplay(admin: Admin, targets: readonly { table: TableModel; topic: string }[], start: ReplayFrom): Promise<ReplayPlan> {
+  const plan: ReplayPlan = { tables: targets.map((t) => t.table), from: {}, until: {} };
+  for (const { topic } of targets) {
+    // End first: whatever arrives while the starts are read is replayed too.
+    plan.until[topic] = await endOffsets(admin, topic);
+    plan.from[topic] = 'beginning' in start ? await startOffsets(admin, topic) : await offsetsAt(admin, topic, start.since);
+  }
+  return plan;
+}
+
+/** Messages between the starts and the ends of a plan: what the replay applies again. */
+export function replaySize(plan: ReplayPlan): number {
+  let n = 0;
+  for (const [topic, ends] of Object.entries(plan.until)) {
+    for (const [partition, end] of Object.entries(ends)) n += Math.max(0, Number(BigInt(end) - BigInt(plan.from[topic]?.[Number(partition)] ?? end)));
+  }
+  return n;
+}
+
+export interface PrepareReplayOptions {
+  group: string;
+  schema: string;
+  plan: ReplayPlan;
+  /** Every table the loader knows: foreign keys of other tables may point at the replayed ones. */
+  allTables: readonly TableModel[];
+  /** Empty the replayed tables first: rows whose keys are on no topic are gone too. */
+  truncate: boolean;
+  log: Logger;
+}
+
+export interface PreparedReplay {
+  /** Tables whose unique indexes and foreign keys were dropped for the replay (put back by restoreConstraints). */
+  relaxed: TableModel[];
+  /** Per topic and partition, the offset the loader now starts from. */
+  startsAt: Record<string, PartitionOffsets>;
+}
+
+/**
+ * Moves the group's offsets back in one transaction, with the rows they describe locked
+ * first, so a loader applying at the same time either commits before (and its work is
+ * replayed) or sees the offset moved back and reads again from there. A position only
+ * ever moves back: a loader that is behind the replay's start keeps its place.
+ *
+ * Replaying history re-applies intermediate states in an order no foreign key or unique
+ * index survives (a value moving between rows, a child before its parent): on tables
+ * that have them (finalized by migrate or cutover) they are dropped here and created
+ * again, validated, once the replay has caught up.
+ */
+export async function prepareReplay(client: pg.ClientBase, o: PrepareReplayOptions): Promise<PreparedReplay> {
+  return retry(() => prepareOnce(client, o), {
+    retries: 5,
+    initialDelayMs: 200,
+    // A deadlock with a loader applying the same tables is cured by trying again.
+    isRetriable: (e) => ['40P01', '40001', '55P03'].includes((e as { code?: string }).code ?? ''),
+    onRetry: (e, attempt) => o.log.warn({ attempt, err: errorMessage(e) }, 'preparing the replay conflicted with a loader; retrying'),
+  });
+}
+
+async function prepareOnce(client: pg.ClientBase, o: PrepareReplayOptions): Promise<PreparedReplay> {
+  const selected = new Set(o.plan.tables.map((t) => t.name));
+  const startsAt: Record<string, PartitionOffsets> = {};
+  await client.query('BEGIN');
+  try {
+    const rows = Object.entries(o.plan.from).flatMap(([topic, starts]) => Object.entries(starts).map(([p, start]) => ({ topic, partition: Number(p), start })));
+    rows.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+    for (const row of rows) {
+      await client.query(
+        `INSERT INTO liteshift.offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (consumer_group, topic, partition) DO NOTHING`,
+        [o.group, row.topic, row.partition, row.start],
+      );
+      await client.query('SELECT 1 FROM liteshift.offsets WHERE consumer_group = $1 AND topic = $2 AND partition = $3 FOR UPDATE', [
+        o.group,
+        row.topic,
+        row.partition,
+      ]);
+    }
+
+    const relaxed = await relaxConstraints(client, o.schema, o.allTables, selected);
+    if (o.truncate && o.plan.tables.length > 0) {
+      await client.query(`TRUNCATE ${o.plan.tables.map((t) => qualified(o.schema, pgTableName(t))).join(', ')}`);
+      await client.query('DELETE FROM liteshift.rejects WHERE table_name = ANY($1::text[])', [[...selected]]);
+    }
+    for (const row of rows) {
+      const moved = await client.query<{ next_offset: string }>(
+        `UPDATE liteshift.offsets SET next_offset = LEAST(next_offset, $4), updated_at = now()
+          WHERE consumer_group = $1 AND topic = $2 AND partition = $3 RETURNING next_offset`,
+        [o.group, row.topic, row.partition, row.start],
+      );
+      const next = moved.rows[0]!.next_offset;
+      (startsAt[row.topic] ??= {})[row.partition] = next;
+      // The rows rejected from here on will be rejected again, and recorded again.
+      await client.query('DELETE FROM liteshift.rejects WHERE topic = $1 AND partition = $2 AND "offset" >= $3', [row.topic, row.partition, next]);
+    }
+    await client.query('COMMIT');
+    if (relaxed.length > 0) {
+      o.log.info({ tables: relaxed.map((t) => t.name) }, 'unique indexes and foreign keys dropped for the replay; created again once it has caught up');
+    }
+    return { relaxed, startsAt };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+async function relaxConstraints(client: pg.ClientBase, schema: string, tables: readonly TableModel[], selected: ReadonlySet<string>): Promise<TableModel[]> {
+  const finalized = new Set(
+    (await client.query<{ table_name: string }>('SELECT table_name FROM liteshift.tables WHERE finalized_at IS NOT NULL AND target_schema = $1', [schema])).rows.map(
+      (r) => r.table_name,
+    ),
+  );
+  const relaxed = new Set<TableModel>();
+  // Every foreign key first: one may reference a unique index dropped in the second pass.
+  for (const table of tables.filter((t) => finalized.has(t.name))) {
+    for (const fk of table.foreignKeys.filter((f) => selected.has(table.name) || selected.has(f.refTable))) {
+      await client.query(`ALTER TABLE ${qualified(schema, pgTableName(table))} DROP CONSTRAINT IF EXISTS ${quoteIdent(foreignKeyName(table, fk))}`);
+      relaxed.add(table);
+    }
+  }
+  for (const table of tables.filter((t) => finalized.has(t.name) && selected.has(t.name))) {
+    for (const index of table.indexes.filter((i) => i.unique)) {
+      await client.query(`DROP INDEX IF EXISTS ${quoteIdent(schema)}.${quoteIdent(indexName(table, index))}`);
+      relaxed.add(table);
+    }
+  }
+  return [...relaxed];
+}
+
+/** Creates again (and validates) what prepareReplay dropped; orphans become notices, as after a migration. */
+export async function restoreConstraints(client: pg.ClientBase, schema: string, relaxed: readonly TableModel[], log: Logger): Promise<Notice[]> {
+  if (relaxed.length === 0) return [];
+  return finalizeTables(client, schema, relaxed, log, 'complete');
+}
+
+/**
+ * Waits until PostgreSQL's offsets reach `until` for every partition, whichever member of
+ * the group applies them (this process, or `load --follow` processes running beside it).
+ */
+export async function waitForOffsets(
+  pool: PgPool,
+  group: string,
+  until: Record<string, PartitionOffsets>,
+  o: { signal: AbortSignal; failure: () => Error | null; log: Logger; databaseUrl: string; pollMs?: number },
+): Promise<boolean> {
+  let told = Date.now();
+  while (!o.signal.aborted) {
+    const failure = o.failure();
+    if (failure) throw failure;
+    let remaining = 0;
+    try {
+      const client = await pool.connect();
+      try {
+        const stored = await readOffsets(client, group);
+        for (const [topic, partitions] of Object.entries(until)) {
+          for (const [partition, end] of Object.entries(partitions)) {
+            const next = stored.get(partitionId(topic, Number(partition))) ?? 0n;
+            if (next < BigInt(end)) remaining += Number(BigInt(end) - next);
+          }
+        }
+      } finally {
+        client.release();
+      }
+    } catch (error) {
+      const wrapped = postgresError(error, o.databaseUrl, 'read the replay progress');
+      if (!wrapped.retriable) throw wrapped;
+      o.log.warn({ err: errorMessage(wrapped) }, 'cannot read the replay progress yet; retrying');
+      remaining = -1;
+    }
+    if (remaining === 0) return true;
+    if (Date.now() - told >= 5_000) {
+      told = Date.now();
+      if (remaining > 0) o.log.info({ remaining }, 'replaying');
+    }
+    await sleep(o.pollMs ?? 250, o.signal);
+  }
+  return false;
+}
+
+/** Names given with --tables that no schema on the schema topic has. */
+export function unknownTables(targets: readonly { table: TableModel }[], names: readonly string[]): string[] {
+  const known = new Set(targets.map((t) => t.table.name));
+  return names.filter((n) => !known.has(n));
+}
+
+export function noSchemasError(prefix: string): LiteshiftError {
+  return new LiteshiftError('SCHEMA_UNKNOWN', `nothing to replay: no table schemas on ${prefix}._schemas`, {
+    hint: 'check --topic-prefix (or LITESHIFT_TOPIC_PREFIX); topics are written by `liteshift extract` or `liteshift migrate`',
+  });
+}
