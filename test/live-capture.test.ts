@@ -1,15 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
-import { createTodoDatabase, describePostgresUrl } from '@liteshift/shared';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describePostgresUrl } from '@liteshift/shared';
 import { describeRun, runCli } from './helpers/cli.js';
 import { expectSameRows } from './helpers/compare.js';
-import { deleteTopicsWithPrefix, uniquePrefix } from './helpers/kafka.js';
-import { createTestDatabase, withClient, type TestDatabase } from './helpers/postgres.js';
-import { caughtUp, liveStatus, Service, waitForStatus, type LiveStatus } from './helpers/services.js';
-import { startWriter, type Writer, type WriterSummary, type WriterTable } from './helpers/writer.js';
+import { FaultPipeline, streamingEverywhere, type FaultPipelineOptions } from './helpers/fault-pipeline.js';
+import { withClient } from './helpers/postgres.js';
+import { caughtUp, liveStatus, waitForStatus } from './helpers/services.js';
+import { type WriterSummary, type WriterTable } from './helpers/writer.js';
 
 /*
  * Live capture (DESIGN contracts 3, 4, 8): an application keeps writing to SQLite while
@@ -22,125 +19,16 @@ const TABLES = ['recurring_patterns', 'tasks', 'users'];
 /** Generous: waits end as soon as the condition holds, the deadline only bounds a hang. */
 const CATCH_UP_MS = 90_000;
 
-const streamingEverywhere = (s: LiveStatus): boolean =>
-  s.extractor.captured && s.extractor.phase === 'streaming' && s.tables.length > 0 && s.tables.every((t) => t.phase === 'streaming');
-
 /** One SQLite file, one PostgreSQL database, one topic prefix, and the processes around them. */
-class Pipeline {
-  readonly brokers = inject('kafkaBrokers');
-  readonly adminUrl = inject('adminDatabaseUrl');
-  readonly prefix: string;
-  workDir = '';
-  sqlitePath = '';
-  target!: TestDatabase;
-  /** The URL the services use: the target's, with a password when `password` was asked for. */
-  databaseUrl = '';
-  extract: Service | null = null;
-  load: Service | null = null;
-  readonly services: Service[] = [];
-  readonly writers: Writer[] = [];
-
-  constructor(readonly label: string, private readonly options: { password?: string; extractEnv?: Record<string, string> } = {}) {
-    this.prefix = uniquePrefix(label);
-  }
-
-  async create(): Promise<void> {
-    this.workDir = mkdtempSync(join(tmpdir(), `liteshift-${this.label}-`));
-    this.sqlitePath = join(this.workDir, 'todo.db');
-    expect(createTodoDatabase(this.sqlitePath, COUNTS)).toEqual(COUNTS);
-    this.target = await createTestDatabase(this.adminUrl, this.label);
-    const url = new URL(this.target.url);
-    // Trust authentication on 127.0.0.1 accepts any password; a server that checks them
-    // gets the one of the admin URL (and that one is then the secret nobody may print).
-    if (this.options.password && !url.password) url.password = this.options.password;
-    this.databaseUrl = url.toString();
-  }
-
-  get secret(): string {
-    return decodeURIComponent(new URL(this.databaseUrl).password);
-  }
-
-  get env(): Record<string, string> {
-    return {
-      SQLITE_PATH: this.sqlitePath,
-      DATABASE_URL: this.databaseUrl,
-      KAFKA_BROKERS: this.brokers,
-      LITESHIFT_TOPIC_PREFIX: this.prefix,
-      LOG_FORMAT: 'json',
-    };
-  }
-
-  startExtract(): Service {
-    const service = new Service(`extract#${this.services.filter((s) => s.label.startsWith('extract')).length + 1}`, ['extract', '--follow'], {
-      ...this.env,
-      ...this.options.extractEnv,
-    });
-    this.services.push(service);
-    this.extract = service;
-    return service;
-  }
-
-  startLoad(): Service {
-    const service = new Service(`load#${this.services.filter((s) => s.label.startsWith('load')).length + 1}`, ['load', '--follow'], this.env);
-    this.services.push(service);
-    this.load = service;
-    return service;
-  }
-
-  writer(rate: number, seed: number): Writer {
-    const writer = startWriter(this.sqlitePath, { rate, seed });
-    this.writers.push(writer);
-    return writer;
-  }
-
-  running(): Service[] {
-    return [this.extract, this.load].filter((s): s is Service => s !== null);
-  }
-
-  waitFor(what: string, until: (s: LiveStatus) => boolean = (s) => caughtUp(s)): Promise<LiveStatus> {
-    return waitForStatus(this.env, this.running(), { deadlineMs: CATCH_UP_MS, until, what });
-  }
-
-  /** Prints every process's output when the current test fails. */
-  diagnoseOnFailure(): void {
-    onTestFailed(() => {
-      const parts = this.services.map((s) => s.describe(6000));
-      for (const w of this.writers) parts.push(`--- writer (${w.running ? 'running' : 'exited'}) progress ${JSON.stringify(w.progress)} ---\n${w.stderr}`);
-      console.error(`[${this.label}] processes:\n${parts.join('\n')}`);
-    });
-  }
-
-  async destroy(): Promise<void> {
-    for (const writer of this.writers) writer.kill();
-    await Promise.all(this.services.map((s) => s.stop('SIGTERM', 15_000).catch(() => undefined)));
-    for (const service of this.services) service.kill();
-    await this.target?.drop().catch(() => undefined);
-    await deleteTopicsWithPrefix(this.brokers, this.prefix);
-    if (this.workDir) rmSync(this.workDir, { recursive: true, force: true });
-  }
-
-  openSqlite(): Database.Database {
-    const db = new Database(this.sqlitePath);
-    db.pragma('busy_timeout = 5000');
-    return db;
-  }
-
-  /** liteshift's own objects in the SQLite file (`_liteshift_…` tables and triggers). */
-  internalObjects(): string[] {
-    const db = new Database(this.sqlitePath, { readonly: true });
-    try {
-      return (db.prepare("SELECT type || ' ' || name AS o FROM sqlite_schema WHERE name LIKE '\\_liteshift\\_%' ESCAPE '\\' ORDER BY 1").all() as { o: string }[]).map((r) => r.o);
-    } finally {
-      db.close();
-    }
-  }
+function pipeline(label: string, options: Partial<FaultPipelineOptions> = {}): FaultPipeline {
+  return new FaultPipeline(label, { brokers: inject('kafkaBrokers'), adminUrl: inject('adminDatabaseUrl'), counts: COUNTS, ...options });
 }
 
 /**
  * Writer before capture → extract/load start → snapshot → streaming with the writer on →
  * writer stopped → zero lag. Returns the writer's summary.
  */
-async function runThroughSnapshot(p: Pipeline, options: { rate: number; seed: number; streamingWrites: number }): Promise<WriterSummary> {
+async function runThroughSnapshot(p: FaultPipeline, options: { rate: number; seed: number; streamingWrites: number }): Promise<WriterSummary> {
   const writer = p.writer(options.rate, options.seed);
   try {
     await writer.waitForAccepted(100);
@@ -168,7 +56,7 @@ async function idsPresent(url: string, table: WriterTable, ids: readonly number[
   });
 }
 
-function sqliteIdsPresent(p: Pipeline, table: WriterTable, ids: readonly number[]): number[] {
+function sqliteIdsPresent(p: FaultPipeline, table: WriterTable, ids: readonly number[]): number[] {
   const db = new Database(p.sqlitePath, { readonly: true });
   try {
     const found: number[] = [];
@@ -181,7 +69,7 @@ function sqliteIdsPresent(p: Pipeline, table: WriterTable, ids: readonly number[
 }
 
 describe('live capture: a writer running before capture is installed and through the snapshot', () => {
-  const p = new Pipeline('live-a', { extractEnv: { LITESHIFT_CHUNK_ROWS: '250' } });
+  const p = pipeline('live-a', { env: { LITESHIFT_CHUNK_ROWS: '250' } });
   let summary: WriterSummary;
 
   beforeAll(() => p.create());
@@ -195,13 +83,13 @@ describe('live capture: a writer running before capture is installed and through
       expect(summary.ops[op] ?? 0, `writer operation "${op}"`).toBeGreaterThan(0);
     }
 
-    const tables = await expectSameRows(p.sqlitePath, p.target.url);
+    const tables = await expectSameRows(p.sqlitePath, p.databaseUrl);
     expect(tables.map((t) => t.table).sort()).toEqual(TABLES);
 
     for (const table of TABLES as WriterTable[]) {
       const deleted = summary.deleted[table];
       expect(sqliteIdsPresent(p, table, deleted), `${table} rows the writer deleted, in SQLite`).toEqual([]);
-      expect(await idsPresent(p.target.url, table, deleted), `${table} rows the writer deleted, still in PostgreSQL`).toEqual([]);
+      expect(await idsPresent(p.databaseUrl, table, deleted), `${table} rows the writer deleted, still in PostgreSQL`).toEqual([]);
     }
     expect(summary.deleted.tasks.length).toBeGreaterThan(0);
     expect(summary.deleted.users.length).toBeGreaterThan(0);
@@ -211,15 +99,15 @@ describe('live capture: a writer running before capture is installed and through
       expect(changes.length, `${table} primary-key changes`).toBeGreaterThan(0);
       const from = changes.map((c) => c.from);
       const to = changes.map((c) => c.to);
-      expect(await idsPresent(p.target.url, table, from), `${table}: old keys still in PostgreSQL`).toEqual([]);
+      expect(await idsPresent(p.databaseUrl, table, from), `${table}: old keys still in PostgreSQL`).toEqual([]);
       // New keys still in SQLite (a later write may have deleted or moved some) are in PostgreSQL.
       const live = sqliteIdsPresent(p, table, to);
       expect(live.length, `${table}: no new key survived in SQLite`).toBeGreaterThan(0);
-      expect(await idsPresent(p.target.url, table, to), `${table}: new keys in PostgreSQL`).toEqual(live);
+      expect(await idsPresent(p.databaseUrl, table, to), `${table}: new keys in PostgreSQL`).toEqual(live);
     }
     // A user's key change moved its tasks along: none point at an old user key.
     const oldUsers = summary.pkChanges.filter((c) => c.table === 'users').map((c) => c.from);
-    await withClient(p.target.url, async (client) => {
+    await withClient(p.databaseUrl, async (client) => {
       const r = await client.query<{ n: string }>('SELECT count(*) AS n FROM tasks WHERE user_id = ANY($1::bigint[])', [oldUsers]);
       expect(r.rows[0]!.n).toBe('0');
     });
@@ -247,7 +135,7 @@ describe('live capture: a writer running before capture is installed and through
     expect(BigInt(after.extractor.position)).toBeGreaterThan(BigInt(during.extractor.position));
     expect(after.rejects).toBe(0);
     expect(after.deadLettered).toBe(0);
-    await expectSameRows(p.sqlitePath, p.target.url);
+    await expectSameRows(p.sqlitePath, p.databaseUrl);
   });
 
   it('uninstall (services stopped with SIGTERM) removes every _liteshift_ trigger and table; the app writes on', async () => {
@@ -265,7 +153,7 @@ describe('live capture: a writer running before capture is installed and through
     expect(run.code, describeRun(run)).toBe(0);
     expect(p.internalObjects()).toEqual([]);
 
-    const db = p.openSqlite();
+    const db = p.openWritable();
     try {
       const info = db.prepare("INSERT INTO tasks (user_id, title) VALUES ((SELECT min(id) FROM users), 'after uninstall')").run();
       expect(info.changes).toBe(1);
@@ -277,7 +165,7 @@ describe('live capture: a writer running before capture is installed and through
 });
 
 describe('live capture: cutover while the application keeps writing', () => {
-  const p = new Pipeline('live-b', { password: 'S3cret' });
+  const p = pipeline('live-b', { password: 'S3cret' });
   let cutoverRun: Awaited<ReturnType<typeof runCli>>;
   let during: WriterSummary;
 
@@ -287,7 +175,7 @@ describe('live capture: cutover while the application keeps writing', () => {
   it('follows a writer through the snapshot to zero lag', async () => {
     p.diagnoseOnFailure();
     await runThroughSnapshot(p, { rate: 200, seed: 21, streamingWrites: 400 });
-    await expectSameRows(p.sqlitePath, p.target.url);
+    await expectSameRows(p.sqlitePath, p.databaseUrl);
   });
 
   it('cutover --json with a writer on: exit 0, ready, masked DATABASE_URL, no password anywhere', async () => {
@@ -344,13 +232,13 @@ describe('live capture: cutover while the application keeps writing', () => {
     p.diagnoseOnFailure();
     requireCutover();
     // No waiting: cutover's READY is the promise that the target has every accepted write.
-    await expectSameRows(p.sqlitePath, p.target.url);
+    await expectSameRows(p.sqlitePath, p.databaseUrl);
     // Spelled out for the writer's own inserts during cutover (those still in SQLite).
     const acceptedInserts = sqliteIdsPresent(p, 'tasks', during.inserted.tasks);
     expect(acceptedInserts.length).toBeGreaterThan(0);
-    expect(await idsPresent(p.target.url, 'tasks', acceptedInserts)).toEqual(acceptedInserts);
+    expect(await idsPresent(p.databaseUrl, 'tasks', acceptedInserts)).toEqual(acceptedInserts);
 
-    await withClient(p.target.url, async (client) => {
+    await withClient(p.databaseUrl, async (client) => {
       const fks = await client.query<{ child: string; parent: string; convalidated: boolean }>(
         `SELECT conrelid::regclass::text AS child, confrelid::regclass::text AS parent, convalidated
            FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace ORDER BY 1, 2`,
@@ -392,7 +280,7 @@ describe('live capture: cutover while the application keeps writing', () => {
   it('SQLite stays fenced after cutover; cutover --abort lets it take writes again, and they still stream', async () => {
     p.diagnoseOnFailure();
     requireCutover();
-    const db = p.openSqlite();
+    const db = p.openWritable();
     try {
       const insert = db.prepare("INSERT INTO tasks (user_id, title, description) VALUES ((SELECT min(id) FROM users), ?, ?)");
       expect(() => insert.run('while fenced', null)).toThrow(describePostgresUrl(p.databaseUrl));
@@ -408,12 +296,12 @@ describe('live capture: cutover while the application keeps writing', () => {
     }
     // Reversible: extract/load kept following, and the write reaches PostgreSQL.
     await p.waitFor('zero lag after the abort');
-    await expectSameRows(p.sqlitePath, p.target.url);
+    await expectSameRows(p.sqlitePath, p.databaseUrl);
   });
 });
 
 describe('live capture: schema changes while following', () => {
-  const p = new Pipeline('live-c');
+  const p = pipeline('live-c');
 
   beforeAll(() => p.create());
   afterAll(() => p.destroy());
@@ -426,7 +314,7 @@ describe('live capture: schema changes while following', () => {
     const load = p.startLoad();
     await p.waitFor('every table streaming', streamingEverywhere);
 
-    const db = p.openSqlite();
+    const db = p.openWritable();
     try {
       db.exec(`CREATE TABLE task_labels (
         task_id INTEGER NOT NULL,
@@ -449,7 +337,7 @@ describe('live capture: schema changes while following', () => {
     // More writes of the application on the grown table, then changes to the new one after capture picked it up.
     await writer.waitForAccepted(writer.progress.accepted + 200);
     await p.waitFor('task_labels streaming', (s) => streamingEverywhere(s) && s.tables.some((t) => t.table === 'task_labels'));
-    const db2 = p.openSqlite();
+    const db2 = p.openWritable();
     try {
       db2.transaction(() => {
         db2.prepare("UPDATE task_labels SET color = 'blue', weight = NULL WHERE task_id % 2 = 0").run();
@@ -466,10 +354,10 @@ describe('live capture: schema changes while following', () => {
 
     const status = await p.waitFor('zero lag with the new table', (s) => caughtUp(s, ['task_labels']));
     expect(status.tables.map((t) => t.table).sort()).toEqual([...TABLES, 'task_labels'].sort());
-    const tables = await expectSameRows(p.sqlitePath, p.target.url);
+    const tables = await expectSameRows(p.sqlitePath, p.databaseUrl);
     expect(tables.find((t) => t.table === 'task_labels')?.postgresCount).toBeGreaterThan(40);
 
-    await withClient(p.target.url, async (client) => {
+    await withClient(p.databaseUrl, async (client) => {
       const columns = await client.query<{ column_name: string }>(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'tasks' AND column_name IN ('estimate_minutes', 'notes') ORDER BY 1",
       );
@@ -492,7 +380,7 @@ describe('live capture: schema changes while following', () => {
     const stopped = await load.stop('SIGTERM', 30_000);
     expect(stopped.killed || stopped.code !== 0, load.describe()).toBe(false);
 
-    const db = p.openSqlite();
+    const db = p.openWritable();
     try {
       // Changes streamed with the writer schema of before the ALTER…
       db.prepare("UPDATE tasks SET title = title || '.' WHERE id % 3 = 0").run();
@@ -506,8 +394,8 @@ describe('live capture: schema changes while following', () => {
     }
     p.startLoad();
     await p.waitFor('zero lag after the loader caught up');
-    await expectSameRows(p.sqlitePath, p.target.url);
-    await withClient(p.target.url, async (client) => {
+    await expectSameRows(p.sqlitePath, p.databaseUrl);
+    await withClient(p.databaseUrl, async (client) => {
       const r = await client.query<{ n: string }>('SELECT count(*) AS n FROM tasks WHERE archived IS NULL OR bucket IS NULL');
       expect(r.rows[0]!.n, 'rows whose new columns are NULL in PostgreSQL (SQLite has their DEFAULT)').toBe('0');
     });
@@ -515,7 +403,7 @@ describe('live capture: schema changes while following', () => {
 });
 
 describe('live capture: SIGTERM to the extractor mid-stream, then a restart', () => {
-  const p = new Pipeline('live-e');
+  const p = pipeline('live-e');
 
   beforeAll(() => p.create());
   afterAll(() => p.destroy());
@@ -556,9 +444,9 @@ describe('live capture: SIGTERM to the extractor mid-stream, then a restart', ()
     expect(resumed, `no "resuming" line in\n${second.describe()}`).toBeDefined();
     expect(String(resumed!.position)).toBe(atStop.extractor.position);
 
-    await expectSameRows(p.sqlitePath, p.target.url);
+    await expectSameRows(p.sqlitePath, p.databaseUrl);
     for (const table of TABLES as WriterTable[]) {
-      expect(await idsPresent(p.target.url, table, summary.deleted[table]), `${table}: deleted rows still in PostgreSQL`).toEqual([]);
+      expect(await idsPresent(p.databaseUrl, table, summary.deleted[table]), `${table}: deleted rows still in PostgreSQL`).toEqual([]);
     }
   });
 });

@@ -32,7 +32,8 @@ export async function compareAllRows(
         const exists = await pg.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [qualified(targetSchema, pgTableName(table))]);
         if (exists.rows[0]?.t == null) {
           out.push({
-            table: table.name, sourceRows: sqliteCount, targetRows: 0, missing: sqliteCount, extra: 0, changed: 0, differences: [],
+            table: table.name, sourceRows: sqliteCount, targetRows: 0, missing: sqliteCount, extra: 0, changed: 0, differences: [], changedColumns: {},
+            ranges: { checked: 0, rechecked: 0, bisected: 0, rowsFetched: 0 },
             sqliteCount, postgresCount: 0, error: `table ${qualified(targetSchema, pgTableName(table))} does not exist in PostgreSQL`,
           });
           continue;

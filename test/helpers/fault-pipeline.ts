@@ -21,6 +21,8 @@ export interface FaultPipelineOptions {
   env?: Record<string, string>;
   /** Target database URL; a fresh database on the admin server when absent. */
   databaseUrl?: string;
+  /** A password put into the target's URL (trust authentication accepts any): the secret nobody may print. */
+  password?: string;
 }
 
 export const streamingEverywhere = (s: LiveStatus): boolean =>
@@ -34,6 +36,9 @@ export class FaultPipeline {
   databaseUrl = '';
   readonly services: Service[] = [];
   readonly writers: Writer[] = [];
+  /** The extractor and the loader started last. */
+  extract: Service | null = null;
+  load: Service | null = null;
 
   constructor(
     readonly label: string,
@@ -53,6 +58,15 @@ export class FaultPipeline {
       this.target = await createTestDatabase(this.options.adminUrl, this.label);
       this.databaseUrl = this.target.url;
     }
+    if (this.options.password) {
+      const url = new URL(this.databaseUrl);
+      if (!url.password) url.password = this.options.password;
+      this.databaseUrl = url.toString();
+    }
+  }
+
+  get secret(): string {
+    return decodeURIComponent(new URL(this.databaseUrl).password);
   }
 
   get env(): Record<string, string> {
@@ -70,6 +84,7 @@ export class FaultPipeline {
     const n = this.services.filter((s) => s.label.startsWith(kind)).length + 1;
     const service = new Service(`${kind}#${n}`, [kind, '--follow'], { ...this.env, ...env });
     this.services.push(service);
+    this[kind] = service;
     return service;
   }
 
@@ -129,6 +144,16 @@ export class FaultPipeline {
     const db = new Database(this.sqlitePath);
     db.pragma('busy_timeout = 5000');
     return db;
+  }
+
+  /** liteshift's own objects in the SQLite file (`_liteshift_…` tables and triggers). */
+  internalObjects(): string[] {
+    const db = new Database(this.sqlitePath, { readonly: true });
+    try {
+      return (db.prepare("SELECT type || ' ' || name AS o FROM sqlite_schema WHERE name LIKE '\\_liteshift\\_%' ESCAPE '\\' ORDER BY 1").all() as { o: string }[]).map((r) => r.o);
+    } finally {
+      db.close();
+    }
   }
 
   /** A value of liteshift's state table in the SQLite file (what the extractor persisted). */
