@@ -1,26 +1,16 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTodoDatabase } from '@liteshift/shared';
-import { describeRun, humanStderrLines, runCli, type CliResult } from './helpers/cli.js';
+import { describeRun, expectCleanFailure, migrateArgs, runCli } from './helpers/cli.js';
+import { freePort } from './helpers/ports.js';
 import { deleteTopicsWithPrefix, topicsWithPrefix, uniquePrefix } from './helpers/kafka.js';
 import { adminQuery, createTestDatabase, urlForDatabase, userRelations, userSchemas, type TestDatabase } from './helpers/postgres.js';
 
 const brokers = inject('kafkaBrokers');
 const adminUrl = inject('adminDatabaseUrl');
-
-/** A port nobody listens on: bound by us, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 const ROLE = `liteshift_pw_test_${process.pid}`;
 const ROLE_PASSWORD = 'S3cret-Pa55';
@@ -52,34 +42,6 @@ async function passwordsAreChecked(): Promise<boolean> {
 const checksPasswords = await passwordsAreChecked();
 if (!checksPasswords) {
   console.warn('[bad-input] PostgreSQL on this machine accepts any password (pg_hba trust): the wrong-password case is skipped, a non-existent role is tested instead');
-}
-
-/**
- * The CLI failed the way a user should see it: a user-error exit code, exactly one
- * human line on stderr (JSON log lines aside) starting `liteshift:`, no stack trace,
- * no secret anywhere.
- */
-function expectCleanFailure(run: CliResult, secrets: string[] = []): string {
-  const dump = describeRun(run);
-  expect(run.timedOut, dump).toBe(false);
-  expect(run.code, dump).not.toBe(0);
-  // main.ts: 2 = a mistake the user can fix (70 would tell them to report a bug).
-  expect(run.code, dump).toBe(2);
-  const lines = humanStderrLines(run);
-  expect(lines, dump).toHaveLength(1);
-  const line = lines[0]!;
-  expect(line, dump).toMatch(/^liteshift: /);
-  expect(line, dump).not.toMatch(/unexpected error/);
-  const everyLine = [...run.stdout.split('\n'), ...lines];
-  expect(everyLine.filter((l) => /^\s+at\s/.test(l)), dump).toEqual([]);
-  expect(everyLine.filter((l) => /^(\w*Error|Uncaught|node:internal)\b/.test(l.trim())), dump).toEqual([]);
-  expect(run.stderr, dump).not.toMatch(/\n\s+at .*\(node:|\n\s+at .*\.js:\d+/);
-  for (const secret of secrets) {
-    expect(run.stdout, `stdout shows the secret ${secret}`).not.toContain(secret);
-    expect(run.stderr, `stderr shows the secret ${secret}`).not.toContain(secret);
-    expect(run.stderr).not.toContain(encodeURIComponent(secret));
-  }
-  return line;
 }
 
 describe('bad input: one clear line, no stack, nothing written', () => {
@@ -121,7 +83,7 @@ describe('bad input: one clear line, no stack, nothing written', () => {
   }
 
   const migrate = (sqlitePath: string, postgresUrl: string, kafka = brokers, extra: string[] = []) =>
-    runCli(['migrate', '--sqlite-path', sqlitePath, '--postgres-url', postgresUrl, '--kafka-brokers', kafka, '--topic-prefix', prefix, ...extra]);
+    runCli(migrateArgs({ sqlitePath, databaseUrl: postgresUrl, brokers: kafka, prefix }, ...extra));
 
   it('(a) --sqlite-path that does not exist (and is not created)', async () => {
     const db = await freshTarget('bad_missing');
@@ -159,7 +121,7 @@ describe('bad input: one clear line, no stack, nothing written', () => {
 
   it('(d) PostgreSQL unreachable: fails within 30 s, password in the URL never shown', async () => {
     prefix = uniquePrefix('bad-pg');
-    const port = await closedPort();
+    const port = await freePort();
     const run = await migrate(goodSqlite, `postgres://u:Sup3rS3cret@127.0.0.1:${port}/db`, brokers);
     const line = expectCleanFailure(run, ['Sup3rS3cret']);
     expect(line).toContain(`127.0.0.1:${port}`);
@@ -169,7 +131,7 @@ describe('bad input: one clear line, no stack, nothing written', () => {
 
   it('(e) Kafka unreachable: fails within 30 s, password in the URL never shown, nothing written to PostgreSQL', async () => {
     const db = await freshTarget('bad_kafka');
-    const port = await closedPort();
+    const port = await freePort();
     const url = new URL(db.url);
     url.password = 'Sup3rS3cret'; // trust auth ignores it; it must still never be printed
     const run = await migrate(goodSqlite, url.toString(), `127.0.0.1:${port}`);

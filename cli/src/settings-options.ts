@@ -1,9 +1,21 @@
 import { Option, type Command } from 'commander';
-import { SETTINGS, resolveSettings, createLogger, defaultLogFormat, type Logger, type SettingKey, type Settings } from '@liteshift/shared';
+import {
+  SETTINGS,
+  companionsOf,
+  createLogger,
+  defaultLogFormat,
+  kafkaSecurityOf,
+  resolveSettings,
+  setKafkaSecurity,
+  withPostgresTls,
+  type Logger,
+  type SettingKey,
+  type Settings,
+} from '@liteshift/shared';
 
-/** Adds the flags of the given settings to a command, each naming its environment variable. */
+/** Adds the flags of the given settings (and of those accompanying them) to a command, each naming its environment variable. */
 export function withSettings(command: Command, keys: readonly SettingKey[]): Command {
-  for (const key of keys) {
+  for (const key of [...keys, ...companionsOf(keys)]) {
     const spec = SETTINGS[key];
     const fallback = 'default' in spec ? `; default ${spec.default}` : '';
     const option = new Option(`${spec.flag} ${spec.arg}`, `${spec.description} (env ${spec.env}${fallback})`);
@@ -35,7 +47,14 @@ export function context<K extends SettingKey>(
   flags: Record<string, unknown>,
   optional: readonly K[] = [],
 ): CommandContext<K> {
-  const settings = resolveSettings(keys, flags, process.env, optional);
+  const companions = companionsOf(keys);
+  const all = resolveSettings([...keys, ...companions], flags, process.env, [...optional, ...companions]);
+  const { postgresSslMode, postgresCaFile, kafkaSaslMechanism, kafkaSaslUsername, kafkaSaslPassword, kafkaTls, kafkaCaFile, ...rest } = all as Partial<Settings>;
+  // TLS travels inside the URL, so that every connection made from it (pools, the
+  // loader's worker thread) gets it; Kafka's security is the process's (kafka/security.ts).
+  if (rest.databaseUrl) rest.databaseUrl = withPostgresTls(rest.databaseUrl, { sslMode: postgresSslMode, caFile: postgresCaFile });
+  if (keys.includes('kafkaBrokers' as K)) setKafkaSecurity(kafkaSecurityOf({ kafkaSaslMechanism, kafkaSaslUsername, kafkaSaslPassword, kafkaTls, kafkaCaFile }));
+  const settings = rest as Pick<Settings, K>;
   const logging = resolveSettings(['logLevel', 'logFormat'], flags, process.env, ['logFormat']);
   const resolved: Logging = { level: logging.logLevel, format: logging.logFormat ?? defaultLogFormat() };
   const logFor = (name: string): Logger => createLogger({ service: name, ...resolved });

@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { SETTINGS, flagKey, resolveSettings } from './config.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SETTINGS, companionsOf, flagKey, resolveSettings } from './config.js';
 import { LiteshiftError } from './errors.js';
 
 function failure(run: () => unknown): LiteshiftError {
@@ -142,5 +145,57 @@ describe('mapping settings (--on-misfit, --cast, --fold-identifiers)', () => {
     expect(error.message).toMatch(/--cast \(or LITESHIFT_CAST\) "t\.c=float4": .*6 significant digits/);
     expect(error.message).toMatch(/--on-misfit \(or LITESHIFT_ON_MISFIT\) "drop"/);
     expect(error.message).toMatch(/--fold-identifiers \(or LITESHIFT_FOLD_IDENTIFIERS\) "upper"/);
+  });
+});
+
+describe('security settings', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'liteshift-config-'));
+  const ca = join(dir, 'ca.pem');
+  writeFileSync(ca, '-----BEGIN CERTIFICATE-----\n');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('accompany the PostgreSQL URL and the brokers wherever a command takes them', () => {
+    expect(companionsOf(['sqlitePath'])).toEqual([]);
+    expect(companionsOf(['databaseUrl'])).toEqual(['postgresSslMode', 'postgresCaFile']);
+    expect(companionsOf(['kafkaBrokers'])).toEqual(['kafkaSaslMechanism', 'kafkaSaslUsername', 'kafkaSaslPassword', 'kafkaTls', 'kafkaCaFile']);
+  });
+
+  it('read libpq-style and Kafka names from the environment', () => {
+    const keys = [...companionsOf(['databaseUrl', 'kafkaBrokers'])];
+    const env = { PGSSLMODE: 'verify-full', PGSSLROOTCERT: ca, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'alice', KAFKA_SASL_PASSWORD: 'pw', KAFKA_TLS: 'yes', KAFKA_CA_FILE: ca };
+    expect(resolveSettings(keys, {}, env)).toEqual({
+      postgresSslMode: 'verify-full',
+      postgresCaFile: ca,
+      kafkaSaslMechanism: 'scram-sha-512',
+      kafkaSaslUsername: 'alice',
+      kafkaSaslPassword: 'pw',
+      kafkaTls: true,
+      kafkaCaFile: ca,
+    });
+  });
+
+  it('several mistakes at once: one line each, never the password', () => {
+    const error = failure(() =>
+      resolveSettings(
+        ['databaseUrl', 'postgresSslMode', 'postgresCaFile', 'kafkaSaslMechanism', 'kafkaSaslUsername', 'kafkaSaslPassword', 'kafkaTls', 'kafkaCaFile'],
+        { postgresUrl: `postgres://u:Hush-123@db/app?sslmode=verify-full&sslrootcert=${join(dir, 'gone.pem')}` },
+        { PGSSLMODE: 'prefer', PGSSLROOTCERT: dir, KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_PASSWORD: 'Hush-456', KAFKA_TLS: 'maybe' },
+        ['databaseUrl', 'postgresSslMode', 'postgresCaFile', 'kafkaSaslMechanism', 'kafkaSaslUsername', 'kafkaSaslPassword', 'kafkaTls', 'kafkaCaFile'],
+      ),
+    );
+    expect(error.message.split('\n')).toEqual([
+      `--postgres-url (or DATABASE_URL): sslrootcert= in the URL: ${join(dir, 'gone.pem')} does not exist`,
+      '--postgres-sslmode (or PGSSLMODE) "prefer": use disable, require, verify-ca, verify-full (prefer and allow, which fall back to plain text, are not supported)',
+      `--postgres-ca-file (or PGSSLROOTCERT) "${dir}": ${dir} is not a file`,
+      '--kafka-sasl-mechanism (or KAFKA_SASL_MECHANISM) "PLAIN": use scram-sha-256 or scram-sha-512',
+      '--kafka-tls (or KAFKA_TLS) "maybe": use true or false',
+      '--kafka-sasl-username (or KAFKA_SASL_USERNAME) is required with --kafka-sasl-mechanism (or KAFKA_SASL_MECHANISM): SASL needs a mechanism, a user name and a password',
+    ]);
+    expect(error.message).not.toMatch(/Hush/);
+  });
+
+  it('a CA file with TLS turned off is a contradiction', () => {
+    const error = failure(() => resolveSettings(['kafkaTls', 'kafkaCaFile'], { kafkaTls: 'false', kafkaCaFile: ca }, {}));
+    expect(error.message).toBe('--kafka-ca-file (or KAFKA_CA_FILE) needs TLS, but --kafka-tls (or KAFKA_TLS) is false');
   });
 });

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { LiteshiftError } from './errors.js';
 import { parseCasts } from './schema/casts.js';
+import { postgresUrlTlsProblem, SSL_MODES } from './pg/tls.js';
+import { SASL_MECHANISMS } from './kafka/security.js';
+import { unreadableFileReason } from './readable-file.js';
 
 /**
  * Every setting is declared once: its environment variable, its CLI flag, default,
@@ -18,6 +21,11 @@ export interface SettingSpec<T extends z.ZodType = z.ZodType> {
   secret?: boolean;
   /** The flag may be given more than once; its values are joined with ';'. */
   repeatable?: boolean;
+  /**
+   * Offered, always optionally, by every command that takes this other setting: how to
+   * reach PostgreSQL or Kafka securely goes wherever their address does.
+   */
+  accompanies?: 'databaseUrl' | 'kafkaBrokers';
 }
 
 const brokerList = z
@@ -26,10 +34,24 @@ const brokerList = z
   .transform((value) => value.split(',').map((broker) => broker.trim()).filter(Boolean))
   .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port')).min(1));
 
+const readableFile = z.string().min(1).superRefine((path, ctx) => {
+  const reason = unreadableFileReason(path);
+  if (reason) ctx.addIssue({ code: 'custom', message: reason });
+});
+
 const postgresUrl = z
   .string()
   .min(1)
-  .refine((value) => /^postgres(ql)?:\/\//i.test(value), 'must start with postgres:// or postgresql://');
+  .refine((value) => /^postgres(ql)?:\/\//i.test(value), 'must start with postgres:// or postgresql://')
+  .superRefine((value, ctx) => {
+    const problem = postgresUrlTlsProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const yesNo = z
+  .string()
+  .regex(/^(true|false|1|0|yes|no|on|off)$/i, 'use true or false')
+  .transform((value) => /^(true|1|yes|on)$/i.test(value));
 
 const positiveInt = (max: number) => z.coerce.number().int().positive().max(max);
 
@@ -49,12 +71,69 @@ export const SETTINGS = {
     schema: postgresUrl,
     secret: true,
   },
+  postgresSslMode: {
+    env: 'PGSSLMODE',
+    flag: '--postgres-sslmode',
+    arg: '<mode>',
+    description: 'TLS to PostgreSQL, as libpq: disable, require (encrypted, certificate not checked), verify-ca (signed by the CA) or verify-full (signed by the CA and naming the host); sslmode= in the URL wins. Default disable, or verify-full when a CA file is given',
+    schema: z.enum(SSL_MODES, { error: `use ${SSL_MODES.join(', ')} (prefer and allow, which fall back to plain text, are not supported)` }),
+    accompanies: 'databaseUrl',
+  },
+  postgresCaFile: {
+    env: 'PGSSLROOTCERT',
+    flag: '--postgres-ca-file',
+    arg: '<path>',
+    description: "PEM file of the CA(s) that sign PostgreSQL's certificate (sslrootcert= in the URL wins); without it verify-full trusts Node's built-in CAs",
+    schema: readableFile,
+    accompanies: 'databaseUrl',
+  },
   kafkaBrokers: {
     env: 'KAFKA_BROKERS',
     flag: '--kafka-brokers',
     arg: '<host:port,...>',
     description: 'Kafka bootstrap brokers',
     schema: brokerList,
+  },
+  kafkaSaslMechanism: {
+    env: 'KAFKA_SASL_MECHANISM',
+    flag: '--kafka-sasl-mechanism',
+    arg: '<mechanism>',
+    description: 'SASL authentication to Kafka: scram-sha-256 or scram-sha-512 (needs the username and password); unset: none',
+    schema: z.enum(SASL_MECHANISMS, { error: `use ${SASL_MECHANISMS.join(' or ')}` }),
+    accompanies: 'kafkaBrokers',
+  },
+  kafkaSaslUsername: {
+    env: 'KAFKA_SASL_USERNAME',
+    flag: '--kafka-sasl-username',
+    arg: '<name>',
+    description: 'SASL user name for Kafka',
+    schema: z.string().min(1),
+    accompanies: 'kafkaBrokers',
+  },
+  kafkaSaslPassword: {
+    env: 'KAFKA_SASL_PASSWORD',
+    flag: '--kafka-sasl-password',
+    arg: '<password>',
+    description: 'SASL password for Kafka (never logged; prefer the environment or .env to the flag, which other users can see in ps)',
+    schema: z.string().min(1),
+    secret: true,
+    accompanies: 'kafkaBrokers',
+  },
+  kafkaTls: {
+    env: 'KAFKA_TLS',
+    flag: '--kafka-tls',
+    arg: '<boolean>',
+    description: "TLS to Kafka, the broker's certificate checked against Node's built-in CAs or --kafka-ca-file, and its host name",
+    schema: yesNo,
+    accompanies: 'kafkaBrokers',
+  },
+  kafkaCaFile: {
+    env: 'KAFKA_CA_FILE',
+    flag: '--kafka-ca-file',
+    arg: '<path>',
+    description: "PEM file of the CA(s) that sign the brokers' certificates; turns TLS on",
+    schema: readableFile,
+    accompanies: 'kafkaBrokers',
   },
   topicPrefix: {
     env: 'LITESHIFT_TOPIC_PREFIX',
@@ -134,6 +213,25 @@ export const SETTINGS = {
     schema: z.enum(['none', 'lower']),
     default: 'none',
   },
+  httpPort: {
+    env: 'LITESHIFT_HTTP_PORT',
+    flag: '--http-port',
+    arg: '<port>',
+    description: 'serve /healthz, /readyz and /metrics (Prometheus) on this port (extract, load, verify --watch); 0 or unset: no HTTP server',
+    schema: z.coerce
+      .string()
+      .regex(/^\d{1,5}$/, 'must be a port number, 0 to 65535')
+      .transform(Number)
+      .refine((port) => port <= 65535, 'must be a port number, 0 to 65535'),
+  },
+  httpHost: {
+    env: 'LITESHIFT_HTTP_HOST',
+    flag: '--http-host',
+    arg: '<address>',
+    description: 'address the HTTP server binds: 127.0.0.1 serves this machine only; 0.0.0.0 every interface (in a container)',
+    schema: z.string().min(1),
+    default: '127.0.0.1',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -142,6 +240,32 @@ export type Settings = { [K in SettingKey]: z.output<(typeof SETTINGS)[K]['schem
 /** camelCase key of a flag as commander stores it: --postgres-url → postgresUrl. */
 export function flagKey(spec: SettingSpec): string {
   return spec.flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The settings that accompany any of `keys` and are not among them (TLS beside the URL, SASL beside the brokers). */
+export function companionsOf(keys: readonly SettingKey[]): SettingKey[] {
+  return (Object.keys(SETTINGS) as SettingKey[]).filter((key) => {
+    const owner = (SETTINGS[key] as SettingSpec).accompanies;
+    return owner !== undefined && keys.includes(owner) && !keys.includes(key);
+  });
+}
+
+const SASL_KEYS = ['kafkaSaslMechanism', 'kafkaSaslUsername', 'kafkaSaslPassword'] as const;
+
+/** Mistakes no single setting shows: SASL given in part, a CA file with TLS turned off. */
+function combinationProblems(given: ReadonlySet<SettingKey>, out: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const sasl = SASL_KEYS.filter((key) => given.has(key));
+  if (sasl.length > 0 && sasl.length < SASL_KEYS.length) {
+    const first = SETTINGS[sasl[0]!];
+    for (const key of SASL_KEYS.filter((k) => !given.has(k))) {
+      problems.push(`${SETTINGS[key].flag} (or ${SETTINGS[key].env}) is required with ${first.flag} (or ${first.env}): SASL needs a mechanism, a user name and a password`);
+    }
+  }
+  if (out.kafkaTls === false && given.has('kafkaCaFile')) {
+    problems.push(`${SETTINGS.kafkaCaFile.flag} (or ${SETTINGS.kafkaCaFile.env}) needs TLS, but ${SETTINGS.kafkaTls.flag} (or ${SETTINGS.kafkaTls.env}) is false`);
+  }
+  return problems;
 }
 
 /**
@@ -156,6 +280,7 @@ export function resolveSettings<K extends SettingKey>(
 ): Pick<Settings, K> {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
+  const given = new Set<SettingKey>();
   for (const key of keys) {
     const spec: SettingSpec = SETTINGS[key];
     const fromFlag = flags[flagKey(spec)];
@@ -166,6 +291,7 @@ export function resolveSettings<K extends SettingKey>(
       if (!optional.includes(key)) problems.push(`${spec.flag} (or ${spec.env}) is required: ${spec.description}`);
       continue;
     }
+    if (fromFlag !== undefined || fromEnv !== undefined) given.add(key);
     const parsed = spec.schema.safeParse(raw);
     if (parsed.success) {
       out[key] = parsed.data;
@@ -175,6 +301,7 @@ export function resolveSettings<K extends SettingKey>(
       problems.push(`${spec.flag} (or ${spec.env})${shown}: ${reason}`);
     }
   }
+  problems.push(...combinationProblems(given, out));
   if (problems.length > 0) {
     throw new LiteshiftError('CONFIG_INVALID', problems.join('\n'), {
       hint: problems.length === 1 ? 'see liteshift <command> --help' : undefined,

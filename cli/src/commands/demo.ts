@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import {
   LiteshiftError,
+  connectPostgres,
   createTodoDatabase,
   defaultCacheDir,
   describePostgresUrl,
@@ -55,28 +55,27 @@ export async function demo(options: DemoOptions, log: Logger, logFor: (service: 
   return result.report.verdict === 'READY';
 }
 
-/** The demo's target database is created when missing; the server itself must exist. */
+/**
+ * The demo's target database is created when missing; the server itself must exist.
+ * Through connectPostgres, so that the URL's TLS settings apply here too.
+ */
 async function ensureDatabase(url: string): Promise<void> {
-  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   try {
-    await probe.connect();
+    await (await connectPostgres(url, 'liteshift-demo')).end();
     return;
   } catch (error) {
-    if ((error as { code?: string }).code !== '3D000') throw postgresError(error, url);
-  } finally {
-    await probe.end().catch(() => undefined);
+    if (!(error instanceof LiteshiftError && error.code === 'PG_DATABASE_MISSING')) throw error;
   }
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.slice(1));
   const admin = new URL(url);
   admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 10_000 });
+  const client = await connectPostgres(admin.toString(), 'liteshift-demo');
   try {
-    await client.connect();
     await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
     print(`Created database ${describePostgresUrl(url)}`);
   } catch (error) {
-    throw error instanceof LiteshiftError ? error : postgresError(error, url, 'create the demo database');
+    throw postgresError(error, url, 'create the demo database');
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -1,6 +1,7 @@
 import { Producer, compatibilityPartitioner } from '@platformatic/kafka';
 import { LiteshiftError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { kafkaSecurity, platformaticSecurityOptions } from './security.js';
 
 /**
  * Producing goes through @platformatic/kafka: on this project's benchmark it sends 1M
@@ -43,6 +44,7 @@ export class MessageProducer {
       timeout: 30_000,
       retries: 10,
       retryDelay: 1_000,
+      ...platformaticSecurityOptions(kafkaSecurity()),
     });
   }
 

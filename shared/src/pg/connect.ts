@@ -2,6 +2,8 @@ import pg from 'pg';
 import { LiteshiftError, errorMessage } from '../errors.js';
 import { describePostgresUrl, scrubSecrets } from '../redact.js';
 import { retry } from '../retry.js';
+import { certificateProblem } from '../tls-errors.js';
+import { postgresConnectionTls } from './tls.js';
 
 export type PgClient = pg.Client;
 export type PgPool = pg.Pool;
@@ -10,23 +12,50 @@ export type PgPoolClient = pg.PoolClient;
 /**
  * Every session works in UTC with ISO dates, so that timestamps read back compare with
  * what SQLite stored; the application name makes liteshift visible in pg_stat_activity.
+ * TLS is always given explicitly (tls.ts), so node-postgres never applies its own reading
+ * of sslmode or of PGSSLMODE.
  */
 function clientConfig(url: string, applicationName: string): pg.ClientConfig {
   return {
-    connectionString: url,
+    ...postgresConnectionTls(url),
     application_name: applicationName,
     connectionTimeoutMillis: 10_000,
     options: '-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=1',
   };
 }
 
+/** The passwords a URL carries: in its user info, or as ?password= (which node-postgres reads too). */
 function secretsOf(url: string): string[] {
   try {
-    const password = decodeURIComponent(new URL(url).password);
-    return password ? [password] : [];
+    const parsed = new URL(url);
+    return [decodeURIComponent(parsed.password), parsed.searchParams.get('password') ?? ''].filter(Boolean);
   } catch {
     return [];
   }
+}
+
+/** The TLS failures (refused, untrusted, wrong host), or undefined for any other error. */
+function tlsError(error: unknown, where: string, message: string): LiteshiftError | undefined {
+  const problem = certificateProblem(error);
+  if (/does not support SSL/i.test(message)) {
+    return new LiteshiftError('PG_TLS_FAILED', `PostgreSQL at ${where} does not accept TLS connections`, {
+      hint: 'turn ssl on in its postgresql.conf, or connect without TLS: sslmode=disable',
+      cause: error,
+    });
+  }
+  if (problem === 'untrusted') {
+    return new LiteshiftError('PG_TLS_FAILED', `PostgreSQL at ${where}: its TLS certificate is not trusted (${message})`, {
+      hint: 'give the CA that signed it: --postgres-ca-file (or PGSSLROOTCERT, or sslrootcert= in the URL); sslmode=require encrypts without checking it',
+      cause: error,
+    });
+  }
+  if (problem === 'other-host') {
+    return new LiteshiftError('PG_TLS_FAILED', `PostgreSQL at ${where}: its TLS certificate is for another host (${message})`, {
+      hint: 'connect by a name the certificate lists, or check only the CA with sslmode=verify-ca',
+      cause: error,
+    });
+  }
+  return undefined;
 }
 
 /** Maps a driver error to one line a user can act on; never echoes the URL's password. */
@@ -35,6 +64,8 @@ export function postgresError(error: unknown, url: string, doing = 'connect to P
   const where = describePostgresUrl(url);
   const e = error as { code?: string; message?: string };
   const message = scrubSecrets(errorMessage(error), secretsOf(url));
+  const tls = tlsError(error, where, message);
+  if (tls) return tls;
   switch (e.code) {
     case 'ECONNREFUSED':
     case 'ENOTFOUND':
@@ -56,7 +87,10 @@ export function postgresError(error: unknown, url: string, doing = 'connect to P
     case '28P01':
     case '28000':
       return new LiteshiftError('PG_AUTH_FAILED', `PostgreSQL at ${where} refused the credentials: ${message}`, {
-        hint: 'check the user and password in --postgres-url (or DATABASE_URL)',
+        // pg_hba.conf `hostssl` lines: the server accepts this user over TLS only.
+        hint: /no encryption/.test(message)
+          ? 'the server requires TLS here: add sslmode=require (or verify-full) to the URL, or set --postgres-sslmode (or PGSSLMODE)'
+          : 'check the user and password in --postgres-url (or DATABASE_URL)',
         cause: error,
       });
     case '3D000':
