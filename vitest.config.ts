@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['shared/src/**/*.test.ts', 'services/**/src/**/*.test.ts'],
+          include: ['shared/src/**/*.test.ts', 'services/**/src/**/*.test.ts', 'cli/src/**/*.test.ts'],
         },
       },
       {

@@ -5,7 +5,7 @@
  * image must be multi-stage, non-root and start bin/liteshift.js. `docker compose config`
  * runs too when the Compose CLI is installed. Needs neither Kafka nor PostgreSQL.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
@@ -13,6 +13,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildProgram } from '../cli/src/main.js';
 import { SETTINGS, type SettingSpec } from '../shared/src/config.js';
+import { Health, createMetricsRegistry, startHttpServer } from '../shared/src/http/index.js';
+import { createLogger } from '../shared/src/log.js';
 
 const root = join(import.meta.dirname, '..');
 const composeText = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
@@ -210,6 +212,18 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('runs the live pipeline: extract --follow, load --follow, verify --watch, with flags the CLI has', () => {
+    expect(services.extractor!.command).toEqual(['extract', '--follow']);
+    expect(services.loader!.command).toEqual(['load', '--follow']);
+    expect(services.verifier!.command).toEqual(['verify', '--watch']);
+    for (const [name, service] of liteshiftServices) {
+      const [sub, ...flags] = service.command ?? [];
+      if (!sub) continue;
+      const longs = program.commands.find((command) => command.name() === sub)!.options.map((option) => option.long);
+      for (const flag of flags) expect(longs, `${name}: ${sub} has no ${flag}`).toContain(flag);
+    }
+  });
+
   it('uses only environment variables the CLI reads', () => {
     for (const [name, service] of liteshiftServices) {
       for (const key of Object.keys(environmentOf(service))) {
@@ -234,6 +248,8 @@ describe('docker-compose.yml', () => {
         const spec = specByEnv.get(key)!;
         const uses: VariableUse[] = [];
         const value = interpolate(raw, {}, uses);
+        // Empty means unset (resolveSettings), as for TLS and SASL, off in the bundled servers.
+        if (value === '') continue;
         const parsed = spec.schema.safeParse(value);
         expect(parsed.success, `${name}: ${key}=${value} is rejected by the CLI`).toBe(true);
         for (const use of uses) {
@@ -268,27 +284,29 @@ describe('docker-compose.yml', () => {
     for (const name of COMPOSE_ONLY_VARIABLES) expect(composeText, `${name} is documented but unused`).toContain(`\${${name}`);
   });
 
-  it('runs the liteshift services once (restart "no") as a non-root user by default', () => {
+  it('runs demo-db once and the pipeline services until stopped, as a non-root user by default', () => {
     for (const [name, service] of liteshiftServices) {
-      expect(service.restart, name).toBe('no');
+      // A restarted service resumes where it stopped (positions in SQLite and PostgreSQL).
+      expect(service.restart, name).toBe(name === 'demo-db' ? 'no' : 'unless-stopped');
       if (name === 'demo-db') continue; // root only to chown a Docker-created ./data
       expect(interpolate(service.user ?? '1000', {}), name).toBe('1000:1000');
     }
   });
 
-  it('depends only on existing services, healthy infrastructure and completed one-shots', () => {
+  it('depends only on existing services, healthy ones, or the completed demo-db', () => {
     for (const [name, service] of Object.entries(services)) {
       for (const [target, condition] of Object.entries(dependenciesOf(service))) {
         expect(Object.keys(services), `${name} depends on unknown ${target}`).toContain(target);
-        if (target === 'kafka' || target === 'postgres') expect(condition, `${name} → ${target}`).toBe('service_healthy');
-        if (liteshiftNames.includes(target)) expect(condition, `${name} → ${target}`).toBe('service_completed_successfully');
+        // A health check is what makes service_healthy ever true.
+        const expected = target === 'demo-db' ? 'service_completed_successfully' : 'service_healthy';
+        expect(condition, `${name} → ${target}`).toBe(expected);
+        if (expected === 'service_healthy') expect(services[target]!.healthcheck, `${target} has no health check`).toBeDefined();
       }
     }
     expect(dependenciesOf(services.extractor!)).toEqual({ kafka: 'service_healthy', 'demo-db': 'service_completed_successfully' });
-    expect(dependenciesOf(services.loader!)).toMatchObject({ kafka: 'service_healthy', postgres: 'service_healthy' });
-    // Snapshot mode: load starts after a successful extract (the marker it waits for is then the new one).
-    expect(dependenciesOf(services.loader!).extractor).toBe('service_completed_successfully');
-    expect(dependenciesOf(services.verifier!)).toMatchObject({ loader: 'service_completed_successfully' });
+    // The loader waits for the extractor's schemas by itself: it starts beside it.
+    expect(dependenciesOf(services.loader!)).toEqual({ kafka: 'service_healthy', postgres: 'service_healthy' });
+    expect(dependenciesOf(services.verifier!)).toMatchObject({ kafka: 'service_healthy', postgres: 'service_healthy', loader: 'service_healthy' });
 
     // No cycles.
     const visiting = new Set<string>();
@@ -299,6 +317,53 @@ describe('docker-compose.yml', () => {
       visiting.delete(name);
     };
     for (const name of Object.keys(services)) visit(name, []);
+  });
+
+  describe('health checks of the liteshift services (/readyz on LITESHIFT_HTTP_PORT)', () => {
+    const pipeline = liteshiftServices.filter(([name]) => name !== 'demo-db');
+    const checkScript = (service: Service): string => {
+      const test = service.healthcheck?.test;
+      expect(Array.isArray(test) && test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+      return (test as string[])[3]!;
+    };
+
+    it('every long-running service serves HTTP on every interface and checks its own /readyz port', () => {
+      expect(pipeline.map(([name]) => name).sort()).toEqual(['extractor', 'loader', 'verifier']);
+      for (const [name, service] of pipeline) {
+        const env = environmentOf(service);
+        expect(env[SETTINGS.httpHost.env], name).toBe('0.0.0.0');
+        const port = env[SETTINGS.httpPort.env];
+        expect(Number(port), name).toBeGreaterThan(0);
+        expect(checkScript(service), name).toContain(`http://127.0.0.1:${port}/readyz`);
+      }
+      expect(services['demo-db']!.healthcheck).toBeUndefined();
+    });
+
+    it('the check exits 0 only while /readyz answers 200 (run with node against a real server)', async () => {
+      const health = new Health('starting');
+      const server = await startHttpServer({
+        port: 0,
+        host: '127.0.0.1',
+        log: createLogger({ service: 'test', level: 'silent' }),
+        registry: createMetricsRegistry('test'),
+        health: () => health.state,
+      });
+      const check = (service: Service, port: number): Promise<number> => {
+        const script = checkScript(service).replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${port}`);
+        return new Promise((resolve) => execFile(process.execPath, ['-e', script], (error) => resolve(error ? Number(error.code ?? 1) : 0)));
+      };
+      try {
+        for (const [name, service] of pipeline) {
+          health.notReady('starting');
+          expect(await check(service, server.port), `${name} while not ready`).toBe(1);
+          health.ready('streaming');
+          expect(await check(service, server.port), `${name} once ready`).toBe(0);
+        }
+      } finally {
+        await server.close();
+      }
+      expect(await check(services.loader!, server.port), 'nothing listening').toBe(1);
+    });
   });
 
   it('has health checks on Kafka and PostgreSQL', () => {
@@ -362,7 +427,8 @@ describe('docker-compose.yml', () => {
     expect(literalInUrl.map((m) => m[0])).toEqual([]);
     for (const [name, service] of Object.entries(services)) {
       for (const [key, value] of Object.entries(environmentOf(service))) {
-        if (/PASSWORD|SECRET|TOKEN/i.test(key)) expect(value, `${name}: ${key}`).toMatch(/^\$\{[A-Z_]+(:-[^}]*)?\}$/);
+        // Empty is no password at all (KAFKA_SASL_PASSWORD: SASL is off in the bundled Kafka).
+        if (/PASSWORD|SECRET|TOKEN/i.test(key) && value !== '') expect(value, `${name}: ${key}`).toMatch(/^\$\{[A-Z_]+(:-[^}]*)?\}$/);
       }
     }
     // The default appears nowhere but in its interpolation expressions.

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTodoDatabase } from '@liteshift/shared';
-import { describeRun, runCli, type CliResult } from './helpers/cli.js';
+import { describeRun, runCli, type CliResult, migrateArgs as cliMigrateArgs } from './helpers/cli.js';
 import { expectSameRows } from './helpers/compare.js';
 import { deleteTopicsWithPrefix, topicsWithPrefix, uniquePrefix } from './helpers/kafka.js';
 import { createTestDatabase, userRelations, userSchemas, withClient, type TestDatabase } from './helpers/postgres.js';
@@ -29,14 +29,7 @@ describe('migrate the demo Todo database', () => {
   let target: TestDatabase;
   const created: TestDatabase[] = [];
 
-  const migrateArgs = (...extra: string[]) => [
-    'migrate',
-    '--sqlite-path', sqlitePath,
-    '--postgres-url', target.url,
-    '--kafka-brokers', brokers,
-    '--topic-prefix', prefix,
-    ...extra,
-  ];
+  const migrateArgs = (...extra: string[]) => cliMigrateArgs({ sqlitePath, databaseUrl: target.url, brokers, prefix }, ...extra);
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'liteshift-demo-'));

@@ -1,5 +1,5 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { createLogger, errorMessage, isLiteshiftError, LiteshiftError, type PartitionOffsets } from '@liteshift/shared';
+import { createLogger, errorMessage, isLiteshiftError, kafkaSecurity, LiteshiftError, setKafkaSecurity, type KafkaSecurity, type PartitionOffsets } from '@liteshift/shared';
 import { Loader, type LoaderOptions } from '@liteshift/loader';
 
 /**
@@ -8,19 +8,36 @@ import { Loader, type LoaderOptions } from '@liteshift/loader';
  * instead of sharing one JavaScript thread.
  */
 type LoaderSettings = Omit<LoaderOptions, 'log' | 'onApplied'> & { logLevel: string; logFormat: 'json' | 'pretty' };
+/** What the thread reports besides replies; its log lines go to `onLog` when given, else to stderr. */
+interface LoaderEvents {
+  onApplied?: (table: string, rows: number) => void;
+  onLog?: (line: string) => void;
+}
 
 type Command = { op: 'connect' | 'start' | 'stop' | 'close' } | { op: 'waitFor'; until: Record<string, PartitionOffsets> };
 type Request = Command & { id: number };
 type Reply = { id: number; ok: true } | { id: number; ok: false; error: { code: string; message: string; hint?: string; retriable: boolean } };
+/** Rows of a table a batch put into PostgreSQL (upserted or rejected): one message per batch, for progress. */
+type Applied = { applied: { table: string; rows: number } };
+type LogLine = { log: string };
 
 export class LoaderThread {
   private readonly worker: Worker;
   private next = 0;
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 
-  constructor(settings: LoaderSettings) {
-    this.worker = new Worker(new URL(import.meta.url), { workerData: settings });
-    this.worker.on('message', (reply: Reply) => {
+  constructor(settings: LoaderSettings, events: LoaderEvents = {}) {
+    // The thread has its own copy of every module: it is told the Kafka security too.
+    this.worker = new Worker(new URL(import.meta.url), { workerData: { ...settings, kafkaSecurity: kafkaSecurity(), forwardLogs: Boolean(events.onLog) } });
+    this.worker.on('message', (reply: Reply | Applied | LogLine) => {
+      if ('applied' in reply) {
+        events.onApplied?.(reply.applied.table, reply.applied.rows);
+        return;
+      }
+      if ('log' in reply) {
+        events.onLog?.(reply.log);
+        return;
+      }
       const waiter = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       if (!waiter) return;
@@ -59,9 +76,20 @@ export class LoaderThread {
 }
 
 if (!isMainThread && parentPort) {
-  const { logLevel, logFormat, ...options } = workerData as LoaderSettings;
-  const loader = new Loader({ ...options, log: createLogger({ service: 'loader', level: logLevel, format: logFormat }) });
+  const { logLevel, logFormat, kafkaSecurity: security, forwardLogs, ...options } = workerData as LoaderSettings & { kafkaSecurity: KafkaSecurity; forwardLogs: boolean };
+  setKafkaSecurity(security);
   const port = parentPort;
+  const loader = new Loader({
+    ...options,
+    log: createLogger({
+      service: 'loader',
+      level: logLevel,
+      format: logFormat,
+      ...(forwardLogs ? { write: (line: string) => port.postMessage({ log: line } satisfies LogLine) } : {}),
+    }),
+    batchLogLevel: 'debug',
+    onApplied: (table, stats) => port.postMessage({ applied: { table, rows: stats.upserted + stats.rejected } } satisfies Applied),
+  });
   port.on('message', (request: Request) => {
     const run = async (): Promise<void> => {
       switch (request.op) {

@@ -9,6 +9,7 @@ import { addRepairCommand } from './commands/repair.js';
 import { demo } from './commands/demo.js';
 import { stackCommand } from './commands/stack.js';
 import { extractCommand, loadCommand } from './commands/services.js';
+import { HTTP_KEYS } from './http.js';
 import { addReplayCommand } from './commands/replay.js';
 import { cutoverCommand, statusCommand, uninstallCommand } from './commands/operate.js';
 import { createTodoDatabase, settingsMarkdownTable } from '@liteshift/shared';
@@ -102,7 +103,7 @@ export function buildProgram(): Command {
     if (!ready) process.exitCode = EXIT_NOT_READY;
   });
 
-  const EXTRACT_KEYS = ['sqlitePath', 'kafkaBrokers', 'topicPrefix', 'partitions', 'chunkRows', ...MAPPING_KEYS] as const;
+  const EXTRACT_KEYS = ['sqlitePath', 'kafkaBrokers', 'topicPrefix', 'partitions', 'chunkRows', ...MAPPING_KEYS, ...HTTP_KEYS] as const;
   withSettings(
     program
       .command('extract')
@@ -110,11 +111,11 @@ export function buildProgram(): Command {
       .option('--follow', 'install change capture (triggers) in the SQLite file and keep streaming changes until SIGTERM'),
     EXTRACT_KEYS,
   ).action(async (flags: Record<string, unknown>) => {
-    const { settings, log } = context('extractor', EXTRACT_KEYS, flags, ['cast']);
-    await extractCommand(settings, { follow: Boolean(flags.follow) }, log);
+    const { settings, log, logging } = context('extractor', EXTRACT_KEYS, flags, ['cast', 'httpPort']);
+    await extractCommand(settings, { follow: Boolean(flags.follow) }, log, logging);
   });
 
-  const LOAD_KEYS = ['databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema'] as const;
+  const LOAD_KEYS = ['databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', ...HTTP_KEYS] as const;
   withSettings(
     program
       .command('load')
@@ -122,7 +123,7 @@ export function buildProgram(): Command {
       .option('--follow', 'keep applying changes until SIGTERM; foreign keys and unique indexes wait for `liteshift cutover`'),
     LOAD_KEYS,
   ).action(async (flags: Record<string, unknown>) => {
-    const { settings, log } = context('loader', LOAD_KEYS, flags);
+    const { settings, log } = context('loader', LOAD_KEYS, flags, ['httpPort']);
     await loadCommand(settings, { follow: Boolean(flags.follow) }, log);
   });
 

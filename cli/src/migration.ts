@@ -22,6 +22,7 @@ import {
 import { Extractor } from '@liteshift/extractor';
 import { loaderGroup, deleteOffsets, dropTargetTables, finalizeTables, startAtEnd } from '@liteshift/loader';
 import { LoaderThread } from './loader-thread.js';
+import type { Progress } from './progress.js';
 import { diffTableRows, keyOnly, verify, type VerifyReport } from '@liteshift/verifier';
 
 export interface MigrationParams {
@@ -42,7 +43,10 @@ export interface MigrationParams {
   logLevel: string;
   logFormat: 'json' | 'pretty';
   onPhase?: (phase: string) => void;
-  onProgress?: (table: string, done: number, total: number) => void;
+  /** Rows per table as the snapshot moves: sent by the extractor, applied by the loader. */
+  progress?: Pick<Progress, 'expect' | 'sent' | 'applied'>;
+  /** Where the loader thread's log lines go (above progress bars), else stderr. */
+  logLines?: (line: string) => void;
 }
 
 export interface MigrationResult {
@@ -85,18 +89,25 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
       partitions: p.partitions,
       chunkRows: p.chunkRows,
       log: p.logFor('extractor'),
-      ...(p.onProgress ? { onProgress: p.onProgress } : {}),
+      batchLogLevel: 'debug',
+      ...(p.progress ? { onProgress: p.progress.sent.bind(p.progress) } : {}),
     });
     closers.push(() => extractor.close());
     await extractor.connect();
-    const loader = new LoaderThread({
-      databaseUrl: p.databaseUrl,
-      brokers: p.kafkaBrokers,
-      topicPrefix: p.topicPrefix,
-      targetSchema: p.targetSchema,
-      logLevel: p.logLevel,
-      logFormat: p.logFormat,
-    });
+    const loader = new LoaderThread(
+      {
+        databaseUrl: p.databaseUrl,
+        brokers: p.kafkaBrokers,
+        topicPrefix: p.topicPrefix,
+        targetSchema: p.targetSchema,
+        logLevel: p.logLevel,
+        logFormat: p.logFormat,
+      },
+      {
+        ...(p.progress ? { onApplied: p.progress.applied.bind(p.progress) } : {}),
+        ...(p.logLines ? { onLog: p.logLines } : {}),
+      },
+    );
     const group = loaderGroup(p.topicPrefix);
     closers.push(() => loader.close());
     await loader.connect();
@@ -117,6 +128,7 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
     for (const topic of topics) ends[topic] = await endOffsets(admin, topic);
     await startAtEnd(pg, group, ends);
     await loader.start();
+    p.progress?.expect(model.tables.map((t) => ({ name: t.name, total: t.rowCount ?? 0 })));
     const snapshot = await extractor.snapshot();
     await loader.waitFor(snapshot.marker.endOffsets);
     if (preexisting.length > 0) {

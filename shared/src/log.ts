@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { prettyFactory } from 'pino-pretty';
 
 export type { Logger } from 'pino';
 
@@ -7,6 +8,11 @@ export interface LoggerSettings {
   level?: string;
   /** 'json' (one line per event) or 'pretty' (for a person tailing the logs). */
   format?: 'json' | 'pretty';
+  /**
+   * Takes each line (with its newline) instead of stderr: progress bars print log lines
+   * above themselves, else a line would land in the middle of them.
+   */
+  write?: (line: string) => void;
 }
 
 /** Keys whose values never reach a log line, wherever they are nested. */
@@ -22,6 +28,8 @@ const REDACT_PATHS = [
   '*.connectionString',
   'sasl',
   '*.sasl',
+  'kafkaSaslPassword',
+  '*.kafkaSaslPassword',
 ];
 
 /**
@@ -35,6 +43,11 @@ export function createLogger(settings: LoggerSettings): Logger {
     redact: { paths: REDACT_PATHS, censor: '***' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
+  const write = settings.write;
+  if (write) {
+    const pretty = settings.format === 'pretty' ? prettyFactory({ colorize: process.stderr.isTTY, ignore: 'pid,hostname', messageKey: 'msg' }) : null;
+    return pino(options, { write: (line: string) => write(pretty ? pretty(line) : line) });
+  }
   if (settings.format === 'pretty') {
     return pino(
       options,

@@ -92,7 +92,7 @@ export class FaultPipeline {
     return this.start('extract', env);
   }
 
-  /** Loaders log every batch they apply (debug), so a test can check no offset was applied twice. */
+  /** Loaders log every batch they apply (info; debug adds details), so a test can check no offset was applied twice. */
   startLoad(env: Record<string, string> = {}): Service {
     return this.start('load', { LOG_LEVEL: 'debug', ...env });
   }
@@ -199,7 +199,7 @@ export interface AppliedRange {
   to: bigint;
 }
 
-/** The offset ranges each loader logged as applied (one `batch applied` debug line per committed batch). */
+/** The offset ranges each loader logged as applied (one `batch applied` info line per committed batch). */
 export function appliedRanges(services: readonly Service[]): AppliedRange[] {
   const out: AppliedRange[] = [];
   for (const service of services.filter((s) => s.label.startsWith('load') || s.label.startsWith('replay'))) {

@@ -1,8 +1,9 @@
-import { describePostgresUrl, type Logger, type Settings } from '@liteshift/shared';
+import { createLogger, describePostgresUrl, type Logger, type Settings } from '@liteshift/shared';
 import { renderReport } from '@liteshift/verifier';
 import { runMigration, type MigrationResult } from '../migration.js';
 import type { Logging } from '../settings-options.js';
 import { formatCount, formatDuration, print, printJson } from '../output.js';
+import { Progress, wantsBars } from '../progress.js';
 
 export type MigrateSettings = Pick<
   Settings,
@@ -19,16 +20,30 @@ export async function migrate(
 ): Promise<MigrationResult> {
   const say = flags.json ? () => undefined : print;
   say(`liteshift migrate: ${settings.sqlitePath} → ${describePostgresUrl(settings.databaseUrl)} through Kafka ${settings.kafkaBrokers.join(',')}`);
-  const result = await runMigration({
-    ...settings,
-    forceRecreate: flags.forceRecreate,
-    log,
-    logFor,
-    logLevel: logging.level,
-    logFormat: logging.format,
-    onPhase: (phase) => say(`· ${phase}`),
-    onProgress: progressPrinter(say),
-  });
+  const bars = wantsBars(process.stderr, logging.format, flags.json);
+  const progress = new Progress({ log, bars, applied: true });
+  // With bars on stderr, every log line of the migration goes above them.
+  const logAbove = (service: string): Logger => createLogger({ service, level: logging.level, format: logging.format, write: progress.print });
+  let result: MigrationResult;
+  try {
+    result = await runMigration({
+      ...settings,
+      forceRecreate: flags.forceRecreate,
+      log: bars ? logAbove('cli') : log,
+      logFor: bars ? logAbove : logFor,
+      ...(bars ? { logLines: progress.print } : {}),
+      logLevel: logging.level,
+      logFormat: logging.format,
+      onPhase: (phase) => {
+        // Bars are only for the snapshot: a phase line must not land in the middle of them.
+        progress.stop();
+        say(`· ${phase}`);
+      },
+      progress,
+    });
+  } finally {
+    progress.stop();
+  }
   if (flags.json) {
     printJson({
       verdict: result.report.verdict,
@@ -42,18 +57,6 @@ export async function migrate(
     printSummary(result);
   }
   return result;
-}
-
-/** One line per table when it completes; a person sees the migration move, a log file stays short. */
-function progressPrinter(say: (line: string) => void): (table: string, done: number, total: number) => void {
-  const started = new Map<string, number>();
-  return (table, done, total) => {
-    if (!started.has(table)) started.set(table, Date.now());
-    if (done >= total) {
-      const ms = Date.now() - started.get(table)!;
-      say(`  ${table}: ${formatCount(done)} rows sent${ms > 0 ? ` (${formatCount(Math.round((done * 1000) / Math.max(ms, 1)))} rows/s)` : ''}`);
-    }
-  };
 }
 
 function printSummary(result: MigrationResult): void {

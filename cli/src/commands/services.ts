@@ -1,7 +1,10 @@
-import { errorMessage, isKafkaOutage, mappingOptions, openSqlite, postgresError, readSchema, sleep, type Logger, type Settings } from '@liteshift/shared';
-import { Extractor } from '@liteshift/extractor';
-import { Loader, finalizeTables } from '@liteshift/loader';
+import { Health, createLogger, createMetricsRegistry, errorMessage, isKafkaOutage, mappingOptions, openSqlite, postgresError, readSchema, sleep, type Logger, type Settings } from '@liteshift/shared';
+import { Extractor, ExtractorMetrics, type ExtractorOptions } from '@liteshift/extractor';
+import { Loader, LoaderMetrics, finalizeTables } from '@liteshift/loader';
 import { formatCount, print } from '../output.js';
+import { Progress, wantsBars } from '../progress.js';
+import type { Logging } from '../settings-options.js';
+import { serveHttp, type HttpSettings } from '../http.js';
 
 /** Runs `work`, and on SIGTERM/SIGINT lets it finish its batch and close before exiting. */
 export async function untilSignal<T>(log: Logger, work: (signal: AbortSignal) => Promise<T>, close: () => Promise<void>): Promise<T> {
@@ -22,14 +25,40 @@ export async function untilSignal<T>(log: Logger, work: (signal: AbortSignal) =>
 }
 
 export async function extractCommand(
-  settings: Pick<Settings, 'sqlitePath' | 'kafkaBrokers' | 'topicPrefix' | 'partitions' | 'chunkRows'> & Partial<Pick<Settings, 'onMisfit' | 'cast' | 'foldIdentifiers'>>,
+  settings: Pick<Settings, 'sqlitePath' | 'kafkaBrokers' | 'topicPrefix' | 'partitions' | 'chunkRows'> &
+    Partial<Pick<Settings, 'onMisfit' | 'cast' | 'foldIdentifiers'>> &
+    HttpSettings,
   flags: { follow: boolean },
+  stderrLog: Logger,
+  logging: Logging,
+): Promise<void> {
+  // Snapshot progress: bars on a terminal, with every log line above them; else log lines.
+  const bars = wantsBars(process.stderr, logging.format, false);
+  const progress = new Progress({ log: stderrLog, bars, applied: false });
+  const log = bars ? createLogger({ service: 'extractor', level: logging.level, format: logging.format, write: progress.print }) : stderrLog;
+  const registry = createMetricsRegistry('extractor');
+  // Up before the schema is read (a profile of a large file takes a while): live, not ready.
+  const health = new Health('reading the SQLite schema');
+  const server = await serveHttp(settings, log, registry, () => health.state);
+  try {
+    await extract(settings, flags, log, { metrics: new ExtractorMetrics(registry, log), health }, progress);
+  } finally {
+    await server?.close();
+  }
+}
+
+async function extract(
+  settings: Parameters<typeof extractCommand>[0],
+  flags: Parameters<typeof extractCommand>[1],
   log: Logger,
+  operating: Pick<ExtractorOptions, 'metrics' | 'health'>,
+  progress: Progress,
 ): Promise<void> {
   // Following writes capture triggers and the extractor's position into the file.
   const db = openSqlite(settings.sqlitePath, { readonly: !flags.follow });
   const model = readSchema(db, mappingOptions(settings));
-  const extractor = new Extractor({ ...settings, db, model, brokers: settings.kafkaBrokers, log });
+  progress.expect(model.tables.map((t) => ({ name: t.name, total: t.rowCount ?? 0 })));
+  const extractor = new Extractor({ ...settings, db, model, brokers: settings.kafkaBrokers, log, ...operating, onProgress: progress.sent.bind(progress) });
   await untilSignal(
     log,
     async (signal) => {
@@ -44,6 +73,7 @@ export async function extractCommand(
       print(`snapshot sent: ${model.tables.length} tables, ${formatCount(total)} rows`);
     },
     async () => {
+      progress.stop();
       await extractor.close();
       db.close();
     },
@@ -55,11 +85,21 @@ export async function extractCommand(
  * snapshot marker's end offsets, then creates indexes, constraints and identities.
  */
 export async function loadCommand(
-  settings: Pick<Settings, 'databaseUrl' | 'kafkaBrokers' | 'topicPrefix' | 'targetSchema'>,
+  settings: Pick<Settings, 'databaseUrl' | 'kafkaBrokers' | 'topicPrefix' | 'targetSchema'> & HttpSettings,
   flags: { follow: boolean },
   log: Logger,
 ): Promise<void> {
-  const loader = new Loader({ ...settings, brokers: settings.kafkaBrokers, log });
+  const registry = createMetricsRegistry('loader');
+  const loader = new Loader({ ...settings, brokers: settings.kafkaBrokers, log, metrics: new LoaderMetrics(registry, log) });
+  const server = await serveHttp(settings, log, registry, () => loader.health());
+  try {
+    await load(loader, settings, flags, log);
+  } finally {
+    await server?.close();
+  }
+}
+
+async function load(loader: Loader, settings: Parameters<typeof loadCommand>[0], flags: { follow: boolean }, log: Logger): Promise<void> {
   await untilSignal(
     log,
     async (signal) => {

@@ -1,7 +1,11 @@
 import { Option, type Command } from 'commander';
 import {
+  Gauge,
+  Health,
   LiteshiftError,
+  METRIC_PREFIX,
   connectAdmin,
+  createMetricsRegistry,
   connectPostgres,
   createKafka,
   errorMessage,
@@ -12,12 +16,13 @@ import {
   type Logger,
   type Settings,
 } from '@liteshift/shared';
-import { renderReport, verify, type VerifyReport } from '@liteshift/verifier';
+import { StatusBoard, renderReport, statusPageRoutes, verify, type VerifyReport } from '@liteshift/verifier';
 import { context, withSettings } from '../settings-options.js';
 import { print, printJson } from '../output.js';
 import { untilSignal } from './services.js';
+import { HTTP_KEYS, serveHttp, type HttpSettings } from '../http.js';
 
-const VERIFY_KEYS = ['sqlitePath', 'databaseUrl', 'targetSchema', 'kafkaBrokers', 'topicPrefix'] as const;
+const VERIFY_KEYS = ['sqlitePath', 'databaseUrl', 'targetSchema', 'kafkaBrokers', 'topicPrefix', ...HTTP_KEYS] as const;
 /** Exit code of a verdict other than READY (as every command that ends in a verdict). */
 const EXIT_NOT_READY = 1;
 
@@ -37,6 +42,19 @@ function seconds(name: string, min: number) {
   };
 }
 
+/** `--http [host:]port` (`:8080`, `127.0.0.1:8080`, `[::1]:8080`); an empty host leaves --http-host's. */
+function listenAddress(value: string): { host?: string; port: string } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$|^(\d{1,5})$/.exec(value.trim());
+  const port = match?.[3] ?? match?.[4];
+  if (!match || !port || Number(port) < 1 || Number(port) > 65535) {
+    throw new LiteshiftError('CONFIG_INVALID', `--http must be [host:]port with a port from 1 to 65535, got "${value}"`, {
+      hint: 'e.g. --http :8080 for this machine only, --http 0.0.0.0:8080 for every interface',
+    });
+  }
+  const host = match[1] ?? match[2];
+  return host ? { host, port } : { port };
+}
+
 /** `liteshift verify`: its flags, and the one-shot and --watch runs. */
 export function addVerifyCommand(program: Command): void {
   withSettings(
@@ -50,11 +68,20 @@ export function addVerifyCommand(program: Command): void {
         new Option('--catch-up-timeout <seconds>', 'how long differences found while changes are in flight wait for the pipeline to apply them (needs Kafka)')
           .argParser(seconds('--catch-up-timeout', 0))
           .default(60),
+      )
+      .addOption(
+        new Option('--http <[host:]port>', 'with --watch: serve the live status page there (and /healthz, /readyz, /metrics), e.g. :8080; short for --http-host and --http-port; no authentication')
+          .argParser(listenAddress)
+          .conflicts(['httpPort', 'httpHost']),
       ),
     VERIFY_KEYS,
   ).action(async (flags: Record<string, unknown>) => {
+    const http = flags.http as ReturnType<typeof listenAddress> | undefined;
+    if (http && !flags.watch) throw new LiteshiftError('CONFIG_INVALID', '--http serves the status page of verify --watch', { hint: 'add --watch: liteshift verify --watch --http :8080' });
+    // --http is the short form of the two settings, so the environment's LITESHIFT_HTTP_HOST still applies to ':port'.
+    const given = http ? { ...flags, httpPort: http.port, ...(http.host ? { httpHost: http.host } : {}) } : flags;
     // Kafka is optional here: without it the verdict has no lag and differences are not re-checked.
-    const { settings, log } = context('verifier', VERIFY_KEYS, flags, ['kafkaBrokers']);
+    const { settings, log } = context('verifier', VERIFY_KEYS, given, ['kafkaBrokers', 'httpPort']);
     const options: VerifyFlags = { json: Boolean(flags.json), catchUpTimeoutMs: (flags.catchUpTimeout as number) * 1000 };
     const report = flags.watch
       ? await watchCommand(settings, { ...options, intervalMs: (flags.interval as number) * 1000 }, log)
@@ -128,8 +155,18 @@ async function verifyOnce(settings: VerifySettings, flags: VerifyFlags, log: Log
  * verdict (PostgreSQL or Kafka restarting) is logged and tried again at the next interval.
  * Returns the last verdict.
  */
-async function watchCommand(settings: VerifySettings, flags: VerifyFlags & { intervalMs: number }, log: Logger): Promise<VerifyReport | null> {
+async function watchCommand(settings: VerifySettings & HttpSettings, flags: VerifyFlags & { intervalMs: number }, log: Logger): Promise<VerifyReport | null> {
   let last: VerifyReport | null = null;
+  const registry = createMetricsRegistry('verifier');
+  const verdictGauge = new Gauge({ name: `${METRIC_PREFIX}verifier_ready`, help: 'Last verdict: 1 READY, 0 NOT READY', registers: [registry] });
+  const health = new Health('no verdict yet');
+  // The status page reads the pipeline every few seconds on its own connections; verdicts come from the loop below.
+  const board = settings.httpPort ? new StatusBoard({ ...settings, intervalSeconds: flags.intervalMs / 1000, log }) : null;
+  const server = await serveHttp(settings, log, registry, () => health.state, board ? statusPageRoutes(board) : undefined);
+  if (board && server) {
+    board.start();
+    log.info({ url: `http://${settings.httpHost.includes(':') ? `[${settings.httpHost}]` : settings.httpHost}:${server.port}/` }, 'status page');
+  }
   await untilSignal(
     log,
     async (signal) => {
@@ -141,15 +178,22 @@ async function watchCommand(settings: VerifySettings, flags: VerifyFlags & { int
           else print(`${renderReport(report)}\n`);
           logVerdict(log, report);
           last = report;
+          board?.recordVerdict(report);
+          verdictGauge.set(report.verdict === 'READY' ? 1 : 0);
+          health.ready(`verdict: ${report.verdict}`);
         } catch (error) {
           if (signal.aborted) break;
           if (last === null) throw error;
           log.warn({ err: errorMessage(error) }, 'verification failed; trying again at the next interval');
+          board?.recordVerifyFailure(error);
         }
         await sleep(flags.intervalMs, signal);
       }
     },
-    async () => undefined,
+    async () => {
+      await board?.close();
+      await server?.close();
+    },
   );
   return last;
 }

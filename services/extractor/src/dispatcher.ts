@@ -8,6 +8,7 @@ import {
   type SqlValue,
   type TableModel,
 } from '@liteshift/shared';
+import type { ExtractorMetrics } from './metrics.js';
 
 interface TableChannel {
   topic: string;
@@ -34,6 +35,7 @@ export class EventDispatcher {
   constructor(
     private readonly producer: MessageProducer,
     private readonly prefix: string,
+    private readonly metrics?: ExtractorMetrics,
   ) {}
 
   register(table: TableModel): string {
@@ -58,7 +60,9 @@ export class EventDispatcher {
     const { topic, codec } = this.channel(table);
     const tsMs = Date.now();
     const messages: OutgoingMessage[] = [];
+    let read = 0;
     for (const r of rows) {
+      if (r.row) read++;
       const key = codec.encodeKey(r.key);
       messages.push({ key, value: codec.encodeValue({ op: r.op, table, after: r.row, seq: r.seq, snapshot, tsMs }) });
       if (r.op === 'd') messages.push({ key, value: null });
@@ -68,7 +72,9 @@ export class EventDispatcher {
     const previous = this.inFlight;
     this.inFlight = null;
     await previous;
-    const sending = this.producer.send(topic, messages);
+    this.metrics?.read(table, read);
+    const started = performance.now();
+    const sending = this.producer.send(topic, messages).then(() => this.metrics?.produced(table, messages.length, (performance.now() - started) / 1000));
     // Marks the rejection handled until the next dispatch/flush awaits (and rethrows) it.
     sending.catch(() => undefined);
     this.inFlight = sending;

@@ -13,6 +13,7 @@ import {
   schemaTopic,
   tableTopic,
   TableReader,
+  changelogBacklog,
   changelogHead,
   installCapture,
   readState,
@@ -24,6 +25,7 @@ import {
   errorMessage,
   isKafkaOutage,
   isLiteshiftError,
+  Health,
   type Admin,
   type Logger,
   type SchemaModel,
@@ -36,6 +38,7 @@ import {
 import { EventDispatcher } from './dispatcher.js';
 import { POSITION_STATE, StreamingSource } from './streaming-source.js';
 import { diffSchemas } from './schema-watch.js';
+import type { ExtractorMetrics } from './metrics.js';
 
 export interface ExtractorOptions {
   db: SqliteDatabase;
@@ -46,6 +49,12 @@ export interface ExtractorOptions {
   chunkRows: number;
   log: Logger;
   onProgress?: (table: string, done: number, total: number) => void;
+  /** Counted per batch when given (one registry per process: the CLI's service commands). */
+  metrics?: ExtractorMetrics;
+  /** What /readyz answers, kept up to date here; one of its own when not given. */
+  health?: Health;
+  /** The one line per snapshot chunk: info for the service, debug where a progress display already says it (migrate). */
+  batchLogLevel?: 'info' | 'debug';
 }
 
 export interface FollowOptions {
@@ -77,6 +86,13 @@ function readPosition(db: SqliteDatabase): bigint | null {
   if (readState(db, SNAPSHOT_STATE) === undefined) return null;
   const position = readState(db, POSITION_STATE);
   return typeof position === 'bigint' ? position : null;
+}
+
+/** Per table, the changes after what Kafka acknowledged (during the snapshot: after its watermark). */
+function extractorLag(db: SqliteDatabase, tables: readonly TableModel[]): Map<string, number> {
+  const position = readPosition(db) ?? BigInt(readSnapshotProgress(db)?.watermark ?? 0);
+  const backlog = changelogBacklog(db, position);
+  return new Map(tables.map((t) => [t.name, backlog.get(t.name) ?? 0]));
 }
 
 /** Snapshot progress for `liteshift status`, written into the SQLite file at most once a second. */
@@ -142,16 +158,20 @@ export class Extractor {
 
   /** The captured schema; grows while following (new tables, added columns). */
   model: SchemaModel;
+  /** Ready while connected to Kafka and snapshotting or streaming (what /readyz answers). */
+  readonly health: Health;
 
   constructor(private readonly options: ExtractorOptions) {
     this.model = options.model;
+    this.health = options.health ?? new Health();
+    this.health.notReady('connecting to Kafka');
     this.kafka = createKafka({ brokers: options.brokers, clientId: 'liteshift-extractor', log: options.log });
   }
 
   async connect(): Promise<void> {
     this.admin = await connectAdmin(this.kafka, this.options.brokers);
     this.producer = new MessageProducer({ brokers: this.options.brokers, clientId: 'liteshift-extractor', log: this.options.log });
-    this.dispatcher = new EventDispatcher(this.producer, this.options.topicPrefix);
+    this.dispatcher = new EventDispatcher(this.producer, this.options.topicPrefix, this.options.metrics);
   }
 
   /** Creates the table topics and publishes the writer schemas; returns the table topics. */
@@ -182,8 +202,13 @@ export class Extractor {
     onProgress = this.options.onProgress,
     resume: SnapshotResume = {},
   ): Promise<SnapshotResult> {
-    const { db, chunkRows, log, topicPrefix } = this.options;
+    const { db, chunkRows, log, topicPrefix, metrics } = this.options;
     const dispatcher = this.dispatcher!;
+    const progress = (table: string, done: number, total: number): void => {
+      metrics?.snapshotProgress(table, done, total);
+      onProgress?.(table, done, total);
+    };
+    this.health.ready('snapshotting');
     const marker: SnapshotMarker = {
       snapshotId: resume.snapshotId ?? randomUUID(),
       watermark: watermark.toString(),
@@ -198,20 +223,28 @@ export class Extractor {
       if (sent !== undefined) {
         rowsPerTable[table.name] = sent;
         marker.tables[table.name] = { topic: dispatcher.topicOf(table.name), rows: sent };
-        onProgress?.(table.name, sent, sent);
+        progress(table.name, sent, sent);
         continue;
       }
       const started = Date.now();
       const total = table.rowCount ?? 0;
       let done = 0;
-      onProgress?.(table.name, 0, total);
+      progress(table.name, 0, total);
+      let readFrom = performance.now();
       for (const chunk of new TableReader(db, table).chunks(chunkRows)) {
         const rows = chunk.rows.map((row, i) => ({ op: 'r' as const, key: chunk.keys[i]!, row, seq: watermark }));
+        const sendFrom = performance.now();
         await dispatcher.dispatch(table.name, rows, true);
         done += rows.length;
-        onProgress?.(table.name, done, Math.max(total, done));
-        log.debug({ table: table.name, rows: done }, 'snapshot chunk sent');
+        progress(table.name, done, Math.max(total, done));
+        log[this.options.batchLogLevel ?? 'info']({ table: table.name, rows: rows.length, done, total: Math.max(total, done) }, 'snapshot chunk sent');
+        // Where a slow snapshot spends its time: reading SQLite, or waiting for Kafka to acknowledge the chunk before.
+        log.debug({ table: table.name, readMs: Math.round(sendFrom - readFrom), ackWaitMs: Math.round(performance.now() - sendFrom) }, 'snapshot chunk timing');
+        readFrom = performance.now();
       }
+      // Rows deleted while the table was read: its total was the count before, and the
+      // progress must still see the table end.
+      if (done < total) progress(table.name, done, done);
       rowsPerTable[table.name] = done;
       marker.tables[table.name] = { topic: dispatcher.topicOf(table.name), rows: done };
       if (resume.onTableDone) {
@@ -267,6 +300,7 @@ export class Extractor {
     const batch = options.batchChanges ?? this.options.chunkRows;
     requireWal(db);
     await this.waitOut(signal, () => installCapture(db, this.model.tables));
+    this.options.metrics?.readLagFrom(() => extractorLag(db, this.model.tables));
     let schemaVersion = Number(db.pragma('schema_version', { simple: true }));
     await this.waitOut(signal, () => this.prepareTopics(this.model.tables));
 
@@ -277,6 +311,7 @@ export class Extractor {
       log.info({ position: position.toString() }, 'resuming the change stream');
     }
     await this.waitOut(signal, () => setStatus(db, { phase: 'streaming' }));
+    this.health.ready('streaming');
 
     const stream = new StreamingSource(db, this.dispatcher!, log, position);
     stream.setTables(this.model.tables);
@@ -287,21 +322,31 @@ export class Extractor {
         if (version !== schemaVersion) {
           await this.applySchemaChange(stream);
           schemaVersion = Number(db.pragma('schema_version', { simple: true }));
+          // A new table's snapshot said 'snapshotting'.
+          this.health.ready('streaming');
         }
         const consumed = await stream.pollOnce(batch);
-        if (failures > 0) log.info({ attempts: failures }, 'streaming again');
+        if (failures > 0) {
+          log.info({ attempts: failures }, 'streaming again');
+          this.health.ready('streaming');
+        }
         failures = 0;
         if (consumed === 0) await sleep(pollMs, signal);
       } catch (error) {
-        if (!isTransient(error)) throw error;
+        if (!isTransient(error)) {
+          this.health.failed(errorMessage(error));
+          throw error;
+        }
         // The position did not move: the same changes are read again (the rows as they are
         // by then) and sent again, so nothing is lost; Kafka may hold some twice.
         failures++;
+        this.health.notReady(`${isBusy(error) ? 'SQLite is busy' : 'cannot stream changes'}: ${errorMessage(error)}`);
         const delayMs = Math.min(5_000, 50 * 2 ** Math.min(failures, 7));
         log.warn({ attempt: failures, delayMs, err: errorMessage(error) }, isBusy(error) ? 'SQLite is busy; retrying' : 'cannot stream changes; retrying');
         await sleep(delayMs, signal);
       }
     }
+    this.health.notReady('stopping');
     log.info({ position: stream.position.toString() }, 'change stream stopped');
   }
 
@@ -349,8 +394,11 @@ export class Extractor {
       maxDelayMs: 5_000,
       signal,
       isRetriable: isTransient,
-      onRetry: (error, attempt, delayMs) =>
-        this.options.log.warn({ attempt, delayMs, err: errorMessage(error) }, isBusy(error) ? 'SQLite is busy; retrying' : 'Kafka is unavailable; retrying'),
+      onRetry: (error, attempt, delayMs) => {
+        const what = isBusy(error) ? 'SQLite is busy' : 'Kafka is unavailable';
+        this.health.notReady(`${what}: ${errorMessage(error)}`);
+        this.options.log.warn({ attempt, delayMs, err: errorMessage(error) }, `${what}; retrying`);
+      },
     });
   }
 

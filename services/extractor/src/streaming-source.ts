@@ -47,6 +47,7 @@ export class StreamingSource {
       latest.set(id, { ...change, key });
     }
     let events = 0;
+    const perTableEvents: Record<string, number> = {};
     for (const [name, latest] of perTable) {
       const table = this.tables.get(name)!;
       const rows: DispatchedRow[] = [];
@@ -56,6 +57,7 @@ export class StreamingSource {
       }
       await this.dispatcher.dispatch(name, rows, false);
       events += rows.length;
+      perTableEvents[name] = rows.length;
     }
     await this.dispatcher.flush();
     this.position = lastSeq;
@@ -63,7 +65,7 @@ export class StreamingSource {
       writeState(this.db, POSITION_STATE, lastSeq);
       pruneChangelog(this.db, lastSeq);
     }).immediate();
-    this.log.debug({ changes: changes.length, events, position: lastSeq.toString() }, 'changes streamed');
+    this.log.info({ changes: changes.length, events, tables: perTableEvents, from: changes[0]!.seq.toString(), position: lastSeq.toString() }, 'changes streamed');
     return changes.length;
   }
 

@@ -4,3 +4,4 @@ export * from './finalize.js';
 export * from './offsets.js';
 export * from './target-tables.js';
 export * from './replay.js';
+export * from './metrics.js';

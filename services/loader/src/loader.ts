@@ -21,7 +21,9 @@ import {
   topicOffsets,
   readSnapshotMarker,
   tableSchemas,
+  endOffsets,
   type Admin,
+  type HealthState,
   type Consumer,
   type EachBatchPayload,
   type KafkaMessage,
@@ -37,6 +39,7 @@ import { collapseByKey, insertRejects, TableApplier, type ApplyStats, type Keyed
 import { ensureTargetTable } from './target-tables.js';
 import { finalizeTables } from './finalize.js';
 import { lockOffset, partitionId, readOffsets, storeOffset } from './offsets.js';
+import type { LoaderMetrics } from './metrics.js';
 
 export interface LoaderOptions {
   databaseUrl: string;
@@ -55,7 +58,14 @@ export interface LoaderOptions {
    */
   sessionTimeoutMs?: number;
   onApplied?: (table: string, stats: ApplyStats) => void;
+  /** Counted per batch when given (one registry per process: the CLI's service commands). */
+  metrics?: LoaderMetrics;
+  /** The one line per applied batch: info for the service, debug where a progress display already says it (migrate). */
+  batchLogLevel?: 'info' | 'debug';
 }
+
+/** A batch committed this recently proves PostgreSQL reachable: /readyz need not query it (its pool may be busy). */
+const RECENT_COMMIT_MS = 10_000;
 
 interface WriterSchema {
   record: SchemaRecord;
@@ -102,11 +112,45 @@ export class Loader {
   private crashed: Error | null = null;
   private fatal: Error | null = null;
   private progressWaiters: (() => boolean)[] = [];
+  private lastCommitAt = 0;
   readonly totals: ApplyStats & { deadLettered: number } = { upserted: 0, deleted: 0, rejected: 0, deadLettered: 0 };
 
   constructor(private readonly options: LoaderOptions) {
     this.group = options.consumerGroup ?? loaderGroup(options.topicPrefix);
     this.kafka = createKafka({ brokers: options.brokers, clientId: 'liteshift-loader', log: options.log });
+    options.metrics?.readLagFrom(() => this.lag());
+  }
+
+  /** What /healthz and /readyz answer: ready while consuming with PostgreSQL reachable; not live once failed for good. */
+  async health(): Promise<HealthState> {
+    if (this.fatal) return { live: false, ready: false, reason: `loader failed: ${errorMessage(this.fatal)}` };
+    if (!this.pool || !this.admin) return { live: true, ready: false, reason: 'connecting to PostgreSQL and Kafka' };
+    if (!this.consumer || this.crashed || this.generation === 0) return { live: true, ready: false, reason: 'not consuming yet: no table topics, or joining the consumer group' };
+    if (Date.now() - this.lastCommitAt > RECENT_COMMIT_MS) {
+      try {
+        await this.pool.query('SELECT 1');
+      } catch (error) {
+        return { live: true, ready: false, reason: errorMessage(postgresError(error, this.options.databaseUrl)) };
+      }
+    }
+    return { live: true, ready: true, reason: 'consuming' };
+  }
+
+  /** Per table, messages on its topic not yet applied to PostgreSQL (by any member of the group). */
+  async lag(): Promise<Map<string, number>> {
+    const admin = this.requireAdmin();
+    const applied = await this.storedOffsets();
+    const lag = new Map<string, number>();
+    for (const [topic, table] of this.topicTables) {
+      let behind = 0;
+      for (const [partition, end] of Object.entries(await endOffsets(admin, topic))) {
+        const id = partitionId(topic, Number(partition));
+        const next = [applied.get(id) ?? 0n, this.applied.get(id) ?? 0n].reduce((a, b) => (a > b ? a : b));
+        if (BigInt(end) > next) behind += Number(BigInt(end) - next);
+      }
+      lag.set(table, behind);
+    }
+    return lag;
   }
 
   async connect(): Promise<void> {
@@ -286,6 +330,11 @@ export class Loader {
     });
   }
 
+  /** Kafka or PostgreSQL down or restarting: what a running loader waits out instead of failing. */
+  private isOutage(error: unknown): boolean {
+    return isRetriableKafkaError(error) || (isLiteshiftError(error) && error.retriable) || postgresError(error, this.options.databaseUrl).retriable;
+  }
+
   /** Why the loader stopped for good, if it did. */
   get failure(): Error | null {
     return this.fatal;
@@ -306,7 +355,7 @@ export class Loader {
         initialDelayMs: 500,
         maxDelayMs: 5_000,
         signal,
-        isRetriable: (e) => isRetriableKafkaError(e) || (isLiteshiftError(e) && e.retriable),
+        isRetriable: (e) => this.isOutage(e),
         onRetry: (e, attempt) => this.options.log.warn({ attempt, err: errorMessage(e) }, 'loader start failed; retrying'),
       });
     await startWithRetry();
@@ -418,7 +467,7 @@ export class Loader {
           retries: 8,
           initialDelayMs: 250,
           maxDelayMs: 5_000,
-          isRetriable: (e) => isRetriableKafkaError(e) || (isLiteshiftError(e) && e.retriable),
+          isRetriable: (e) => this.isOutage(e),
           onRetry: (e, attempt) => this.options.log.warn({ attempt, err: errorMessage(e) }, 'cannot read the stored offsets yet; retrying'),
         },
       );
@@ -457,6 +506,7 @@ export class Loader {
     }
 
     const id = partitionId(topic, partition);
+    const started = performance.now();
     const firstOffset = BigInt(messages[0]!.offset);
     const lastOffset = BigInt(messages[messages.length - 1]!.offset);
     const client = await this.requirePool().connect();
@@ -509,9 +559,16 @@ export class Loader {
     this.totals.deleted += stats.deleted;
     this.totals.rejected += stats.rejected;
     this.totals.deadLettered += letters.length;
+    this.lastCommitAt = Date.now();
+    const ms = performance.now() - started;
+    this.options.metrics?.batchApplied(tableName, stats, letters.length, ms / 1000);
     if (from <= lastOffset) {
-      this.options.log.debug({ table: tableName, topic, partition, from: from.toString(), to: lastOffset.toString(), ...stats }, 'batch applied');
+      this.options.log[this.options.batchLogLevel ?? 'info'](
+        { table: tableName, topic, partition, from: from.toString(), to: lastOffset.toString(), messages: Number(lastOffset - from) + 1, ...stats, deadLettered: letters.length, ms: Math.round(ms) },
+        'batch applied',
+      );
     }
+    if (from > firstOffset) this.options.log.debug({ table: tableName, topic, partition, skipped: Number(from - firstOffset), appliedUpTo: from.toString() }, 'messages already applied skipped');
     this.options.onApplied?.(tableName!, stats);
     resolveOffset(lastOffset.toString());
     await commitOffsetsIfNecessary();

@@ -5,3 +5,4 @@ export * from './row-diff.js';
 export * from './checksum.js';
 export * from './in-flight.js';
 export * from './status.js';
+export * from './status-page/index.js';

@@ -98,6 +98,12 @@ export function judge(tables: TableReport[], extraReasons: string[] = []): { ver
   return { verdict: reasons.length === 0 ? 'READY' : 'NOT READY', reasons, warnings };
 }
 
+/** The table's own facts give no reason against READY (the "ok" of the report's table). */
+export function tableAgrees(t: TableReport): boolean {
+  const differing = t.content ? t.content.missing + t.content.extra + t.content.changed : 0;
+  return t.targetRows === t.sourceRows && differing === 0 && t.rejects === 0 && t.orphans.every((o) => o.target <= o.source);
+}
+
 export interface RenderOptions {
   /** Differing keys listed per table (the total is always given). */
   maxDifferences?: number;
@@ -114,8 +120,7 @@ export function renderReport(report: VerifyReport, options: RenderOptions = {}):
   for (const t of report.tables) {
     const orphans = t.orphans.reduce((n, o) => n + o.target, 0);
     const c = t.content;
-    const differing = c ? c.missing + c.extra + c.changed : 0;
-    const ok = t.targetRows === t.sourceRows && differing === 0 && t.rejects === 0 && t.orphans.every((o) => o.target <= o.source);
+    const ok = tableAgrees(t);
     lines.push(
       `${t.table.padEnd(width)}  ${String(t.sourceRows).padStart(10)}  ${String(t.targetRows ?? '-').padStart(10)}  ${String(c?.missing ?? '-').padStart(7)}  ${String(c?.extra ?? '-').padStart(7)}  ${String(c?.changed ?? '-').padStart(7)}  ${String(orphans).padStart(7)}  ${String(t.rejects).padStart(7)}${withLag ? `  ${String(t.loaderLag ?? 0).padStart(7)}` : ''}  ${ok ? 'ok' : 'DIFFERS'}`,
     );

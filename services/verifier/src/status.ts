@@ -46,6 +46,42 @@ interface StoredStatus {
   tables?: Record<string, { done: number; total: number }>;
 }
 
+/** What the SQLite file alone tells: capture, the extractor's phase and position, per-table snapshot progress. */
+export interface CaptureStatus {
+  extractor: PipelineStatus['extractor'];
+  tables: Omit<TableStatus, 'loaderLag'>[];
+}
+
+/** The extractor's side of the status, read from the SQLite file only (no Kafka, no PostgreSQL). */
+export function captureStatus(db: SqliteDatabase, model: SchemaModel, topicPrefix: string): CaptureStatus {
+  const captured = captureInstalled(db);
+  const head = captured ? changelogHead(db) : 0n;
+  const positionValue = captured ? readState(db, 'position') : undefined;
+  const position = typeof positionValue === 'bigint' ? positionValue : 0n;
+  const stored = JSON.parse(String((captured && readState(db, 'status')) || '{}')) as StoredStatus;
+  const tables = model.tables.map((table) => {
+    const progress = stored.phase === 'snapshot' ? stored.tables?.[table.name] : undefined;
+    const snapshotting = progress !== undefined && progress.done < progress.total;
+    return {
+      table: table.name,
+      topic: tableTopic(topicPrefix, table.name),
+      phase: !captured ? 'not captured' : snapshotting || (stored.phase === 'snapshot' && !progress) ? 'snapshot' : 'streaming',
+      ...(progress ? { snapshot: { ...progress, percent: progress.total ? Math.floor((progress.done * 100) / progress.total) : 100 } } : {}),
+    } satisfies Omit<TableStatus, 'loaderLag'>;
+  });
+  return {
+    extractor: {
+      captured,
+      phase: !captured ? 'not captured' : stored.phase ?? 'starting',
+      head: head.toString(),
+      position: position.toString(),
+      lag: captured ? Math.max(0, Number(head - position)) : 0,
+      updatedAt: stored.updatedAt ?? null,
+    },
+    tables,
+  };
+}
+
 /** Extractor lag (changelog head − produced) and loader lag (end offsets − applied), per table. */
 export async function pipelineStatus(
   db: SqliteDatabase,
@@ -55,33 +91,18 @@ export async function pipelineStatus(
   topicPrefix: string,
   consumerGroup = `${topicPrefix}-loader`,
 ): Promise<PipelineStatus> {
-  const captured = captureInstalled(db);
-  const head = captured ? changelogHead(db) : 0n;
-  const positionValue = captured ? readState(db, 'position') : undefined;
-  const position = typeof positionValue === 'bigint' ? positionValue : 0n;
-  const stored = JSON.parse(String((captured && readState(db, 'status')) || '{}')) as StoredStatus;
-  const phase = !captured ? 'not captured' : stored.phase ?? 'starting';
-
+  const capture = captureStatus(db, model, topicPrefix);
   const applied = await appliedOffsets(pg, consumerGroup);
   const topics = new Set(await admin.listTopics());
   const tables: TableStatus[] = [];
-  for (const table of model.tables) {
-    const topic = tableTopic(topicPrefix, table.name);
+  for (const table of capture.tables) {
     let lag = 0;
-    if (topics.has(topic)) {
-      for (const [partition, end] of Object.entries(await endOffsets(admin, topic))) {
-        lag += Math.max(0, Number(BigInt(end) - (applied.get(`${topic}:${partition}`) ?? 0n)));
+    if (topics.has(table.topic)) {
+      for (const [partition, end] of Object.entries(await endOffsets(admin, table.topic))) {
+        lag += Math.max(0, Number(BigInt(end) - (applied.get(`${table.topic}:${partition}`) ?? 0n)));
       }
     }
-    const progress = stored.phase === 'snapshot' ? stored.tables?.[table.name] : undefined;
-    const snapshotting = progress !== undefined && progress.done < progress.total;
-    tables.push({
-      table: table.name,
-      topic,
-      phase: !captured ? 'not captured' : snapshotting || (stored.phase === 'snapshot' && !progress) ? 'snapshot' : 'streaming',
-      ...(progress ? { snapshot: { ...progress, percent: progress.total ? Math.floor((progress.done * 100) / progress.total) : 100 } } : {}),
-      loaderLag: lag,
-    });
+    tables.push({ ...table, loaderLag: lag });
   }
   let deadLettered = 0;
   const dlq = deadLetterTopic(topicPrefix);
@@ -90,14 +111,7 @@ export async function pipelineStatus(
     deadLettered = offsets.reduce((n, o) => n + Number(BigInt(o.high) - BigInt(o.low)), 0);
   }
   return {
-    extractor: {
-      captured,
-      phase,
-      head: head.toString(),
-      position: position.toString(),
-      lag: captured ? Math.max(0, Number(head - position)) : 0,
-      updatedAt: stored.updatedAt ?? null,
-    },
+    extractor: capture.extractor,
     tables,
     loaderLag: tables.reduce((n, t) => n + t.loaderLag, 0),
     rejects: await rejectTotal(pg),
@@ -116,7 +130,8 @@ export async function appliedOffsets(pg: PgClient, group: string): Promise<Map<s
   return new Map(result.rows.map((r) => [`${r.topic}:${r.partition}`, BigInt(r.next_offset)]));
 }
 
-async function rejectTotal(pg: PgClient): Promise<number> {
+/** Rows PostgreSQL refused (liteshift.rejects), 0 before the loader created the table. */
+export async function rejectTotal(pg: PgClient): Promise<number> {
   const exists = await pg.query("SELECT to_regclass('liteshift.rejects') IS NOT NULL AS present");
   if (!exists.rows[0].present) return 0;
   return Number((await pg.query<{ n: string }>('SELECT count(*) AS n FROM liteshift.rejects')).rows[0]!.n);

@@ -127,6 +127,12 @@ export function readChanges(db: SqliteDatabase, after: bigint, limit: number, wi
   return rows.map((r) => ({ seq: r[0] as bigint, table: r[1] as string, op: r[2] as ChangeOp, key: r.slice(3) }));
 }
 
+/** Changelog entries after `after` per table: changes committed in SQLite and not yet in Kafka. */
+export function changelogBacklog(db: SqliteDatabase, after: bigint): Map<string, number> {
+  const rows = db.prepare(`SELECT tbl, count(*) FROM ${quoteIdent(CHANGELOG)} WHERE seq > ? GROUP BY tbl`).raw(true).all(after) as [string, number | bigint][];
+  return new Map(rows.map(([table, count]) => [table, Number(count)]));
+}
+
 /** Drops changelog entries Kafka has acknowledged. */
 export function pruneChangelog(db: SqliteDatabase, upTo: bigint): number {
   return db.prepare(`DELETE FROM ${quoteIdent(CHANGELOG)} WHERE seq <= ?`).run(upTo).changes;
