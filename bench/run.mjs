@@ -313,6 +313,24 @@ async function ensurePgloader(logDir) {
   return { path, version };
 }
 
+/** One pgloader run: wall time, peak RSS, what arrived, and its first ERROR/FATAL line (pgloader exits 0 on some failures). */
+async function measurePgloader(path, args, { ctx, url, logName }) {
+  const { dataset, logDir, tmpDir } = ctx;
+  const logFile = join(logDir, logName);
+  const r = await runMeasured(path, args, { cwd: tmpDir, logFile, tmpDir });
+  const counts = await checkCounts(url, dataset);
+  const error = firstMatch(readFileSync(logFile, 'utf8'), / (ERROR|FATAL) /);
+  return {
+    exitCode: r.code,
+    wallMs: r.wallMs,
+    peakRssBytes: r.peakRssBytes,
+    rowsInTarget: counts.got,
+    ok: counts.ok,
+    firstError: error?.replace(/^\S+\s+/, ''),
+    rowsPerSec: dataset.totalRows / (r.wallMs / 1000),
+  };
+}
+
 async function runPgloader(ctx) {
   const { dataset, dbs, uniq, logDir, tmpDir } = ctx;
   const tool = await ensurePgloader(logDir);
@@ -325,19 +343,8 @@ async function runPgloader(ctx) {
     const dbName = `lsbench_${uniq}_pgloader`;
     const url = await dbs.create(dbName);
     try {
-      const logFile = join(logDir, 'pgloader-as-is.log');
-      const r = await runMeasured(tool.path, [`sqlite://${dataset.path}`, pgloaderUrl(url)], { cwd: tmpDir, logFile, tmpDir });
-      const counts = await checkCounts(url, dataset);
-      const error = firstMatch(readFileSync(logFile, 'utf8'), / (ERROR|FATAL) /);
-      out.asIs = {
-        exitCode: r.code,
-        wallMs: r.wallMs,
-        peakRssBytes: r.peakRssBytes,
-        rowsInTarget: counts.got,
-        ok: counts.ok,
-        firstError: error?.replace(/^\S+\s+/, ''),
-        rowsPerSec: counts.ok ? dataset.totalRows / (r.wallMs / 1000) : undefined,
-      };
+      const result = await measurePgloader(tool.path, [`sqlite://${dataset.path}`, pgloaderUrl(url)], { ctx, url, logName: 'pgloader-as-is.log' });
+      out.asIs = { ...result, rowsPerSec: result.ok ? result.rowsPerSec : undefined };
     } finally {
       await dbs.drop(dbName).catch(() => undefined);
     }
@@ -360,18 +367,8 @@ async function runPgloader(ctx) {
         '',
       ].join('\n');
       writeFileSync(loadFile, loadText);
-      const logFile = join(logDir, 'pgloader-workaround.log');
-      const r = await runMeasured(tool.path, [loadFile], { cwd: tmpDir, logFile, tmpDir });
-      const counts = await checkCounts(url, dataset);
-      const error = firstMatch(readFileSync(logFile, 'utf8'), / (ERROR|FATAL) /);
       out.workaround = {
-        exitCode: r.code,
-        wallMs: r.wallMs,
-        peakRssBytes: r.peakRssBytes,
-        rowsInTarget: counts.got,
-        ok: counts.ok,
-        firstError: error?.replace(/^\S+\s+/, ''),
-        rowsPerSec: dataset.totalRows / (r.wallMs / 1000),
+        ...(await measurePgloader(tool.path, [loadFile], { ctx, url, logName: 'pgloader-workaround.log' })),
         loadFile: loadText.replace(/\/\/[^@/\s]*:[^@/\s]*@/g, '//***@'),
       };
     } finally {

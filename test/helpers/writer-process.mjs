@@ -17,6 +17,7 @@
 //   {"type":"progress","accepted":n,…}     about every 250 ms
 //   {"type":"summary", …}                  on SIGTERM/SIGINT, then exit 0
 import Database from 'better-sqlite3';
+import { mulberry32 } from '@liteshift/shared';
 
 function parseArgs(argv) {
   const out = { path: null, rate: 100, seed: 1 };
@@ -35,17 +36,6 @@ function parseArgs(argv) {
 
 const options = parseArgs(process.argv.slice(2));
 
-/** mulberry32, as the demo database uses: same seed, same sequence of choices. */
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = mulberry32(options.seed * 7919 + 17);
 const int = (lo, hi) => lo + Math.floor(random() * (hi - lo + 1));
 const chance = (p) => random() < p;

@@ -72,7 +72,7 @@ const RANGE_END = Date.UTC(2025, 11, 31, 23, 59, 59) / 1000;
 const DAY = 86_400;
 
 /** mulberry32: tiny, fast and good enough for fake data; returns floats in [0, 1). */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
