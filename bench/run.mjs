@@ -10,7 +10,8 @@
  *                         Cached by size as ~/.cache/liteshift/bench/todo-<N>.db, built only
  *                         when missing ($LITESHIFT_CACHE_DIR replaces ~/.cache/liteshift).
  *   --only a,b            run only these sections, in this fixed order:
- *                           liteshift  migrate → READY, then a separate `verify --json`
+ *                           liteshift  migrate → READY, then a separate `verify --json`, then
+ *                                      `extract` and `load` as separate processes
  *                           live       latency + overhead (below), on a smaller database
  *                           latency    change latency through extract/load --follow
  *                           overhead   the capture triggers' cost to the application's writes
@@ -291,7 +292,36 @@ async function runLiteshift(ctx) {
   } finally {
     await dbs.drop(dbName).catch(() => undefined);
   }
+  checkInterrupted();
+  out.services = await runServices(ctx);
   return out;
+}
+
+/**
+ * The extractor and the loader as separate processes (what docker-compose runs), one after
+ * the other: `liteshift extract` sends the snapshot, then `liteshift load` applies it into a
+ * fresh database. Their peak RSS is what the memory targets are about; migrate runs both in
+ * one process.
+ */
+async function runServices(ctx) {
+  const { dataset, dbs, uniq, brokers, logDir, tmpDir } = ctx;
+  const prefix = `bench${uniq}svc`;
+  const dbName = `lsbench_${uniq}_services`;
+  const url = await dbs.create(dbName);
+  try {
+    const measure = async (name, args) => {
+      say(`· liteshift ${name} (alone)`);
+      const r = await runMeasured(CLI[0], [CLI[1], ...args, '--log-format', 'json'], { cwd: ROOT, logFile: join(logDir, `liteshift-${name}.log`), tmpDir });
+      if (r.code !== 0) throw new Error(`liteshift ${name} exited ${r.code ?? r.signal}:\n${tailOf(join(logDir, `liteshift-${name}.log`), 12)}`);
+      return { wallMs: r.wallMs, peakRssBytes: r.peakRssBytes, rowsPerSec: dataset.totalRows / (r.wallMs / 1000) };
+    };
+    const extract = await measure('extract', ['extract', '--sqlite-path', dataset.path, '--kafka-brokers', brokers, '--topic-prefix', prefix]);
+    checkInterrupted();
+    const load = await measure('load', ['load', '--postgres-url', url, '--kafka-brokers', brokers, '--topic-prefix', prefix]);
+    return { extract, load };
+  } finally {
+    await dbs.drop(dbName).catch(() => undefined);
+  }
 }
 
 async function ensurePgloader(logDir) {
@@ -515,6 +545,10 @@ function buildTable(report) {
       megabytes(L.verify.peakRssBytes),
       `separate run of verify --json on the migrated database; verdict ${L.verify.verdict}`,
     ]);
+  }
+  for (const [name, what] of [['extract', 'snapshot of every table into Kafka, alone'], ['load', 'the same topics into a fresh database, alone']]) {
+    const m = L?.services?.[name];
+    if (m) rows.push([`liteshift ${name}`, seconds(m.wallMs), count(m.rowsPerSec), megabytes(m.peakRssBytes), what]);
   }
   const P = r.pgloader;
   if (P?.error) rows.push(['pgloader', '—', '—', '—', `FAILED: ${P.error}`]);

@@ -1,6 +1,7 @@
 import { Health, createLogger, createMetricsRegistry, errorMessage, isKafkaOutage, mappingOptions, openSqlite, postgresError, readSchema, sleep, type Logger, type Settings } from '@liteshift/shared';
 import { Extractor, ExtractorMetrics, type ExtractorOptions } from '@liteshift/extractor';
 import { Loader, LoaderMetrics, finalizeTables } from '@liteshift/loader';
+import { keepHeapNearLiveData } from '../heap.js';
 import { formatCount, print } from '../output.js';
 import { Progress, wantsBars } from '../progress.js';
 import type { Logging } from '../settings-options.js';
@@ -32,6 +33,7 @@ export async function extractCommand(
   stderrLog: Logger,
   logging: Logging,
 ): Promise<void> {
+  keepHeapNearLiveData();
   // Snapshot progress: bars on a terminal, with every log line above them; else log lines.
   const bars = wantsBars(process.stderr, logging.format, false);
   const progress = new Progress({ log: stderrLog, bars, applied: false });
@@ -89,6 +91,7 @@ export async function loadCommand(
   flags: { follow: boolean },
   log: Logger,
 ): Promise<void> {
+  keepHeapNearLiveData();
   const registry = createMetricsRegistry('loader');
   const loader = new Loader({ ...settings, brokers: settings.kafkaBrokers, log, metrics: new LoaderMetrics(registry, log) });
   const server = await serveHttp(settings, log, registry, () => loader.health());

@@ -17,6 +17,7 @@ import {
   type Settings,
 } from '@liteshift/shared';
 import { StatusBoard, renderReport, statusPageRoutes, verify, type VerifyReport } from '@liteshift/verifier';
+import { keepHeapNearLiveData } from '../heap.js';
 import { context, withSettings } from '../settings-options.js';
 import { print, printJson } from '../output.js';
 import { untilSignal } from './services.js';
@@ -76,6 +77,7 @@ export function addVerifyCommand(program: Command): void {
       ),
     VERIFY_KEYS,
   ).action(async (flags: Record<string, unknown>) => {
+    keepHeapNearLiveData();
     const http = flags.http as ReturnType<typeof listenAddress> | undefined;
     if (http && !flags.watch) throw new LiteshiftError('CONFIG_INVALID', '--http serves the status page of verify --watch', { hint: 'add --watch: liteshift verify --watch --http :8080' });
     // --http is the short form of the two settings, so the environment's LITESHIFT_HTTP_HOST still applies to ':port'.

@@ -260,9 +260,11 @@ export class Loader {
     const consumer = this.kafka.consumer({
       groupId: this.group,
       allowAutoTopicCreation: false,
-      // Bounded: a fetch is decoded whole in memory, per partition being applied.
-      maxBytesPerPartition: 2 * 1024 * 1024,
-      maxBytes: 8 * 1024 * 1024,
+      // Bounded: a fetch is decoded whole in memory, per partition being applied. 1 MB per
+      // partition (4 MB per fetch) is as fast as 2/8 MB and holds less at once (1M tasks,
+      // `liteshift load`: peak RSS 266–278 → 208–216 MB, 16.5 → 15.5 s).
+      maxBytesPerPartition: 1024 * 1024,
+      maxBytes: 4 * 1024 * 1024,
       maxWaitTimeInMs: 250,
       sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: Math.max(500, Math.floor((this.options.sessionTimeoutMs ?? 10_000) / 5)),
