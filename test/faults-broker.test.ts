@@ -39,7 +39,9 @@ describe('the broker stopped and restarted while extract and load follow a write
     await writer.waitForAccepted(50);
     const extract = p.startExtract();
     const load = p.startLoad();
-    await p.waitFor('every table streaming', streamingEverywhere);
+    // The loader too is past its start-up and following (the snapshot applied: a lag the
+    // writer's pace keeps small) when the broker goes.
+    await p.waitFor('every table streaming, the loader following', (s) => streamingEverywhere(s) && s.loaderLag < 500);
     await writer.waitForAccepted(writer.progress.accepted + 150);
 
     const stopped = await stackDown({ stateDir, log });

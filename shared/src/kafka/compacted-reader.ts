@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
+import { LiteshiftError } from '../errors.js';
 import { topicOffsets } from './topics.js';
+
+/** A few records take milliseconds; this long means the broker is not answering. */
+const READ_TIMEOUT_MS = 60_000;
 
 /**
  * Reads a small compacted topic (schemas, control records) from the beginning to its
@@ -21,6 +25,23 @@ export async function readCompacted(kafka: Kafka, admin: Admin, topic: string): 
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new LiteshiftError('KAFKA_UNREACHABLE', `reading ${topic} did not finish within ${READ_TIMEOUT_MS / 1000} s`, { retriable: true })),
+        READ_TIMEOUT_MS,
+      );
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const fail = (error: unknown): void => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      // run() resolves once started; a consumer that dies later (the broker went away) only
+      // says so by this event, and the read would otherwise wait forever.
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) fail(payload.error);
+      });
       consumer
         .run({
           autoCommit: false,
@@ -28,10 +49,10 @@ export async function readCompacted(kafka: Kafka, admin: Admin, topic: string): 
             if (message.key) latest.set(message.key.toString(), message.value);
             const high = remaining.get(partition);
             if (high !== undefined && BigInt(message.offset) + 1n >= high) remaining.delete(partition);
-            if (remaining.size === 0) resolve();
+            if (remaining.size === 0) done();
           },
         })
-        .catch(reject);
+        .catch(fail);
     });
   } finally {
     await consumer.disconnect().catch(() => undefined);
