@@ -4,7 +4,7 @@ import { describePostgresUrl } from '@liteshift/shared';
 import { describeRun, runCli } from './helpers/cli.js';
 import { expectSameRows } from './helpers/compare.js';
 import { FaultPipeline, streamingEverywhere, type FaultPipelineOptions } from './helpers/fault-pipeline.js';
-import { withClient } from './helpers/postgres.js';
+import { DEMO_FOREIGN_KEYS, foreignKeys, uniqueIndexColumns, withClient } from './helpers/postgres.js';
 import { caughtUp, liveStatus, waitForStatus } from './helpers/services.js';
 import { type WriterSummary, type WriterTable } from './helpers/writer.js';
 
@@ -239,24 +239,8 @@ describe('live capture: cutover while the application keeps writing', () => {
     expect(await idsPresent(p.databaseUrl, 'tasks', acceptedInserts)).toEqual(acceptedInserts);
 
     await withClient(p.databaseUrl, async (client) => {
-      const fks = await client.query<{ child: string; parent: string; convalidated: boolean }>(
-        `SELECT conrelid::regclass::text AS child, confrelid::regclass::text AS parent, convalidated
-           FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace ORDER BY 1, 2`,
-      );
-      expect(fks.rows.map((r) => `${r.child}->${r.parent} validated=${r.convalidated}`)).toEqual([
-        'recurring_patterns->users validated=true',
-        'tasks->recurring_patterns validated=true',
-        'tasks->users validated=true',
-      ]);
-      const unique = await client.query<{ columns: string[] }>(
-        `SELECT array_agg(a.attname::text ORDER BY k.ord) AS columns
-           FROM pg_index i
-           JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) ON true
-           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-          WHERE i.indrelid = 'public.users'::regclass AND i.indisunique AND i.indisvalid AND i.indpred IS NULL
-          GROUP BY i.indexrelid`,
-      );
-      expect(unique.rows.map((r) => r.columns.join(','))).toContain('email');
+      expect(await foreignKeys(client)).toEqual(DEMO_FOREIGN_KEYS);
+      expect(await uniqueIndexColumns(client, 'public.users')).toContain('email');
 
       // Identities moved past the largest key, including keys the writer moved up by hand
       // (the application's first insert into PostgreSQL must not collide). Rolled back.

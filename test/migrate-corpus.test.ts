@@ -1,7 +1,8 @@
-import { copyFileSync, existsSync, mkdtempSync, openSync, readSync, closeSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { checkSqliteFile } from '@liteshift/shared';
 import { describeRun, repoRoot, runCli } from './helpers/cli.js';
 import { compareAllRows, expectNoDifferences } from './helpers/compare.js';
 import { deleteTopicsWithPrefix, uniquePrefix } from './helpers/kafka.js';
@@ -15,16 +16,14 @@ const skipReason =
   'the repository and are not committed; set LITESHIFT_CORPUS_DIR to a directory holding them to run these tests';
 if (!exists) console.warn(`[migrate-corpus] skipped: ${skipReason}`);
 
+/** The corpus directory may hold a README and other files: only SQLite files are migrated. */
 function isSqliteFile(path: string): boolean {
-  if (!statSync(path).isFile()) return false;
-  const header = Buffer.alloc(16);
-  const fd = openSync(path, 'r');
   try {
-    readSync(fd, header, 0, 16, 0);
-  } finally {
-    closeSync(fd);
+    checkSqliteFile(path);
+    return true;
+  } catch {
+    return false;
   }
-  return header.toString('latin1') === 'SQLite format 3\u0000';
 }
 
 const corpusFiles = exists ? readdirSync(corpusDir).filter((f) => isSqliteFile(join(corpusDir, f))).sort() : [];

@@ -7,7 +7,7 @@ import { createTodoDatabase } from '@liteshift/shared';
 import { describeRun, runCli, type CliResult, migrateArgs as cliMigrateArgs } from './helpers/cli.js';
 import { expectSameRows } from './helpers/compare.js';
 import { deleteTopicsWithPrefix, topicsWithPrefix, uniquePrefix } from './helpers/kafka.js';
-import { createTestDatabase, userRelations, userSchemas, withClient, type TestDatabase } from './helpers/postgres.js';
+import { createTestDatabase, DEMO_FOREIGN_KEYS, foreignKeys, uniqueIndexColumns, userRelations, userSchemas, withClient, type TestDatabase } from './helpers/postgres.js';
 
 const COUNTS = { users: 300, tasks: 5000, recurringPatterns: 400 };
 
@@ -91,31 +91,8 @@ describe('migrate the demo Todo database', () => {
       );
       expect(title.rows).toEqual([{ is_nullable: 'NO' }]);
 
-      const fks = await client.query<{ child: string; columns: string[]; parent: string; convalidated: boolean }>(
-        `SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent, c.convalidated,
-                array_agg(a.attname::text ORDER BY k.ord) AS columns
-           FROM pg_constraint c
-           JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord) ON true
-           JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
-          WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace
-          GROUP BY c.oid, c.conrelid, c.confrelid, c.convalidated`,
-      );
-      const described = fks.rows.map((r) => `${r.child}(${r.columns.join(',')})->${r.parent} validated=${r.convalidated}`).sort();
-      expect(described).toEqual([
-        'recurring_patterns(user_id)->users validated=true',
-        'tasks(recurring_pattern_id)->recurring_patterns validated=true',
-        'tasks(user_id)->users validated=true',
-      ]);
-
-      const unique = await client.query<{ columns: string[] }>(
-        `SELECT array_agg(a.attname::text ORDER BY k.ord) AS columns
-           FROM pg_index i
-           JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) ON true
-           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-          WHERE i.indrelid = 'public.users'::regclass AND i.indisunique AND i.indpred IS NULL
-          GROUP BY i.indexrelid`,
-      );
-      expect(unique.rows.map((r) => r.columns.join(','))).toContain('email');
+      expect(await foreignKeys(client)).toEqual(DEMO_FOREIGN_KEYS);
+      expect(await uniqueIndexColumns(client, 'public.users')).toContain('email');
 
       const identity = await client.query<{ attidentity: string }>(
         "SELECT attidentity FROM pg_attribute WHERE attrelid = 'public.tasks'::regclass AND attname = 'id'",

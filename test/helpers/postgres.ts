@@ -86,3 +86,39 @@ export async function userSchemas(url: string): Promise<string[]> {
     return result.rows.map((r) => r.nspname);
   });
 }
+
+/** The foreign keys of a schema as `child(columns)->parent validated=…`, sorted. */
+export async function foreignKeys(client: pg.ClientBase, schema = 'public'): Promise<string[]> {
+  const r = await client.query<{ child: string; columns: string[]; parent: string; convalidated: boolean }>(
+    `SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent, c.convalidated,
+            array_agg(a.attname::text ORDER BY k.ord) AS columns
+       FROM pg_constraint c
+       JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord) ON true
+       JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+      WHERE c.contype = 'f' AND c.connamespace = $1::regnamespace
+      GROUP BY c.oid, c.conrelid, c.confrelid, c.convalidated`,
+    [schema],
+  );
+  return r.rows.map((row) => `${row.child}(${row.columns.join(',')})->${row.parent} validated=${row.convalidated}`).sort();
+}
+
+/** The columns of each valid, non-partial unique index of a table (`a,b` per index). */
+export async function uniqueIndexColumns(client: pg.ClientBase, table: string): Promise<string[]> {
+  const r = await client.query<{ columns: string[] }>(
+    `SELECT array_agg(a.attname::text ORDER BY k.ord) AS columns
+       FROM pg_index i
+       JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) ON true
+       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+      WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indisvalid AND i.indpred IS NULL
+      GROUP BY i.indexrelid`,
+    [table],
+  );
+  return r.rows.map((row) => row.columns.join(','));
+}
+
+/** The demo database's foreign keys, as `foreignKeys` lists them once validated. */
+export const DEMO_FOREIGN_KEYS = [
+  'recurring_patterns(user_id)->users validated=true',
+  'tasks(recurring_pattern_id)->recurring_patterns validated=true',
+  'tasks(user_id)->users validated=true',
+];
