@@ -1,4 +1,4 @@
-import type { RangeStats, RowDifference } from './row-diff.js';
+import type { RowDifference, TableDiff } from './row-diff.js';
 
 export type Verdict = 'READY' | 'NOT READY';
 
@@ -10,16 +10,8 @@ export interface OrphanReport {
   examples?: (string | null)[][];
 }
 
-export interface ContentReport {
-  missing: number;
-  extra: number;
-  changed: number;
-  /** The first differences, with their keys (and, for changed rows, the columns). */
-  differences: RowDifference[];
-  /** Changed rows per column, every changed row counted. */
-  changedColumns: Record<string, number>;
-  /** Key ranges compared by checksum, bisected, and compared row by row because their checksums differed. */
-  ranges: RangeStats;
+/** What the row-by-row comparison found (row-diff's TableDiff, without the counts the report has already). */
+export interface ContentReport extends Omit<TableDiff, 'table' | 'sourceRows' | 'targetRows'> {
   /**
    * Differences found while changes were in flight, compared again once the pipeline had
    * applied everything up to them: how many keys, how many then agreed, in how many rounds.
