@@ -26,6 +26,7 @@ export * from './values/canonical.js';
 export * from './pg/connect.js';
 export * from './pg/tls.js';
 export * from './pg/copy-text.js';
+export * from './pg/copy-from-avro.js';
 export * from './pg/ddl.js';
 export * from './pg/meta.js';
 export * from './kafka/client.js';

@@ -1,5 +1,6 @@
 import {
   ChangeEventCodec,
+  type ChangeEvent,
   tableSchemas,
   tableTopic,
   type Op,
@@ -57,7 +58,7 @@ export class EventDispatcher {
 
   /** Encodes now, sends once the previous batch is acknowledged. */
   async dispatch(table: string, rows: readonly DispatchedRow[], snapshot: boolean): Promise<void> {
-    const { topic, codec } = this.channel(table);
+    const { codec } = this.channel(table);
     const tsMs = Date.now();
     const messages: OutgoingMessage[] = [];
     let read = 0;
@@ -67,6 +68,26 @@ export class EventDispatcher {
       messages.push({ key, value: codec.encodeValue({ op: r.op, table, after: r.row, seq: r.seq, snapshot, tsMs }) });
       if (r.op === 'd') messages.push({ key, value: null });
     }
+    await this.send(table, messages, read);
+  }
+
+  /** Snapshot reads of rows as the table reader returns them, their key at `keyIndexes`. */
+  async dispatchSnapshot(table: string, rows: readonly SqlValue[][], keyIndexes: readonly number[], watermark: bigint): Promise<void> {
+    const { codec } = this.channel(table);
+    const event: ChangeEvent = { op: 'r', table, after: null, seq: watermark, snapshot: true, tsMs: Date.now() };
+    const key: SqlValue[] = new Array(keyIndexes.length);
+    const messages: OutgoingMessage[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      for (let k = 0; k < keyIndexes.length; k++) key[k] = row[keyIndexes[k]!]!;
+      event.after = row;
+      messages[i] = { key: codec.encodeKey(key), value: codec.encodeValue(event) };
+    }
+    await this.send(table, messages, rows.length);
+  }
+
+  private async send(table: string, messages: OutgoingMessage[], read: number): Promise<void> {
+    const { topic } = this.channel(table);
     // Taken before awaiting: a failed send is reported once, and the dispatcher stays
     // usable for the retry that follows.
     const previous = this.inFlight;

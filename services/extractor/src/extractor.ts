@@ -231,10 +231,10 @@ export class Extractor {
       let done = 0;
       progress(table.name, 0, total);
       let readFrom = performance.now();
-      for (const chunk of new TableReader(db, table).chunks(chunkRows)) {
-        const rows = chunk.rows.map((row, i) => ({ op: 'r' as const, key: chunk.keys[i]!, row, seq: watermark }));
+      const reader = new TableReader(db, table);
+      for (const rows of reader.chunks(chunkRows)) {
         const sendFrom = performance.now();
-        await dispatcher.dispatch(table.name, rows, true);
+        await dispatcher.dispatchSnapshot(table.name, rows, reader.keyIndexes, watermark);
         done += rows.length;
         progress(table.name, done, Math.max(total, done));
         log[this.options.batchLogLevel ?? 'info']({ table: table.name, rows: rows.length, done, total: Math.max(total, done) }, 'snapshot chunk sent');

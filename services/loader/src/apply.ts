@@ -4,6 +4,8 @@ import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import type pg from 'pg';
 import {
+  AvroCopyTranscoder,
+  CopyBuffer,
   Rejection,
   copyRow,
   pgColumnName,
@@ -26,6 +28,8 @@ export interface KeyedChange {
   /** Target columns the event's writer schema has, when not all of them. */
   columns?: readonly number[];
   offset: string;
+  /** An upsert in the target's own writer schema, still encoded: its row's columns start at `at` of `value`. */
+  encoded?: { value: Buffer; at: number };
 }
 
 export interface RejectRow {
@@ -91,6 +95,7 @@ export class TableApplier {
   private readonly deleteSql: string;
   private readonly stagedOn = new WeakSet<pg.ClientBase>();
   private readonly columnSets = new Map<string, ColumnSetSql>();
+  private readonly transcoder: AvroCopyTranscoder;
   /**
    * While the target holds none of the batch's keys (a snapshot into a fresh table), rows
    * are COPied straight into it: half the work of staging + upsert. The first key
@@ -106,6 +111,7 @@ export class TableApplier {
     this.target = qualified(schema, pgTableName(table));
     this.stage = quoteIdent(`liteshift_stage_${createHash('sha256').update(`${table.name}/${fingerprint}`).digest('hex').slice(0, 16)}`);
     this.columns = table.columns;
+    this.transcoder = new AvroCopyTranscoder(table.columns);
     const keyColumns = table.key.map((k) => this.columns.find((c) => c.name === k)!);
     const unnestArgs = keyColumns.map((_, i) => `$${i + 1}::text[]`).join(', ');
     const aliases = keyColumns.map((_, i) => `k${i}`);
@@ -156,11 +162,20 @@ export class TableApplier {
   }
 
   async apply(client: pg.ClientBase, changes: readonly KeyedChange[], rejects: RejectRow[]): Promise<ApplyStats> {
-    const upserts = new Map<ColumnSetSql, string[]>();
+    const upserts = new Map<ColumnSetSql, CopyBuffer>();
+    const copyOf = (set: ColumnSetSql): CopyBuffer => {
+      let out = upserts.get(set);
+      if (!out) upserts.set(set, (out = new CopyBuffer()));
+      return out;
+    };
     const deleteKeys: (string | null)[][] = this.table.key.map(() => []);
     let rejected = 0;
     let upserted = 0;
     for (const change of changes) {
+      if (change.encoded && this.transcoder.append(change.encoded.value, change.encoded.at, copyOf(this.columnSet(undefined)))) {
+        upserted++;
+        continue;
+      }
       if (change.row === null) {
         const keyText = this.keyText(change.key);
         if (keyText instanceof Rejection) continue; // a key that never fit was never inserted
@@ -170,9 +185,7 @@ export class TableApplier {
       const set = this.columnSet(change.columns);
       const converted = this.convert(change.row, set.indexes);
       if (Array.isArray(converted)) {
-        let lines = upserts.get(set);
-        if (!lines) upserts.set(set, (lines = []));
-        lines.push(copyRow(converted));
+        copyOf(set).text(copyRow(converted));
         upserted++;
       } else {
         rejected++;
@@ -186,7 +199,8 @@ export class TableApplier {
         });
       }
     }
-    for (const [set, lines] of upserts) await this.upsert(client, set, lines, upserts.size > 1);
+    const filled = [...upserts].filter(([, out]) => out.length > 0);
+    for (const [set, out] of filled) await this.upsert(client, set, out.bytes(), filled.length > 1);
     const deleted = deleteKeys[0]!.length;
     if (deleted > 0) await client.query(this.deleteSql, deleteKeys);
     return { upserted, deleted, rejected };
@@ -203,7 +217,7 @@ export class TableApplier {
     return out;
   }
 
-  private async upsert(client: pg.ClientBase, set: ColumnSetSql, lines: string[], sharedStage: boolean): Promise<void> {
+  private async upsert(client: pg.ClientBase, set: ColumnSetSql, lines: Buffer, sharedStage: boolean): Promise<void> {
     if (this.directCopy) {
       await client.query('SAVEPOINT liteshift_direct_copy');
       try {
@@ -227,21 +241,8 @@ export class TableApplier {
   }
 }
 
-async function copyLines(client: pg.ClientBase, sql: string, lines: readonly string[]): Promise<void> {
-  await pipeline(Readable.from(chunked(lines)), client.query(copyFrom(sql)));
-}
-
-/** Joins COPY lines into ~1 MB writes: fewer, larger socket writes. */
-function* chunked(lines: readonly string[]): Generator<string> {
-  let buffer = '';
-  for (const line of lines) {
-    buffer += line;
-    if (buffer.length >= 1 << 20) {
-      yield buffer;
-      buffer = '';
-    }
-  }
-  if (buffer) yield buffer;
+async function copyLines(client: pg.ClientBase, sql: string, lines: Buffer): Promise<void> {
+  await pipeline(Readable.from([lines]), client.query(copyFrom(sql)));
 }
 
 export async function insertRejects(client: pg.ClientBase, rejects: readonly RejectRow[], topic: string, partition: number): Promise<void> {

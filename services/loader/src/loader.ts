@@ -81,6 +81,31 @@ interface TableState {
   fingerprint: string;
 }
 
+/** An upsert in the target's writer schema, kept encoded: key and row are decoded only when asked for. */
+class EncodedUpsert implements KeyedChange {
+  readonly encoded: { value: Buffer; at: number };
+  private decodedKey: SqlValue[] | undefined;
+  private decodedRow: SqlValue[] | undefined;
+
+  constructor(
+    readonly keyBytes: Buffer,
+    value: Buffer,
+    at: number,
+    readonly offset: string,
+    private readonly codec: ChangeEventCodec,
+  ) {
+    this.encoded = { value, at };
+  }
+
+  get key(): SqlValue[] {
+    return (this.decodedKey ??= this.codec.decodeKey(this.keyBytes));
+  }
+
+  get row(): SqlValue[] {
+    return (this.decodedRow ??= this.codec.decodeValue(this.encoded.value).after!);
+  }
+}
+
 /**
  * The loader (consumer group): decodes change events, collapses each batch per key and
  * applies it with its offsets in one PostgreSQL transaction.
@@ -600,6 +625,13 @@ export class Loader {
     }
     if (writer.record.table.name !== state.applier.table.name) return `writer schema ${fingerprint} is for table ${writer.record.table.name}`;
     try {
+      if (writer.record.fingerprint === state.fingerprint) {
+        // The common case: checked here (a bad message is a dead letter), decoded only if
+        // the COPY transcoder declines a value.
+        writer.codec.checkKey(message.key);
+        const at = writer.codec.locateRow(message.value);
+        if (at !== null) return new EncodedUpsert(message.key, message.value, at, message.offset, writer.codec);
+      }
       const key = writer.codec.decodeKey(message.key);
       const event = writer.codec.decodeValue(message.value);
       if (event.op === 'd' || event.after === null) return { key, keyBytes: message.key, row: null, offset: message.offset };

@@ -12,33 +12,43 @@ const SAFE_SMALL = 2 ** 52;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE = -MAX_SAFE;
 
+/** Bytes per slab: values are views into it, so a million rows cost a few thousand allocations. */
+const SLAB = 256 * 1024;
+
+/**
+ * Writes values one after another into a slab and hands each out as a view of it: no
+ * copy and no allocation per value. A full slab is left to the views that hold it.
+ */
 export class AvroWriter {
   private buf: Buffer;
+  /** Where the value being written starts. */
+  private start = 0;
   private pos = 0;
 
-  constructor(initialSize = 4096) {
-    this.buf = Buffer.allocUnsafe(initialSize);
+  constructor(private readonly slab = SLAB) {
+    this.buf = Buffer.allocUnsafe(slab);
   }
 
+  /** Forgets what was written since the last take (a value abandoned half-way). */
   reset(): void {
-    this.pos = 0;
+    this.pos = this.start;
   }
 
-  /** A copy of what was written since the last reset. */
+  /** What was written since the last take or reset; later writes never touch it. */
   take(): Buffer {
-    const out = Buffer.allocUnsafe(this.pos);
-    this.buf.copy(out, 0, 0, this.pos);
-    this.pos = 0;
+    const out = this.buf.subarray(this.start, this.pos);
+    this.start = this.pos;
     return out;
   }
 
   private ensure(bytes: number): void {
     if (this.pos + bytes <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + bytes) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
+    const written = this.pos - this.start;
+    const next = Buffer.allocUnsafe(Math.max(this.slab, 2 * (written + bytes)));
+    this.buf.copy(next, 0, this.start, this.pos);
     this.buf = next;
+    this.start = 0;
+    this.pos = written;
   }
 
   writeLong(value: number | bigint): void {
@@ -88,6 +98,20 @@ export class AvroWriter {
   }
 
   writeString(value: string): void {
+    // Most text is short ASCII: written here, it skips two calls into C++ per string.
+    if (value.length < 64) {
+      this.ensure(value.length + 1);
+      const from = this.pos;
+      this.buf[this.pos++] = value.length << 1;
+      let i = 0;
+      for (; i < value.length; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        this.buf[this.pos++] = c;
+      }
+      if (i === value.length) return;
+      this.pos = from;
+    }
     const length = Buffer.byteLength(value, 'utf8');
     this.writeZigZagNumber(length);
     this.ensure(length);
@@ -124,7 +148,7 @@ export class AvroWriter {
 
 export class AvroReader {
   constructor(
-    private readonly buf: Buffer,
+    readonly buf: Buffer,
     public pos = 0,
   ) {}
 
@@ -207,7 +231,31 @@ export class AvroReader {
     }
   }
 
-  private readLength(): number {
+  /** Steps over one column as readValue would read it, checking it, without making a value. */
+  skipValue(): void {
+    const branch = this.readInt();
+    switch (branch) {
+      case ValueClass.Null:
+        return;
+      case ValueClass.Long:
+        this.readLong();
+        return;
+      case ValueClass.Double:
+        if (this.pos + 8 > this.buf.length) throw new Error('Avro double truncated');
+        this.pos += 8;
+        return;
+      case ValueClass.String:
+      case ValueClass.Bytes:
+        const length = this.readLength();
+        this.pos += length;
+        return;
+      default:
+        throw new Error(`Avro union branch ${branch} out of range`);
+    }
+  }
+
+  /** The byte length of a string or bytes value; the reader is left at its first byte. */
+  readLength(): number {
     const length = this.readInt();
     if (length < 0 || this.pos + length > this.buf.length) throw new Error('Avro string/bytes length out of range');
     return length;

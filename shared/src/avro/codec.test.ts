@@ -1,7 +1,7 @@
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import type { ColumnModel, TableModel } from '../schema/model.js';
-import type { SqlValue } from './binary.js';
+import { AvroReader, AvroWriter, type SqlValue } from './binary.js';
 import { avroFieldNames, tableSchemas } from './change-event.js';
 import { ChangeEventCodec, FRAME_LENGTH, FRAME_MAGIC, writerFingerprint, type ChangeEvent } from './codec.js';
 
@@ -144,6 +144,56 @@ describe('ChangeEventCodec', () => {
     const badOp = Buffer.from(good);
     badOp[FRAME_LENGTH] = 8; // zigzag 4: past the four symbols
     expect(() => codec.decodeValue(badOp)).toThrow(/op/);
+  });
+
+  it('locateRow and checkKey accept and refuse exactly what decodeValue and decodeKey do', () => {
+    const row: SqlValue[] = [1n, 2n ** 62n, 3.5, 'nöte', Buffer.from('img')];
+    const good = codec.encodeValue(event(row));
+    const at = codec.locateRow(good)!;
+    expect(at).toBeGreaterThan(FRAME_LENGTH);
+    expect(good[at - 1]).toBe(2); // the union branch of a present row, zigzag 1
+    expect(codec.locateRow(codec.encodeValue({ ...event(null), op: 'd' }))).toBeNull();
+    const badOp = Buffer.from(good);
+    badOp[FRAME_LENGTH] = 8;
+    const variants = [good.subarray(0, good.length - 1), Buffer.concat([good, Buffer.from([0])]), badOp];
+    for (let cut = FRAME_LENGTH; cut < good.length; cut += 3) variants.push(good.subarray(0, cut));
+    for (const bytes of variants) {
+      expect(() => codec.decodeValue(bytes)).toThrow();
+      expect(() => codec.locateRow(bytes)).toThrow();
+    }
+    const key = codec.encodeKey([7n, 2n ** 63n - 1n]);
+    expect(() => codec.checkKey(key)).not.toThrow();
+    for (const bytes of [key.subarray(0, key.length - 1), Buffer.concat([key, Buffer.from([0])]), Buffer.from([10, 2])]) {
+      expect(() => codec.decodeKey(bytes)).toThrow();
+      expect(() => codec.checkKey(bytes)).toThrow();
+    }
+  });
+
+  it('AvroWriter: every value taken stays intact as slabs fill and new ones start mid-value', () => {
+    const strings = ['a', 'é', 'crème', 'x'.repeat(63), '日本語', '', 'twenty-six ascii, then é', 'é'.repeat(40), 'y'.repeat(200)];
+    for (let slab = 1; slab <= 64; slab++) {
+      const writer = new AvroWriter(slab);
+      const taken = Array.from({ length: 400 }, (_, i) => {
+        writer.writeValue(strings[i % strings.length]!);
+        writer.writeValue(BigInt(i) * 1_000_003n);
+        return writer.take();
+      });
+      taken.forEach((bytes, i) => {
+        const reader = new AvroReader(bytes);
+        expect(reader.readValue()).toBe(strings[i % strings.length]);
+        expect(reader.readValue()).toBe(BigInt(i) * 1_000_003n);
+        expect(reader.done).toBe(true);
+      });
+    }
+  });
+
+  it('keeps every value intact while many share the writer\'s slabs (short, non-ASCII, long strings)', () => {
+    const notes = ['a', 'crème', 'x'.repeat(63), '日本語'.repeat(30), '', 'ascii then é', 'y'.repeat(5000)];
+    const events = Array.from({ length: 20_000 }, (_, i) => event([BigInt(i), -BigInt(i), i / 7, notes[i % notes.length]!, Buffer.alloc(i % 50, i)]));
+    const values = events.map((e) => codec.encodeValue(e));
+    const keys = events.map((e) => codec.encodeKey(e.after!.slice(0, 2)));
+    values.forEach((value, i) => expect(codec.decodeValue(value)).toStrictEqual(events[i]));
+    keys.forEach((key, i) => expect(codec.decodeKey(key)).toStrictEqual(events[i]!.after!.slice(0, 2)));
   });
 
   it('frames every value with its writer schema, and refuses another schema\'s frame', () => {

@@ -89,6 +89,39 @@ export class ChangeEventCodec {
     return { op, table, after, seq, snapshot, tsMs: Number(ts) };
   }
 
+  /**
+   * Checks a framed value as decodeValue would, without making its values: where its row's
+   * columns start (for a transcoder that reads them in place), or null for a delete.
+   */
+  locateRow(buf: Buffer): number | null {
+    if (writerFingerprint(buf) !== this.schemas.fingerprint) throw new Error('value is not framed with this writer schema');
+    const r = new AvroReader(buf, FRAME_LENGTH);
+    const op = OPS[r.readInt()];
+    if (op === undefined) throw new Error('unknown op symbol');
+    const tableLength = r.readLength();
+    r.pos += tableLength;
+    const branch = r.readInt();
+    let at: number | null = null;
+    if (branch === 1) {
+      at = r.pos;
+      for (let i = 0; i < this.columnCount; i++) r.skipValue();
+    } else if (branch !== 0) {
+      throw new Error(`bad union branch ${branch} for after`);
+    }
+    r.readLong();
+    r.readBoolean();
+    r.readLong();
+    if (!r.done) throw new Error('trailing bytes after change event');
+    return op === 'd' ? null : at;
+  }
+
+  /** Checks a key as decodeKey would, without making its values. */
+  checkKey(buf: Buffer): void {
+    const r = new AvroReader(buf);
+    for (let i = 0; i < this.keyCount; i++) r.skipValue();
+    if (!r.done) throw new Error('trailing bytes after key');
+  }
+
   decodeKey(buf: Buffer): SqlValue[] {
     const r = new AvroReader(buf);
     const out: SqlValue[] = [];

@@ -13,7 +13,10 @@ export class TableReader {
   private readonly sql: string;
   private readonly firstSql: string;
   private readonly columnCount: number;
-  private readonly keyIndexes: number[];
+  /** Where the paging cursor is in a row read: the rowid's column, or extra columns after the table's. */
+  private readonly cursorIndexes: number[];
+  /** The key's columns in a row. */
+  readonly keyIndexes: number[];
 
   /** True when chunks come in the order of the table's key (rowid-keyed tables, WITHOUT ROWID tables). */
   readonly inKeyOrder: boolean;
@@ -29,33 +32,31 @@ export class TableReader {
     const select = table.columns.map((c) => sqliteReadExpr(c, rowid ?? 'rowid'));
     const from = `FROM main.${quoteIdent(table.name)}`;
     const order = `ORDER BY ${cursor.join(', ')}`;
-    const list = `${[...select, ...cursor].join(', ')}`;
+    // A rowid alias (or the synthetic rowid column) is the cursor already: read it once.
+    const cursorColumn = rowid && alias ? table.columns.indexOf(alias) : -1;
+    const list = (cursorColumn >= 0 ? select : [...select, ...cursor]).join(', ');
     const params = cursor.map(() => '?').join(', ');
     const after = cursor.length === 1 ? `${cursor[0]} > ?` : `(${cursor.join(', ')}) > (${params})`;
     this.firstSql = `SELECT ${list} ${from} ${order} LIMIT ?`;
     this.sql = `SELECT ${list} ${from} WHERE ${after} ${order} LIMIT ?`;
     this.columnCount = table.columns.length;
     this.keyIndexes = table.key.map((k) => table.columns.findIndex((c) => c.name === k));
+    this.cursorIndexes = cursorColumn >= 0 ? [cursorColumn] : cursor.map((_, i) => this.columnCount + i);
   }
 
-  /** Rows as arrays in model column order, plus their key values. */
-  *chunks(chunkRows: number): Generator<{ rows: SqlValue[][]; keys: SqlValue[][] }> {
+  /** Rows as arrays in model column order (the key's values are at keyIndexes). */
+  *chunks(chunkRows: number): Generator<SqlValue[][]> {
     const first = this.db.prepare(this.firstSql).raw(true);
     const next = this.db.prepare(this.sql).raw(true);
     let cursor: SqlValue[] | null = null;
     for (;;) {
-      const raw = (cursor === null ? first.all(chunkRows) : next.all(...cursor, chunkRows)) as SqlValue[][];
-      if (raw.length === 0) return;
-      const rows: SqlValue[][] = new Array(raw.length);
-      const keys: SqlValue[][] = new Array(raw.length);
-      for (let i = 0; i < raw.length; i++) {
-        const r = raw[i]!;
-        rows[i] = r.length === this.columnCount ? r : r.slice(0, this.columnCount);
-        keys[i] = this.keyIndexes.map((k) => r[k]!);
-      }
-      cursor = raw[raw.length - 1]!.slice(this.columnCount);
-      yield { rows, keys };
-      if (raw.length < chunkRows) return;
+      const rows = (cursor === null ? first.all(chunkRows) : next.all(...cursor, chunkRows)) as SqlValue[][];
+      if (rows.length === 0) return;
+      const last = rows[rows.length - 1]!;
+      cursor = this.cursorIndexes.map((i) => last[i]!);
+      if (last.length > this.columnCount) for (let i = 0; i < rows.length; i++) rows[i]!.length = this.columnCount;
+      yield rows;
+      if (rows.length < chunkRows) return;
     }
   }
 }

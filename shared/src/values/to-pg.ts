@@ -56,14 +56,50 @@ function describe(value: SqlValue): string {
   return String(value);
 }
 
-function validDate(y: number, m: number, d: number): boolean {
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+export function validDate(y: number, m: number, d: number): boolean {
   if (y < 1 || m < 1 || m > 12 || d < 1) return false;
-  const days = [31, y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-  return d <= days[m - 1]!;
+  const leap = m === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  return d <= MONTH_DAYS[m - 1]! + (leap ? 1 : 0);
 }
 
-function validClock(h: number, mi: number, s: number): boolean {
+export function validClock(h: number, mi: number, s: number): boolean {
   return h <= 24 && mi <= 59 && s <= 60 && (h < 24 || (mi === 0 && s === 0));
+}
+
+const isDigitCode = (c: number): boolean => c >= 0x30 && c <= 0x39;
+
+/** Two or four ASCII digits of `text` at `at`, as a number. */
+function digitsAt(text: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) n = n * 10 + text.charCodeAt(i) - 0x30;
+  return n;
+}
+
+const DATE_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9];
+const CLOCK_DIGITS = [11, 12, 14, 15, 17, 18];
+
+/** 'YYYY-MM-DD', a real calendar day: what SQLite's date() writes. */
+export function isSqliteDate(text: string): boolean {
+  if (text.length !== 10) return false;
+  return isDatePart(text);
+}
+
+/**
+ * 'YYYY-MM-DD HH:MM:SS' with a real date and clock: what SQLite's datetime() and
+ * CURRENT_TIMESTAMP write, so most stored timestamps; checked without a regular expression.
+ */
+export function isSqliteDatetime(text: string): boolean {
+  if (text.length !== 19 || text.charCodeAt(10) !== 0x20 || text.charCodeAt(13) !== 0x3a || text.charCodeAt(16) !== 0x3a) return false;
+  for (const i of CLOCK_DIGITS) if (!isDigitCode(text.charCodeAt(i))) return false;
+  return isDatePart(text) && validClock(digitsAt(text, 11, 2), digitsAt(text, 14, 2), digitsAt(text, 17, 2));
+}
+
+function isDatePart(text: string): boolean {
+  if (text.charCodeAt(4) !== 0x2d || text.charCodeAt(7) !== 0x2d) return false;
+  for (const i of DATE_DIGITS) if (!isDigitCode(text.charCodeAt(i))) return false;
+  return validDate(digitsAt(text, 0, 4), digitsAt(text, 5, 2), digitsAt(text, 8, 2));
 }
 
 /** What the conversion needs to know of the target column beyond its kind (a ColumnModel is one). */
@@ -84,16 +120,15 @@ export function toPgText(kind: ValueKind, value: SqlValue, target: string | PgTa
   const pgType = typeof target === 'string' ? target : target.pgType;
   switch (kind) {
     case 'integer': {
-      const [min, max] = INTEGER_RANGE[pgType] ?? INTEGER_RANGE.bigint!;
-      const range = (n: bigint): PgText | Rejection =>
-        n >= min && n <= max ? n.toString() : new Rejection(`${describe(value)} is out of ${INTEGER_RANGE[pgType] ? pgType : 'bigint'} range`);
-      if (typeof value === 'bigint') return range(value);
-      if (typeof value === 'number') {
+      let n: bigint;
+      if (typeof value === 'bigint') n = value;
+      else if (typeof value === 'number') {
         if (!Number.isInteger(value)) return new Rejection(`${value} is not an integer`);
-        return range(BigInt(value));
-      }
-      if (typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value)) return range(BigInt(value.trim()));
-      return new Rejection(`${describe(value)} is not an integer`);
+        n = BigInt(value);
+      } else if (typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value)) n = BigInt(value.trim());
+      else return new Rejection(`${describe(value)} is not an integer`);
+      const [min, max] = INTEGER_RANGE[pgType] ?? INTEGER_RANGE.bigint!;
+      return n >= min && n <= max ? n.toString() : new Rejection(`${describe(value)} is out of ${INTEGER_RANGE[pgType] ? pgType : 'bigint'} range`);
     }
     case 'real':
       if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : Number.isFinite(value) ? String(value) : value > 0 ? 'Infinity' : '-Infinity';
@@ -153,6 +188,7 @@ export function toPgText(kind: ValueKind, value: SqlValue, target: string | PgTa
         return kind === 'timestamptz' ? `${iso}+00` : iso;
       }
       if (typeof value !== 'string') return new Rejection(`${describe(value)} is not an ISO-8601 timestamp`);
+      if (isSqliteDatetime(value)) return value;
       const m = (kind === 'timestamp' ? TIMESTAMP : TIMESTAMP_TZ).exec(value.trim());
       if (!m || !validDate(+m[1]!, +m[2]!, +m[3]!) || !validClock(+(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0))) {
         return new Rejection(`${describe(value)} is not a valid ISO-8601 timestamp`);
@@ -168,6 +204,7 @@ export function toPgText(kind: ValueKind, value: SqlValue, target: string | PgTa
         return iso.slice(0, 10);
       }
       if (typeof value !== 'string') return new Rejection(`${describe(value)} is not an ISO-8601 date`);
+      if (isSqliteDate(value)) return value;
       const m = DATE.exec(value.trim());
       if (!m || !validDate(+m[1]!, +m[2]!, +m[3]!)) return new Rejection(`${describe(value)} is not a valid date`);
       return value.trim();

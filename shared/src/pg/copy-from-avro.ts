@@ -1,0 +1,240 @@
+import { isUtf8 } from 'node:buffer';
+import { AvroReader } from '../avro/binary.js';
+import { ValueClass } from '../avro/change-event.js';
+import type { ColumnModel } from '../schema/model.js';
+import { isSqliteDate, isSqliteDatetime } from '../values/to-pg.js';
+
+/**
+ * COPY text built straight into one Buffer. Strings joined per row and then flattened and
+ * encoded for the socket cost the loader more than PostgreSQL's parsing of them did.
+ */
+export class CopyBuffer {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(initialSize = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
+  /** What was written: a view, valid until the next write. */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  /** Drops everything written after `length` (a row abandoned half-way). */
+  truncate(length: number): void {
+    this.pos = length;
+  }
+
+  ensure(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + bytes) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  /** A line already in COPY text (the general path's copyRow). */
+  text(line: string): void {
+    this.ensure(Buffer.byteLength(line));
+    this.pos += this.buf.write(line, this.pos);
+  }
+
+  /** ASCII that needs no escaping: digits, t/f, \N. */
+  ascii(s: string): void {
+    this.ensure(s.length);
+    for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
+  }
+
+  integer(n: number): void {
+    this.ensure(21);
+    if (n < 0) {
+      this.buf[this.pos++] = 0x2d;
+      n = -n;
+    }
+    let width = 1;
+    for (let m = n; m >= 10; m = Math.floor(m / 10)) width++;
+    let at = (this.pos += width);
+    do {
+      this.buf[--at] = 0x30 + (n % 10);
+      n = Math.floor(n / 10);
+    } while (n > 0);
+  }
+
+  /**
+   * UTF-8 bytes as a COPY field, escaping backslash, tab, newline and carriage return.
+   * False when they hold a NUL or are not UTF-8: the general path decides about those.
+   */
+  escaped(src: Buffer, start: number, end: number): boolean {
+    this.ensure((end - start) * 2);
+    const buf = this.buf;
+    let pos = this.pos;
+    let high = false;
+    for (let i = start; i < end; i++) {
+      const b = src[i]!;
+      if (b >= 0x20) {
+        if (b === 0x5c) {
+          buf[pos++] = 0x5c;
+          buf[pos++] = 0x5c;
+          continue;
+        }
+        if (b >= 0x80) high = true;
+        buf[pos++] = b;
+      } else if (b === 0x09) {
+        buf[pos++] = 0x5c;
+        buf[pos++] = 0x74;
+      } else if (b === 0x0a) {
+        buf[pos++] = 0x5c;
+        buf[pos++] = 0x6e;
+      } else if (b === 0x0d) {
+        buf[pos++] = 0x5c;
+        buf[pos++] = 0x72;
+      } else if (b === 0) {
+        return false;
+      } else {
+        buf[pos++] = b;
+      }
+    }
+    if (high && !isUtf8(src.subarray(start, end))) return false;
+    this.pos = pos;
+    return true;
+  }
+}
+
+const enum Fast {
+  None,
+  Integer,
+  Real,
+  Text,
+  Boolean,
+  Timestamp,
+  Date,
+}
+
+interface ColumnPlan {
+  fast: Fast;
+  notNull: boolean;
+  min: number;
+  max: number;
+}
+
+const INTEGER_BOUNDS: Record<string, readonly [number, number]> = {
+  smallint: [-(2 ** 15), 2 ** 15 - 1],
+  integer: [-(2 ** 31), 2 ** 31 - 1],
+};
+
+function planColumn(column: ColumnModel): ColumnPlan {
+  const plan = (fast: Fast, [min, max] = [-Infinity, Infinity] as readonly [number, number]): ColumnPlan => ({ fast, notNull: column.notNull, min, max });
+  switch (column.kind) {
+    case 'integer':
+      return column.pgType === 'bigint' ? plan(Fast.Integer) : INTEGER_BOUNDS[column.pgType] ? plan(Fast.Integer, INTEGER_BOUNDS[column.pgType]) : plan(Fast.None);
+    case 'real':
+      return plan(Fast.Real);
+    case 'text':
+      return plan(column.pgType === 'text' ? Fast.Text : Fast.None);
+    case 'boolean':
+      return plan(Fast.Boolean);
+    case 'timestamp':
+    case 'timestamptz':
+      return plan(Fast.Timestamp);
+    case 'date':
+      return plan(Fast.Date);
+    default:
+      return plan(Fast.None);
+  }
+}
+
+/**
+ * Turns a change event's row, still Avro-encoded, into its COPY line without making a
+ * JavaScript value per column. It covers the shapes most rows have (integers, UTF-8
+ * text, canonical dates and timestamps, booleans, doubles) and writes exactly what
+ * toPgText + copyRow would; for anything else it declines and the caller takes the
+ * general path (which also finds the rows to reject).
+ */
+export class AvroCopyTranscoder {
+  private readonly plans: ColumnPlan[];
+
+  constructor(columns: readonly ColumnModel[]) {
+    this.plans = columns.map(planColumn);
+  }
+
+  /** Appends the COPY line of the row whose columns start at `at`; false, with nothing appended, when it declines. */
+  append(value: Buffer, at: number, out: CopyBuffer): boolean {
+    const start = out.length;
+    const r = new AvroReader(value, at);
+    for (let i = 0; i < this.plans.length; i++) {
+      if (i > 0) out.byte(0x09);
+      if (!this.column(this.plans[i]!, r, out)) {
+        out.truncate(start);
+        return false;
+      }
+    }
+    out.byte(0x0a);
+    return true;
+  }
+
+  private column(plan: ColumnPlan, r: AvroReader, out: CopyBuffer): boolean {
+    const branch = r.readInt();
+    if (branch === ValueClass.Null) {
+      if (plan.notNull) return false;
+      out.byte(0x5c);
+      out.byte(0x4e);
+      return true;
+    }
+    switch (plan.fast) {
+      case Fast.Integer: {
+        if (branch !== ValueClass.Long) return false;
+        const n = r.readLong();
+        if (typeof n !== 'number' || n < plan.min || n > plan.max) return false;
+        out.integer(n);
+        return true;
+      }
+      case Fast.Boolean: {
+        if (branch !== ValueClass.Long) return false;
+        const n = r.readLong();
+        if (n !== 0 && n !== 1) return false;
+        out.byte(n === 1 ? 0x74 : 0x66);
+        return true;
+      }
+      case Fast.Real: {
+        if (branch !== ValueClass.Double) return false;
+        const n = r.readDouble();
+        if (!Number.isFinite(n)) return false;
+        out.ascii(String(n));
+        return true;
+      }
+      case Fast.Text: {
+        if (branch !== ValueClass.String) return false;
+        const length = r.readLength();
+        const from = r.pos;
+        r.pos += length;
+        return out.escaped(r.buf, from, from + length);
+      }
+      case Fast.Timestamp:
+      case Fast.Date: {
+        if (branch !== ValueClass.String) return false;
+        const length = r.readLength();
+        const from = r.pos;
+        r.pos += length;
+        if (length !== (plan.fast === Fast.Date ? 10 : 19)) return false;
+        // Any byte above ASCII reads as a letter here, so it never passes for a digit.
+        const text = r.buf.toString('latin1', from, from + length);
+        if (!(plan.fast === Fast.Date ? isSqliteDate(text) : isSqliteDatetime(text))) return false;
+        out.ascii(text);
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+}
