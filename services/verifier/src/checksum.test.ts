@@ -43,6 +43,10 @@ describe('checksumField', () => {
   it('length-prefixes in bytes, so no value can pass for two', () => {
     expect(checksumField(null)).toBe('~');
     expect(checksumField('é')).toBe('2:é');
+    // the length is UTF-8 bytes, as PostgreSQL's octet_length counts them, short or long
+    for (const text of ['a', 'ü', '€', '🍮', 'x🍮y', '\ud800', 'a\udc00b', '日本'.repeat(40), 'crème brûlée'.repeat(9)]) {
+      expect(checksumField(text)).toBe(`${Buffer.byteLength(text, 'utf8')}:${text}`);
+    }
     expect(checksumField('1:a') + checksumField('')).not.toBe(checksumField('1') + checksumField('a'));
   });
 });

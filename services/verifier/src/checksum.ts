@@ -65,7 +65,24 @@ export function pgChecksumText(column: ColumnModel, alias = 't'): string {
 
 /** One value in the checksummed text: length-prefixed, so no separator can be forged by data. */
 export function checksumField(text: string | null): string {
-  return text === null ? '~' : `${Buffer.byteLength(text, 'utf8')}:${text}`;
+  return text === null ? '~' : `${utf8Length(text)}:${text}`;
+}
+
+/** Counted here for short text: most values are, and a call into C++ per value cost more. */
+function utf8Length(text: string): number {
+  if (text.length > 64) return Buffer.byteLength(text, 'utf8');
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // A surrogate pair is one 4-byte character; a lone surrogate is written as U+FFFD (3 bytes).
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 export function pgChecksumField(column: ColumnModel, alias = 't'): string {
