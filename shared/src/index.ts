@@ -16,6 +16,7 @@ export * from './schema/casts.js';
 export * from './sqlite/open.js';
 export * from './sqlite/introspect.js';
 export * from './sqlite/profile.js';
+export * from './sqlite/profile-parallel.js';
 export * from './sqlite/table-reader.js';
 export * from './sqlite/capture.js';
 export * from './avro/change-event.js';

@@ -7,7 +7,8 @@ import { translateDefault } from '../schema/defaults.js';
 import { extractChecks } from '../schema/checks.js';
 import { isKeyword, matchParen, tokenize, type Token } from '../schema/sql-tokens.js';
 import { LiteshiftError, errorMessage } from '../errors.js';
-import { countRejects, profileTable, registerProfileFunctions, type ProfiledColumn, type RejectCheck } from './profile.js';
+import { countRejects, registerProfileFunctions, type ProfiledColumn, type RejectCheck } from './profile.js';
+import { profileTableInParallel } from './profile-parallel.js';
 import type { SqliteDatabase } from './open.js';
 
 /** Tables liteshift itself keeps in the SQLite file (changelog, state). */
@@ -202,7 +203,7 @@ function readTable(
     ...(findCast(options.casts ?? [], name, c.name) ? { detail: true } : {}),
   }));
   if (keyIsRowid) sources.push({ name: ROWID_COLUMN, declaredType: 'INTEGER', expr: 'rowid' });
-  const profiles = options.profile === false ? new Map<string, ColumnProfile>() : profileTable(db, name, sources);
+  const profiles = options.profile === false ? new Map<string, ColumnProfile>() : profileTableInParallel(db, name, sources);
 
   const rejectChecks: RejectCheck[] = [];
   const columns: ColumnModel[] = columnsRead.map((c) => {

@@ -150,21 +150,54 @@ function detailParts(column: ProfiledColumn): { sql: string[]; extras: (keyof Co
   return { sql, extras };
 }
 
+/** Rows rowid ∈ (after, upTo] of a table (null: unbounded), `rowid` being a name for it no column shadows. */
+export interface RowidRange {
+  rowid: string;
+  after: bigint | null;
+  upTo: bigint | null;
+}
+
+export interface ProfileOptions {
+  /** Only these rows (a part of the table profiled on another thread). */
+  range?: RowidRange;
+  /** Every column gets the detailed pass. */
+  detailAll?: boolean;
+}
+
+/** The profile of a column over two sets of rows (both detailed, or neither). */
+export function mergeProfiles(a: ColumnProfile, b: ColumnProfile): ColumnProfile {
+  const out: ColumnProfile = { ...a };
+  for (const [field, value] of Object.entries(b) as [keyof ColumnProfile, unknown][]) {
+    if (typeof value === 'number') (out[field] as number) = ((a[field] as number | undefined) ?? 0) + value;
+  }
+  const pick = (x: string | undefined, y: string | undefined, smaller: boolean): string | undefined =>
+    x === undefined ? y : y === undefined ? x : (BigInt(x) < BigInt(y)) === smaller ? x : y;
+  const min = pick(a.minInteger, b.minInteger, true);
+  const max = pick(a.maxInteger, b.maxInteger, false);
+  if (min !== undefined) out.minInteger = min;
+  if (max !== undefined) out.maxInteger = max;
+  return out;
+}
+
 /**
  * Which storage classes each column holds, so the PostgreSQL type can hold every value.
  * A first pass costs one aggregate per column; only columns where it finds something
  * (or whose declared type says nothing, like BLOB or none) get the detailed second pass.
  * Call registerProfileFunctions on the connection first.
  */
-export function profileTable(db: SqliteDatabase, table: string, columns: readonly ProfiledColumn[]): Map<string, ColumnProfile> {
+export function profileTable(db: SqliteDatabase, table: string, columns: readonly ProfiledColumn[], options: ProfileOptions = {}): Map<string, ColumnProfile> {
   // The table itself, never an index: a bare count(*) would read the smallest index, and
   // one using a collation only the application registers fails to prepare.
-  const from = `FROM main.${quoteIdent(table)} NOT INDEXED`;
+  const { range } = options;
+  const bounds = range ? [range.after === null ? null : `${range.rowid} > ?`, range.upTo === null ? null : `${range.rowid} <= ?`].filter((b) => b !== null) : [];
+  const where = bounds.length ? ` WHERE ${bounds.join(' AND ')}` : '';
+  const params = range ? [range.after, range.upTo].filter((b) => b !== null) : [];
+  const from = `FROM main.${quoteIdent(table)} NOT INDEXED${where}`;
   const tests = columns.map(misfitTest);
   const first = db
     .prepare(`SELECT count(*)${tests.map((t) => (t ? `, count(*) FILTER (WHERE ${t})` : '')).join('')} ${from}`)
     .raw(true)
-    .get() as unknown[];
+    .get(...params) as unknown[];
   const rows = Number(first[0]);
   const out = new Map<string, ColumnProfile>();
   const detailed: ProfiledColumn[] = [];
@@ -177,12 +210,12 @@ export function profileTable(db: SqliteDatabase, table: string, columns: readonl
     }
     const misfits = Number(first[at++]);
     out.set(column.name, blank(rows, misfits));
-    if (misfits > 0) detailed.push(column);
+    if (misfits > 0 || options.detailAll) detailed.push(column);
   });
   if (detailed.length === 0 || rows === 0) return out;
 
   const parts = detailed.map(detailParts);
-  const second = db.prepare(`SELECT ${parts.flatMap((p) => p.sql).join(', ')} ${from}`).raw(true).get() as unknown[];
+  const second = db.prepare(`SELECT ${parts.flatMap((p) => p.sql).join(', ')} ${from}`).raw(true).get(...params) as unknown[];
   at = 0;
   detailed.forEach((column, i) => {
     const n = (): number => Number(second[at++] ?? 0);
