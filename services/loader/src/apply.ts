@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type pg from 'pg';
 import {
   AvroCopyTranscoder,
-  CopyBuffer,
+  TextBuffer,
   Rejection,
   copyRow,
   pgColumnName,
@@ -162,10 +162,10 @@ export class TableApplier {
   }
 
   async apply(client: pg.ClientBase, changes: readonly KeyedChange[], rejects: RejectRow[]): Promise<ApplyStats> {
-    const upserts = new Map<ColumnSetSql, CopyBuffer>();
-    const copyOf = (set: ColumnSetSql): CopyBuffer => {
+    const upserts = new Map<ColumnSetSql, TextBuffer>();
+    const copyOf = (set: ColumnSetSql): TextBuffer => {
       let out = upserts.get(set);
-      if (!out) upserts.set(set, (out = new CopyBuffer()));
+      if (!out) upserts.set(set, (out = new TextBuffer()));
       return out;
     };
     const deleteKeys: (string | null)[][] = this.table.key.map(() => []);

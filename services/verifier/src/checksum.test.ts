@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ColumnModel, ValueKind } from '@liteshift/shared';
-import { checksumField, checksumText, doubleHex, pgChecksumField, pgChecksumText } from './checksum.js';
+import { TextBuffer } from '@liteshift/shared';
+import { checksumText, doubleHex, pgChecksumField, pgChecksumText, writeChecksumField } from './checksum.js';
 
 function column(kind: ValueKind, name = 'c'): ColumnModel {
   return { name, declaredType: '', notNull: false, sqliteDefault: null, kind, pgType: kind, pgDefault: null, identity: false, reason: '' };
@@ -39,15 +40,23 @@ describe('checksumText: one form per type, whatever text the value arrived as', 
   });
 });
 
-describe('checksumField', () => {
+describe('writeChecksumField', () => {
+  const field = (text: string | null): string => {
+    const out = new TextBuffer(4);
+    writeChecksumField(out, text);
+    return out.bytes().toString('utf8');
+  };
+
   it('length-prefixes in bytes, so no value can pass for two', () => {
-    expect(checksumField(null)).toBe('~');
-    expect(checksumField('é')).toBe('2:é');
+    expect(field(null)).toBe('~');
+    expect(field('é')).toBe('2:é');
     // the length is UTF-8 bytes, as PostgreSQL's octet_length counts them, short or long
-    for (const text of ['a', 'ü', '€', '🍮', 'x🍮y', '\ud800', 'a\udc00b', '日本'.repeat(40), 'crème brûlée'.repeat(9)]) {
-      expect(checksumField(text)).toBe(`${Buffer.byteLength(text, 'utf8')}:${text}`);
+    for (const text of ['', 'a', 'ü', '€', '🍮', 'x🍮y', 'a'.repeat(300), '日本'.repeat(40), 'crème brûlée'.repeat(9)]) {
+      expect(field(text)).toBe(`${Buffer.byteLength(text, 'utf8')}:${text}`);
     }
-    expect(checksumField('1:a') + checksumField('')).not.toBe(checksumField('1') + checksumField('a'));
+    // a lone surrogate is hashed as U+FFFD, as the text PostgreSQL received would hold it
+    expect(field('a\ud800b')).toBe('5:a\ufffdb');
+    expect(field('1:a') + field('')).not.toBe(field('1') + field('a'));
   });
 });
 

@@ -1,4 +1,4 @@
-import { canonical, pgColumnName, quoteIdent, type ColumnModel } from '@liteshift/shared';
+import { canonical, pgColumnName, quoteIdent, type TextBuffer, type ColumnModel } from '@liteshift/shared';
 
 /**
  * The text each side contributes to a range checksum, one form per type: what SQLite's
@@ -63,26 +63,21 @@ export function pgChecksumText(column: ColumnModel, alias = 't'): string {
   }
 }
 
-/** One value in the checksummed text: length-prefixed, so no separator can be forged by data. */
-export function checksumField(text: string | null): string {
-  return text === null ? '~' : `${utf8Length(text)}:${text}`;
-}
-
-/** Counted here for short text: most values are, and a call into C++ per value cost more. */
-function utf8Length(text: string): number {
-  if (text.length > 64) return Buffer.byteLength(text, 'utf8');
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    // A surrogate pair is one 4-byte character; a lone surrogate is written as U+FFFD (3 bytes).
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
+/**
+ * One value in the checksummed text, as UTF-8 bytes: length-prefixed, so no separator can
+ * be forged by data; '~' for NULL.
+ */
+export function writeChecksumField(out: TextBuffer, text: string | null): void {
+  if (text === null) return out.byte(0x7e);
+  // Most values are ASCII: their length in bytes is their length.
+  const start = out.length;
+  out.integer(text.length);
+  out.byte(0x3a);
+  if (out.tryAscii(text)) return;
+  out.truncate(start);
+  out.integer(Buffer.byteLength(text, 'utf8'));
+  out.byte(0x3a);
+  out.text(text);
 }
 
 export function pgChecksumField(column: ColumnModel, alias = 't'): string {

@@ -12,6 +12,7 @@ import {
   rowidName,
   sqlValueFromCanonical,
   TableReader,
+  TextBuffer,
   toPgText,
   type ColumnModel,
   type PgClient,
@@ -20,7 +21,7 @@ import {
   type TableModel,
   type ValueKind,
 } from '@liteshift/shared';
-import { checksumField, checksumText, pgChecksumField } from './checksum.js';
+import { checksumText, pgChecksumField, writeChecksumField } from './checksum.js';
 
 export type RowDifferenceKind = 'missing' | 'extra' | 'changed';
 
@@ -298,15 +299,15 @@ function usableBound(key: Key): boolean {
 function digest(table: TableModel, rows: readonly ComparedRow[]): string | null {
   if (rows.length === 0) return null;
   const columns = table.columns;
-  // One update per range: a call into the hash per row cost more than the hashing.
-  const lines: string[] = new Array(rows.length);
+  // Bytes written straight into one buffer, hashed once: strings per value and a call into
+  // the hash per row cost more than the hashing.
+  const out = new TextBuffer(1 << 20);
   for (let r = 0; r < rows.length; r++) {
+    if (r > 0) out.byte(0x0a);
     const texts = rows[r]!.texts;
-    let line = '';
-    for (let i = 0; i < texts.length; i++) line += checksumField(checksumText(columns[i]!, texts[i]!));
-    lines[r] = line;
+    for (let i = 0; i < texts.length; i++) writeChecksumField(out, checksumText(columns[i]!, texts[i]!));
   }
-  return createHash('md5').update(lines.join('\n')).digest('hex');
+  return createHash('md5').update(out.bytes()).digest('hex');
 }
 
 /** Key-range comparison: checksums per range, bisected where they differ, rows only where needed. */

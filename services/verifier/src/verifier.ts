@@ -86,8 +86,11 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       const orphans: OrphanReport[] = [];
       for (const fk of table.foreignKeys) {
         if (fk.refColumns.length === 0) continue;
+        // PostgreSQL counts its side while SQLite counts its own.
+        const counting = present && existing.has(fk.pgRefTable ?? fk.refTable) ? pg.query<{ n: string }>(orphanSql(pgFrom, table, fk, 'postgres')) : null;
+        counting?.catch(() => undefined);
         const source = Number((db.prepare(orphanSql(sqliteFrom, table, fk)).get() as { n: bigint }).n);
-        const target = present && existing.has(fk.pgRefTable ?? fk.refTable) ? Number((await pg.query<{ n: string }>(orphanSql(pgFrom, table, fk, 'postgres'))).rows[0]!.n) : 0;
+        const target = counting ? Number((await counting).rows[0]!.n) : 0;
         const report: OrphanReport = { foreignKey: describeForeignKey(table, fk), source, target };
         if (target > source) report.examples = await orphanExamples(pg, pgFrom, table, fk);
         orphans.push(report);

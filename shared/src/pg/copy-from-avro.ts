@@ -5,10 +5,11 @@ import type { ColumnModel } from '../schema/model.js';
 import { isSqliteDate, isSqliteDatetime } from '../values/to-pg.js';
 
 /**
- * COPY text built straight into one Buffer. Strings joined per row and then flattened and
- * encoded for the socket cost the loader more than PostgreSQL's parsing of them did.
+ * Text built straight into one Buffer: the loader's COPY lines, the verifier's checksum
+ * input. Strings joined per row, then flattened and encoded, cost more than the work
+ * PostgreSQL or the hash does with the bytes.
  */
-export class CopyBuffer {
+export class TextBuffer {
   private buf: Buffer;
   private pos = 0;
 
@@ -48,6 +49,21 @@ export class CopyBuffer {
   text(line: string): void {
     this.ensure(Buffer.byteLength(line));
     this.pos += this.buf.write(line, this.pos);
+  }
+
+  /** `s` when every character of it is ASCII (then true); else nothing is written. */
+  tryAscii(s: string): boolean {
+    this.ensure(s.length);
+    const start = this.pos;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.pos = start;
+        return false;
+      }
+      this.buf[this.pos++] = c;
+    }
+    return true;
   }
 
   /** ASCII that needs no escaping: digits, t/f, \N. */
@@ -169,7 +185,7 @@ export class AvroCopyTranscoder {
   }
 
   /** Appends the COPY line of the row whose columns start at `at`; false, with nothing appended, when it declines. */
-  append(value: Buffer, at: number, out: CopyBuffer): boolean {
+  append(value: Buffer, at: number, out: TextBuffer): boolean {
     const start = out.length;
     const r = new AvroReader(value, at);
     for (let i = 0; i < this.plans.length; i++) {
@@ -183,7 +199,7 @@ export class AvroCopyTranscoder {
     return true;
   }
 
-  private column(plan: ColumnPlan, r: AvroReader, out: CopyBuffer): boolean {
+  private column(plan: ColumnPlan, r: AvroReader, out: TextBuffer): boolean {
     const branch = r.readInt();
     if (branch === ValueClass.Null) {
       if (plan.notNull) return false;
