@@ -1,4 +1,4 @@
-import { Producer, compatibilityPartitioner } from '@platformatic/kafka';
+import { Producer, compatibilityPartitioner, type MessageToProduce } from '@platformatic/kafka';
 import { LiteshiftError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { kafkaSecurity, platformaticSecurityOptions } from './security.js';
@@ -74,12 +74,13 @@ export class MessageProducer {
 
   private async sendNow(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     for (let i = 0; i < messages.length; i += REQUEST_MESSAGES) {
-      const slice = messages.slice(i, i + REQUEST_MESSAGES).map((m) => ({
-        topic,
-        key: m.key ?? undefined,
-        value: m.value ?? undefined,
-        ...(m.headers ? { headers: new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) } : {}),
-      }));
+      // A plain loop making objects of one shape: a spread per message cost a third of a
+      // second per million (1M-task snapshot).
+      const slice: MessageToSend[] = new Array(Math.min(REQUEST_MESSAGES, messages.length - i));
+      for (let j = 0; j < slice.length; j++) {
+        const m = messages[i + j]!;
+        slice[j] = { topic, key: m.key ?? undefined, value: m.value ?? undefined, headers: m.headers ? headerMap(m.headers) : undefined };
+      }
       try {
         await this.producer.send({ messages: slice });
       } catch (error) {
@@ -98,6 +99,12 @@ export class MessageProducer {
     await this.queue;
     await this.producer.close().catch((error: unknown) => this.settings.log.debug({ err: errorMessage(error) }, 'producer close failed'));
   }
+}
+
+type MessageToSend = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
+
+function headerMap(headers: Record<string, string>): Map<Buffer, Buffer> {
+  return new Map(Object.entries(headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)]));
 }
 
 function describe(error: unknown): string {
