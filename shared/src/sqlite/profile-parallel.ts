@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
@@ -32,7 +31,7 @@ const WORKER_FILE = fileURLToPath(import.meta.url);
  */
 export function profileTableInParallel(db: SqliteDatabase, table: string, columns: readonly ProfiledColumn[], threads = availableParallelism()): Map<string, ColumnProfile> {
   // Run from TypeScript sources (the unit tests), there is no worker file Node can start.
-  const ranges = threads > 1 && !db.memory && WORKER_FILE.endsWith('.js') && existsSync(WORKER_FILE) ? rowidRanges(db, table, columns, threads) : null;
+  const ranges = threads > 1 && !db.memory && WORKER_FILE.endsWith('.js') ? rowidRanges(db, table, columns, threads) : null;
   if (!ranges) return profileTable(db, table, columns);
   const done = new Int32Array(new SharedArrayBuffer(4));
   const parts = ranges.slice(1).map((range) => {
