@@ -196,4 +196,21 @@ describe('bad input: one clear line, no stack, nothing written', () => {
     expect(line).toContain('DATABASE_URL');
     await expectNothingWritten(undefined);
   });
+
+  it('(i) with --json, a failure before any result still puts one JSON document on stdout: the error, no password', async () => {
+    const missing = join(workDir, 'missing.db');
+    const cases: [string[], string][] = [
+      [['verify', '--json', '--sqlite-path', missing, '--postgres-url', 'postgres://u:Sup3rS3cret@127.0.0.1:1/db'], 'SQLITE_NOT_FOUND'],
+      [['migrate', '--json', '--sqlite-path', goodSqlite, '--postgres-url', 'postgres://u:Sup3rS3cret@127.0.0.1:5432/db', '--kafka-brokers', brokers, '--partitions', 'abc'], 'CONFIG_INVALID'],
+      [['status', '--json', '--no-such-flag'], 'USAGE'],
+      [['cutover', '--json', '--sqlite-path', goodSqlite, '--postgres-url', 'postgres://u:Sup3rS3cret@127.0.0.1:1/db', '--kafka-brokers', brokers], 'PG_UNREACHABLE'],
+    ];
+    for (const [args, code] of cases) {
+      const run = await runCli(args);
+      expectCleanFailure(run, ['Sup3rS3cret']);
+      const printed = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+      expect(printed.error.code, describeRun(run)).toBe(code);
+      expect(printed.error.message.length).toBeGreaterThan(0);
+    }
+  }, 90_000);
 });

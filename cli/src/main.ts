@@ -13,7 +13,7 @@ import { HTTP_KEYS } from './http.js';
 import { addReplayCommand } from './commands/replay.js';
 import { cutoverCommand, statusCommand, uninstallCommand } from './commands/operate.js';
 import { createTodoDatabase, settingsMarkdownTable } from '@liteshift/shared';
-import { print, printError } from './output.js';
+import { print, printError, printJsonError } from './output.js';
 
 /** Exit codes: 0 done/READY, 1 NOT READY, 2 a mistake the user can fix, 70 a bug. */
 const EXIT_NOT_READY = 1;
@@ -199,21 +199,26 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
-    return report(error);
+    return report(error, argv.includes('--json'));
   }
 }
 
-function report(error: unknown): number {
+function report(error: unknown, json: boolean): number {
   if (error instanceof CommanderError) {
-    return error.exitCode === 0 ? 0 : EXIT_USER;
+    if (error.exitCode === 0) return 0;
+    if (json) printJsonError({ code: 'USAGE', message: error.message.replace(/^error: /, '') });
+    return EXIT_USER;
   }
   if (isLiteshiftError(error)) {
     printError(`liteshift: ${error.toUserLine()}`);
+    if (json) printJsonError(error);
     return error.code === 'NOT_READY' ? EXIT_NOT_READY : error.code === 'INTERNAL' ? EXIT_INTERNAL : EXIT_USER;
   }
   // Not a mistake the user can fix: the stack goes to the debug log, not the screen.
   const log = createLogger({ service: 'cli', level: process.env.LOG_LEVEL ?? 'info', format: defaultLogFormat() });
   log.debug({ err: error }, 'unexpected error');
-  printError(`liteshift: unexpected error: ${scrubSecrets(errorMessage(error), [])} (please report it; rerun with LOG_LEVEL=debug for details)`);
+  const message = scrubSecrets(errorMessage(error), []);
+  printError(`liteshift: unexpected error: ${message} (please report it; rerun with LOG_LEVEL=debug for details)`);
+  if (json) printJsonError({ code: 'INTERNAL', message });
   return EXIT_INTERNAL;
 }
