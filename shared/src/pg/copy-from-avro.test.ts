@@ -4,7 +4,8 @@ import { ChangeEventCodec } from '../avro/codec.js';
 import type { SqlValue } from '../avro/binary.js';
 import type { ColumnModel, TableModel, ValueKind } from '../schema/model.js';
 import { Rejection, toPgText } from '../values/to-pg.js';
-import { AvroCopyTranscoder, TextBuffer } from './copy-from-avro.js';
+import { TextBuffer } from '../values/text-buffer.js';
+import { AvroCopyTranscoder } from './copy-from-avro.js';
 import { copyRow } from './copy-text.js';
 
 function column(name: string, kind: ValueKind, pgType: string, notNull = false): ColumnModel {

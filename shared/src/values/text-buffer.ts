@@ -1,0 +1,124 @@
+import { isUtf8 } from 'node:buffer';
+
+/**
+ * Text built straight into one Buffer: the loader's COPY lines, the verifier's checksum
+ * input. Strings joined per row, then flattened and encoded, cost more than the work
+ * PostgreSQL or the hash does with the bytes.
+ */
+export class TextBuffer {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(initialSize = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
+  /** What was written: a view, valid until the next write. */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  /** Drops everything written after `length` (a row abandoned half-way). */
+  truncate(length: number): void {
+    this.pos = length;
+  }
+
+  ensure(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + bytes) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  /** A line already in COPY text (the general path's copyRow). */
+  text(line: string): void {
+    this.ensure(Buffer.byteLength(line));
+    this.pos += this.buf.write(line, this.pos);
+  }
+
+  /** `s` when every character of it is ASCII (then true); else nothing is written. */
+  tryAscii(s: string): boolean {
+    this.ensure(s.length);
+    const start = this.pos;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.pos = start;
+        return false;
+      }
+      this.buf[this.pos++] = c;
+    }
+    return true;
+  }
+
+  /** ASCII that needs no escaping: digits, t/f, \N. */
+  ascii(s: string): void {
+    this.ensure(s.length);
+    for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
+  }
+
+  integer(n: number): void {
+    this.ensure(21);
+    if (n < 0) {
+      this.buf[this.pos++] = 0x2d;
+      n = -n;
+    }
+    let width = 1;
+    for (let m = n; m >= 10; m = Math.floor(m / 10)) width++;
+    let at = (this.pos += width);
+    do {
+      this.buf[--at] = 0x30 + (n % 10);
+      n = Math.floor(n / 10);
+    } while (n > 0);
+  }
+
+  /**
+   * UTF-8 bytes as a COPY field, escaping backslash, tab, newline and carriage return.
+   * False when they hold a NUL or are not UTF-8: the general path decides about those.
+   */
+  escaped(src: Buffer, start: number, end: number): boolean {
+    this.ensure((end - start) * 2);
+    const buf = this.buf;
+    let pos = this.pos;
+    let high = false;
+    for (let i = start; i < end; i++) {
+      const b = src[i]!;
+      if (b >= 0x20) {
+        if (b === 0x5c) {
+          buf[pos++] = 0x5c;
+          buf[pos++] = 0x5c;
+          continue;
+        }
+        if (b >= 0x80) high = true;
+        buf[pos++] = b;
+      } else if (b === 0x09) {
+        buf[pos++] = 0x5c;
+        buf[pos++] = 0x74;
+      } else if (b === 0x0a) {
+        buf[pos++] = 0x5c;
+        buf[pos++] = 0x6e;
+      } else if (b === 0x0d) {
+        buf[pos++] = 0x5c;
+        buf[pos++] = 0x72;
+      } else if (b === 0) {
+        return false;
+      } else {
+        buf[pos++] = b;
+      }
+    }
+    if (high && !isUtf8(src.subarray(start, end))) return false;
+    this.pos = pos;
+    return true;
+  }
+}
