@@ -56,8 +56,8 @@ export class EventDispatcher {
     return channel;
   }
 
-  /** Encodes now, sends once the previous batch is acknowledged. */
-  async dispatch(table: string, rows: readonly DispatchedRow[], snapshot: boolean): Promise<void> {
+  /** Change events of the stream (not snapshot reads): encoded now, sent once the previous batch is acknowledged. */
+  async dispatch(table: string, rows: readonly DispatchedRow[]): Promise<void> {
     const { codec } = this.channel(table);
     const tsMs = Date.now();
     const messages: OutgoingMessage[] = [];
@@ -65,7 +65,7 @@ export class EventDispatcher {
     for (const r of rows) {
       if (r.row) read++;
       const key = codec.encodeKey(r.key);
-      messages.push({ key, value: codec.encodeValue({ op: r.op, table, after: r.row, seq: r.seq, snapshot, tsMs }) });
+      messages.push({ key, value: codec.encodeValue({ op: r.op, table, after: r.row, seq: r.seq, snapshot: false, tsMs }) });
       if (r.op === 'd') messages.push({ key, value: null });
     }
     await this.send(table, messages, read);

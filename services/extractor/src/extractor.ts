@@ -273,7 +273,7 @@ export class Extractor {
     const dispatcher = this.dispatcher!;
     for (let i = 0; i < keys.length; i += this.options.chunkRows) {
       const rows = keys.slice(i, i + this.options.chunkRows).map((key) => ({ op: 'd' as const, key, row: null, seq: 0n }));
-      await dispatcher.dispatch(table, rows, false);
+      await dispatcher.dispatch(table, rows);
     }
     await dispatcher.flush();
   }

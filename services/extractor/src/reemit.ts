@@ -61,7 +61,7 @@ export class RowReemitter {
         else result.deletes++;
         return row ? { op: 'u', key: [...key], row, seq: 0n } : { op: 'd', key: [...key], row: null, seq: 0n };
       });
-      await this.dispatcher.dispatch(table.name, rows, false);
+      await this.dispatcher.dispatch(table.name, rows);
     }
     await this.dispatcher.flush();
     return result;

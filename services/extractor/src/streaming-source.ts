@@ -55,7 +55,7 @@ export class StreamingSource {
         const row = this.currentRow(table, change.key);
         rows.push(row ? { op: change.op === 'c' ? 'c' : 'u', key: change.key, row, seq: change.seq } : { op: 'd', key: change.key, row: null, seq: change.seq });
       }
-      await this.dispatcher.dispatch(name, rows, false);
+      await this.dispatcher.dispatch(name, rows);
       events += rows.length;
       perTableEvents[name] = rows.length;
     }

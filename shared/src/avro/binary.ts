@@ -245,10 +245,11 @@ export class AvroReader {
         this.pos += 8;
         return;
       case ValueClass.String:
-      case ValueClass.Bytes:
+      case ValueClass.Bytes: {
         const length = this.readLength();
         this.pos += length;
         return;
+      }
       default:
         throw new Error(`Avro union branch ${branch} out of range`);
     }
