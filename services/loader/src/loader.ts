@@ -110,6 +110,9 @@ class EncodedUpsert implements KeyedChange {
  * The loader (consumer group): decodes change events, collapses each batch per key and
  * applies it with its offsets in one PostgreSQL transaction.
  */
+/** decode()'s answer for a value whose writer schema this loader has not read yet. */
+const UNKNOWN_WRITER = Symbol('unknown writer schema');
+
 export const loaderGroup = (topicPrefix: string): string => `${topicPrefix}-loader`;
 
 export class Loader {
@@ -524,8 +527,13 @@ export class Loader {
       decoded = [];
       deadLetters = [];
       for (const message of messages) {
-        const change = await this.decode(message, state);
-        if (typeof change === 'string') deadLetters.push({ message, reason: change });
+        let change = this.decode(message, state);
+        if (change === UNKNOWN_WRITER) {
+          await this.refreshSchemas();
+          change = this.decode(message, state);
+        }
+        if (change === UNKNOWN_WRITER) deadLetters.push({ message, reason: `unknown writer schema ${writerFingerprint(message.value!)}` });
+        else if (typeof change === 'string') deadLetters.push({ message, reason: change });
         else decoded.push(change);
       }
       if (this.tables.get(tableName) === state) break;
@@ -557,9 +565,10 @@ export class Loader {
       if (next > from) from = next;
       // Dead letters of messages an earlier commit covered were sent then: at-least-once
       // into the dead-letter topic (a crash between this send and the commit resends them).
-      letters = deadLetters.filter(({ message }) => BigInt(message.offset) >= next);
+      const unseen = next <= firstOffset; // the usual case: nothing of the batch applied yet
+      letters = unseen ? deadLetters : deadLetters.filter(({ message }) => BigInt(message.offset) >= next);
       if (letters.length > 0) await this.deadLetter(topic, partition, letters);
-      const fresh = collapseByKey(decoded.filter((d) => BigInt(d.offset) >= next));
+      const fresh = collapseByKey(unseen ? decoded : decoded.filter((d) => BigInt(d.offset) >= next));
       const rejects: RejectRow[] = [];
       stats = await state.applier.apply(client, fresh, rejects);
       await insertRejects(client, rejects, topic, partition);
@@ -603,8 +612,12 @@ export class Loader {
     this.notifyProgress();
   }
 
-  /** Decodes one message for the target's columns, or says why it cannot be. */
-  private async decode(message: KafkaMessage, state: TableState): Promise<(KeyedChange & { keyBytes: Buffer }) | string> {
+  /**
+   * Decodes one message for the target's columns, or says why it cannot be. Synchronous
+   * (a promise per message cost more than the decoding): a writer schema not known yet
+   * answers UNKNOWN_WRITER, and the caller reads the schema topic and asks again.
+   */
+  private decode(message: KafkaMessage, state: TableState): (KeyedChange & { keyBytes: Buffer }) | string | typeof UNKNOWN_WRITER {
     if (!message.key) return 'message has no key';
     if (message.value === null) {
       // A tombstone carries no schema: its key is in the table's key schema, which a
@@ -615,15 +628,16 @@ export class Loader {
         return `cannot decode the key of a tombstone: ${errorMessage(error)}`;
       }
     }
-    const fingerprint = writerFingerprint(message.value);
-    if (!fingerprint) return 'value does not start with a liteshift writer-schema prefix';
-    let writer = this.writers.get(fingerprint);
-    if (!writer) {
-      await this.refreshSchemas();
-      writer = this.writers.get(fingerprint);
-      if (!writer) return `unknown writer schema ${fingerprint}`;
+    // Nearly every message is in the target's own writer schema: checked in place first.
+    let writer = this.writers.get(state.fingerprint)!;
+    if (!writer.codec.framedWith(message.value)) {
+      const fingerprint = writerFingerprint(message.value);
+      if (!fingerprint) return 'value does not start with a liteshift writer-schema prefix';
+      const other = this.writers.get(fingerprint);
+      if (!other) return UNKNOWN_WRITER;
+      writer = other;
     }
-    if (writer.record.table.name !== state.applier.table.name) return `writer schema ${fingerprint} is for table ${writer.record.table.name}`;
+    if (writer.record.table.name !== state.applier.table.name) return `writer schema ${writer.record.fingerprint} is for table ${writer.record.table.name}`;
     try {
       if (writer.record.fingerprint === state.fingerprint) {
         // The common case: checked here (a bad message is a dead letter), decoded only if

@@ -68,7 +68,7 @@ export class ChangeEventCodec {
   }
 
   decodeValue(buf: Buffer): ChangeEvent {
-    if (writerFingerprint(buf) !== this.schemas.fingerprint) throw new Error('value is not framed with this writer schema');
+    if (!this.framedWith(buf)) throw new Error('value is not framed with this writer schema');
     const r = new AvroReader(buf, FRAME_LENGTH);
     const op = OPS[r.readInt()];
     if (op === undefined) throw new Error('unknown op symbol');
@@ -89,12 +89,20 @@ export class ChangeEventCodec {
     return { op, table, after, seq, snapshot, tsMs: Number(ts) };
   }
 
+  /** True when `buf` starts with this writer schema's prefix: compared in place, no hex string per message. */
+  framedWith(buf: Buffer): boolean {
+    if (buf.length < FRAME_LENGTH) return false;
+    const frame = this.frame;
+    for (let i = 0; i < FRAME_LENGTH; i++) if (buf[i] !== frame[i]) return false;
+    return true;
+  }
+
   /**
    * Checks a framed value as decodeValue would, without making its values: where its row's
    * columns start (for a transcoder that reads them in place), or null for a delete.
    */
   locateRow(buf: Buffer): number | null {
-    if (writerFingerprint(buf) !== this.schemas.fingerprint) throw new Error('value is not framed with this writer schema');
+    if (!this.framedWith(buf)) throw new Error('value is not framed with this writer schema');
     const r = new AvroReader(buf, FRAME_LENGTH);
     const op = OPS[r.readInt()];
     if (op === undefined) throw new Error('unknown op symbol');

@@ -85,6 +85,8 @@ describe('AvroCopyTranscoder', () => {
       [3, '2021-02-03 25:00:00'],
       [3, '2021-02-03'], // a valid timestamp the fast path does not know the shape of
       [3, '2024-02-20T14:51:34'],
+      [3, '2024-01-01 10:00:é'], // 19 bytes, checked as bytes: é is no digit
+      [4, '2024-01-é'],
       [4, '2021-13-01'],
       [5, 2n],
       [6, Number.POSITIVE_INFINITY],

@@ -1,7 +1,7 @@
 import { AvroReader } from '../avro/binary.js';
 import { ValueClass } from '../avro/change-event.js';
 import type { ColumnModel } from '../schema/model.js';
-import { isSqliteDate, isSqliteDatetime } from '../values/to-pg.js';
+import { isSqliteDateAt, isSqliteDatetimeAt } from '../values/to-pg.js';
 import type { TextBuffer } from '../values/text-buffer.js';
 
 const enum Fast {
@@ -120,10 +120,8 @@ export class AvroCopyTranscoder {
         const from = r.pos;
         r.pos += length;
         if (length !== (plan.fast === Fast.Date ? 10 : 19)) return false;
-        // Any byte above ASCII reads as a letter here, so it never passes for a digit.
-        const text = r.buf.toString('latin1', from, from + length);
-        if (!(plan.fast === Fast.Date ? isSqliteDate(text) : isSqliteDatetime(text))) return false;
-        out.ascii(text);
+        if (!(plan.fast === Fast.Date ? isSqliteDateAt(r.buf, from) : isSqliteDatetimeAt(r.buf, from))) return false;
+        out.copy(r.buf, from, from + length);
         return true;
       }
       default:

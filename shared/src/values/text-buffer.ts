@@ -68,6 +68,13 @@ export class TextBuffer {
     for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
   }
 
+  /** Bytes that need no escaping (checked by the caller), copied as they are. */
+  copy(src: Uint8Array, start: number, end: number): void {
+    this.ensure(end - start);
+    // A loop beats a native copy call for the short runs this gets (dates, timestamps).
+    for (let i = start; i < end; i++) this.buf[this.pos++] = src[i]!;
+  }
+
   integer(n: number): void {
     this.ensure(21);
     if (n < 0) {

@@ -68,38 +68,58 @@ export function validClock(h: number, mi: number, s: number): boolean {
   return h <= 24 && mi <= 59 && s <= 60 && (h < 24 || (mi === 0 && s === 0));
 }
 
-const isDigitCode = (c: number): boolean => c >= 0x30 && c <= 0x39;
-
-/** Two or four ASCII digits of `text` at `at`, as a number. */
-function digitsAt(text: string, at: number, count: number): number {
+/** Two or four ASCII digits at `at`, as a number; -1 if one of them is not a digit. */
+function digitsAt(bytes: Uint8Array, at: number, count: number): number {
   let n = 0;
-  for (let i = at; i < at + count; i++) n = n * 10 + text.charCodeAt(i) - 0x30;
+  for (let i = at; i < at + count; i++) {
+    const d = bytes[i]! - 0x30;
+    if (!(d >= 0 && d <= 9)) return -1;
+    n = n * 10 + d;
+  }
   return n;
 }
 
-const DATE_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9];
-const CLOCK_DIGITS = [11, 12, 14, 15, 17, 18];
-
-/** 'YYYY-MM-DD', a real calendar day: what SQLite's date() writes. */
-export function isSqliteDate(text: string): boolean {
-  if (text.length !== 10) return false;
-  return isDatePart(text);
+/** 'YYYY-MM-DD' as bytes at `at`, a real calendar day: what SQLite's date() writes. */
+export function isSqliteDateAt(bytes: Uint8Array, at: number): boolean {
+  if (bytes[at + 4] !== 0x2d || bytes[at + 7] !== 0x2d) return false;
+  const y = digitsAt(bytes, at, 4);
+  const m = digitsAt(bytes, at + 5, 2);
+  const d = digitsAt(bytes, at + 8, 2);
+  return y >= 0 && m >= 0 && d >= 0 && validDate(y, m, d);
 }
 
 /**
- * 'YYYY-MM-DD HH:MM:SS' with a real date and clock: what SQLite's datetime() and
- * CURRENT_TIMESTAMP write, so most stored timestamps; checked without a regular expression.
+ * 'YYYY-MM-DD HH:MM:SS' as bytes at `at`, with a real date and clock: what SQLite's
+ * datetime() and CURRENT_TIMESTAMP write, so most stored timestamps. Checked in place
+ * (the loader's transcoder reads them from Avro bytes), without a regular expression.
  */
-export function isSqliteDatetime(text: string): boolean {
-  if (text.length !== 19 || text.charCodeAt(10) !== 0x20 || text.charCodeAt(13) !== 0x3a || text.charCodeAt(16) !== 0x3a) return false;
-  for (const i of CLOCK_DIGITS) if (!isDigitCode(text.charCodeAt(i))) return false;
-  return isDatePart(text) && validClock(digitsAt(text, 11, 2), digitsAt(text, 14, 2), digitsAt(text, 17, 2));
+export function isSqliteDatetimeAt(bytes: Uint8Array, at: number): boolean {
+  if (bytes[at + 10] !== 0x20 || bytes[at + 13] !== 0x3a || bytes[at + 16] !== 0x3a || !isSqliteDateAt(bytes, at)) return false;
+  const h = digitsAt(bytes, at + 11, 2);
+  const mi = digitsAt(bytes, at + 14, 2);
+  const sec = digitsAt(bytes, at + 17, 2);
+  return h >= 0 && mi >= 0 && sec >= 0 && validClock(h, mi, sec);
 }
 
-function isDatePart(text: string): boolean {
-  if (text.charCodeAt(4) !== 0x2d || text.charCodeAt(7) !== 0x2d) return false;
-  for (const i of DATE_DIGITS) if (!isDigitCode(text.charCodeAt(i))) return false;
-  return validDate(digitsAt(text, 0, 4), digitsAt(text, 5, 2), digitsAt(text, 8, 2));
+const scratch = new Uint8Array(19);
+
+/** A string's characters in `scratch`, when it has `length` of them and all are ASCII. */
+function asciiInScratch(text: string, length: number): boolean {
+  if (text.length !== length) return false;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return false;
+    scratch[i] = c;
+  }
+  return true;
+}
+
+function isSqliteDate(text: string): boolean {
+  return asciiInScratch(text, 10) && isSqliteDateAt(scratch, 0);
+}
+
+function isSqliteDatetime(text: string): boolean {
+  return asciiInScratch(text, 19) && isSqliteDatetimeAt(scratch, 0);
 }
 
 /** What the conversion needs to know of the target column beyond its kind (a ColumnModel is one). */
