@@ -71,7 +71,11 @@ export class EventDispatcher {
     await this.send(table, messages, read);
   }
 
-  /** Snapshot reads of rows as the table reader returns them, their key at `keyIndexes`. */
+  /**
+   * Snapshot reads of rows as the table reader returns them, their key at `keyIndexes`.
+   * Every row is encoded before this returns (the caller may drop them then); the promise
+   * settles once the previous batch is acknowledged and this one is on its way.
+   */
   async dispatchSnapshot(table: string, rows: readonly SqlValue[][], keyIndexes: readonly number[], watermark: bigint): Promise<void> {
     const { codec } = this.channel(table);
     const event: ChangeEvent = { op: 'r', table, after: null, seq: watermark, snapshot: true, tsMs: Date.now() };

@@ -55,8 +55,9 @@ export class TableReader {
       const last = rows[rows.length - 1]!;
       cursor = this.cursorIndexes.map((i) => last[i]!);
       if (last.length > this.columnCount) for (let i = 0; i < rows.length; i++) rows[i]!.length = this.columnCount;
+      const more = rows.length === chunkRows;
       yield rows;
-      if (rows.length < chunkRows) return;
+      if (!more) return;
     }
   }
 }
