@@ -172,6 +172,11 @@ class Comparison {
     return { texts, key: this.keyOf(texts), raw };
   }
 
+  /** The key of a source row, without the texts of its other columns. */
+  sourceKey(raw: readonly SqlValue[]): Key {
+    return this.keyIdx.map((k, i) => canonicalKey(this.keyCols[i]!.kind, sourceText(this.keyCols[i]!, raw[k]!)));
+  }
+
   targetRow(texts: (string | null)[]): ComparedRow {
     return { texts, key: this.keyOf(texts) };
   }
@@ -295,8 +300,13 @@ function usableBound(key: Key): boolean {
   return key.every((k) => k !== null && !k.startsWith('\u0000'));
 }
 
-/** The checksum of source rows, as PostgreSQL computes it for the same rows. */
-function digest(table: TableModel, rows: readonly ComparedRow[]): string | null {
+/**
+ * The checksum of source rows as SQLite gave them, as PostgreSQL computes it for the same
+ * rows. Each value's text is made, written and dropped: a range's rows are held while
+ * PostgreSQL computes its side, and texts kept with them would only be compared if the
+ * checksums differ (then resolve() makes them).
+ */
+function digest(table: TableModel, rows: readonly (readonly SqlValue[])[]): string | null {
   if (rows.length === 0) return null;
   const columns = table.columns;
   // Bytes written straight into one buffer, hashed once: strings per value and a call into
@@ -304,8 +314,11 @@ function digest(table: TableModel, rows: readonly ComparedRow[]): string | null 
   const out = new TextBuffer(1 << 20);
   for (let r = 0; r < rows.length; r++) {
     if (r > 0) out.byte(0x0a);
-    const texts = rows[r]!.texts;
-    for (let i = 0; i < texts.length; i++) writeChecksumField(out, checksumText(columns[i]!, texts[i]!));
+    const raw = rows[r]!;
+    for (let i = 0; i < raw.length; i++) {
+      const column = columns[i]!;
+      writeChecksumField(out, checksumText(column, sourceText(column, raw[i]!)));
+    }
   }
   return createHash('md5').update(out.bytes()).digest('hex');
 }
@@ -336,18 +349,18 @@ class RangeDiff {
   }
 
   /** The source side in chunks of key order: paged by key where SQLite's own key order is PostgreSQL's. */
-  private *sourceChunks(): Generator<ComparedRow[]> {
+  private *sourceChunks(): Generator<SqlValue[][]> {
     const reader = new TableReader(this.db, this.table);
     if (reader.inKeyOrder && this.keyCols.every((c) => c.kind === 'integer')) {
       // Each chunk its own short read: a long read would pin the WAL of a live database.
-      for (const rows of reader.chunks(this.rangeRows)) yield rows.map((r) => this.comparison.sourceRow(r));
+      yield* reader.chunks(this.rangeRows);
       return;
     }
     // Text keys sort by their UTF-8 bytes on both sides (CAST … COLLATE BINARY, COLLATE "C"),
     // an order no SQLite index serves: one ordered statement, read as it streams.
-    let chunk: ComparedRow[] = [];
+    let chunk: SqlValue[][] = [];
     for (const raw of sqliteOrdered(this.db, this.table, this.keyCols)) {
-      chunk.push(this.comparison.sourceRow(raw));
+      chunk.push(raw);
       if (chunk.length >= this.rangeRows) {
         yield chunk;
         chunk = [];
@@ -360,19 +373,19 @@ class RangeDiff {
     const chunks = this.sourceChunks();
     const cursor = { next: chunks.next() };
     let lo: Key | null = null;
-    let pending: ComparedRow[] = [];
+    let pending: SqlValue[][] = [];
     while (!cursor.next.done) {
       const chunk = cursor.next.value;
       pending = pending.length ? pending.concat(chunk) : chunk;
       // A range ends at a key PostgreSQL can compare with; rows with refused keys ride along.
       let end = pending.length - 1;
-      while (end >= 0 && !usableBound(pending[end]!.key)) end--;
+      while (end >= 0 && !usableBound(this.comparison.sourceKey(pending[end]!))) end--;
       if (end < 0) {
         cursor.next = chunks.next();
         continue;
       }
-      const hi = pending[end]!.key;
-      // The next chunk is read and converted while PostgreSQL checksums this range.
+      const hi = this.comparison.sourceKey(pending[end]!);
+      // The next chunk is read while PostgreSQL checksums this range.
       await this.checkRange(pending.slice(0, end + 1), lo, hi, () => (cursor.next = chunks.next()));
       pending = pending.slice(end + 1);
       lo = hi;
@@ -394,7 +407,7 @@ class RangeDiff {
     return parts.length ? ` WHERE ${parts.join(' AND ')}` : '';
   }
 
-  private async checkRange(rows: ComparedRow[], lo: Key | null, hi: Key | null, meanwhile?: () => void): Promise<void> {
+  private async checkRange(rows: SqlValue[][], lo: Key | null, hi: Key | null, meanwhile?: () => void): Promise<void> {
     const values: (string | null)[] = [];
     const where = this.where(values, lo, hi);
     const pending = this.pg.query<{ n: number; h: string | null }>(
@@ -411,7 +424,7 @@ class RangeDiff {
       this.comparison.matched(n);
       return;
     }
-    await this.resolve(rows, lo, hi, n);
+    await this.resolve(rows.map((r) => this.comparison.sourceRow(r)), lo, hi, n);
   }
 
   /** A range whose checksums differ: bisect it while that pays, else compare its rows. */
@@ -443,7 +456,7 @@ class RangeDiff {
       const partHi = i < bounds.length ? rows[bounds[i]!]!.key : hi;
       const t = theirs.get(i);
       this.comparison.result.ranges.checked++;
-      if ((t?.n ?? 0) === part.length && (t?.h ?? null) === digest(this.table, part)) this.comparison.matched(part.length);
+      if ((t?.n ?? 0) === part.length && (t?.h ?? null) === digest(this.table, part.map((r) => r.raw!))) this.comparison.matched(part.length);
       else parts.push({ rows: part, lo: partLo, hi: partHi, n: t?.n ?? 0 });
       start = end;
     }
