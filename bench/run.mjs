@@ -19,6 +19,8 @@
  *                           raw        sqlite3 -csv | psql \copy, per table
  *                         default: all of them.
  *   --skip-pgloader       leave pgloader out
+ *   --repeat N            run the liteshift, pgloader and raw sections N times each (default
+ *                         1) and report the median of every figure; the JSON keeps each run
  *   --live-tasks N        tasks in the database of the live figures (default 20000; its
  *                         users and patterns follow the same N/100, N/20 rule)
  *   --latency-rate N      writes per second during the latency run (default 1000)
@@ -41,7 +43,7 @@
  * bench/results/bench-<timestamp>.json (bench/results/ is git-ignored); the logs of every
  * child process in bench/results/logs/<timestamp>/.
  *
- * How things are measured (each figure once per run: no repetitions, no pass/fail):
+ * How things are measured (each figure once, or the median of --repeat runs; no pass/fail):
  *   wall      from spawning the process to its exit (so it includes Node/JVM/SBCL start-up)
  *   rows/s    rows of all tables ÷ wall (the snapshot-phase rate of liteshift is in notes)
  *   peak RSS  max resident set of the process: GNU `/usr/bin/time -f '%M %e'` when present,
@@ -84,6 +86,7 @@ function parseArgs(argv) {
     latencyRate: 1000,
     latencySeconds: 20,
     overheadSeconds: 5,
+    repeat: 1,
   };
   const num = (flag, v, { integer = true, min = 1 } = {}) => {
     const n = Number(String(v ?? '').replace(/_/g, ''));
@@ -99,6 +102,7 @@ function parseArgs(argv) {
       case '--tasks': o.tasks = num(flag, value()); break;
       case '--only': o.only = String(value() ?? ''); break;
       case '--skip-pgloader': o.skipPgloader = true; break;
+      case '--repeat': o.repeat = num(flag, value()); break;
       case '--live-tasks': o.liveTasks = num(flag, value()); break;
       case '--latency-rate': o.latencyRate = num(flag, value()); break;
       case '--latency-seconds': o.latencySeconds = num(flag, value(), { integer: false, min: 0.1 }); break;
@@ -518,6 +522,30 @@ async function deleteBenchTopics(brokers, uniq) {
   }
 }
 
+/** The log directory of one of several runs of a section. */
+function runLogDir(logDir, run) {
+  const dir = join(logDir, `run${run}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * Runs of one section merged figure by figure: the median of every number, the first run's
+ * value of anything else (verdicts, notes). Each figure's median may come from another run.
+ */
+function medianOf(runs) {
+  const [first] = runs;
+  if (typeof first === 'number') {
+    const xs = runs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+    if (xs.length === 0) return first;
+    const m = xs.length >> 1;
+    return xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
+  }
+  if (Array.isArray(first)) return first.map((_, i) => medianOf(runs.map((r) => r?.[i])));
+  if (first && typeof first === 'object') return Object.fromEntries(Object.keys(first).map((k) => [k, medianOf(runs.map((r) => r?.[k]))]));
+  return first;
+}
+
 // ───────────────────────────── the table ─────────────────────────────
 
 function buildTable(report) {
@@ -668,7 +696,9 @@ async function main() {
   const report = {
     startedAt: started.toISOString(),
     runId: uniq,
-    note: 'each figure is measured once in this run; no repetitions, no pass/fail thresholds',
+    note: opts.repeat > 1
+      ? `liteshift, pgloader and raw figures are medians of ${opts.repeat} runs (each run in runs); no pass/fail thresholds`
+      : 'each figure is measured once in this run; no repetitions, no pass/fail thresholds',
     options: { ...opts, sections: [...s] },
     machine: {
       cpus: cpus().length,
@@ -680,6 +710,7 @@ async function main() {
     },
     postgres: { admin: describeUrl(adminUrl) },
     results: {},
+    runs: {},
     ratios: {},
     errors: [],
   };
@@ -715,11 +746,19 @@ async function main() {
   }
   const ctx = { dataset, dbs, uniq, brokers: kafka?.brokers, logDir, tmpDir };
 
-  const section = async (name, fn) => {
+  const section = async (name, fn, repeat = 1) => {
     if (!s.has(name)) return;
     checkInterrupted();
     try {
-      report.results[name] = await fn();
+      const runs = [];
+      for (let i = 0; i < repeat; i++) {
+        if (repeat > 1) say(`· ${name}: run ${i + 1} of ${repeat}`);
+        // Fresh topics, databases and log files for each run: nothing of one run is reused.
+        runs.push(await fn(repeat > 1 ? { ...ctx, uniq: `${uniq}r${i + 1}`, logDir: runLogDir(logDir, i + 1) } : ctx));
+        checkInterrupted();
+      }
+      report.results[name] = repeat > 1 ? medianOf(runs) : runs[0];
+      if (repeat > 1) report.runs[name] = runs;
     } catch (error) {
       if (interrupted) throw error;
       const message = error.message.split('\n')[0];
@@ -729,7 +768,7 @@ async function main() {
     }
   };
 
-  await section('liteshift', () => runLiteshift(ctx));
+  await section('liteshift', runLiteshift, opts.repeat);
   // The live figures while Kafka is up; then Kafka stops, so that pgloader and the raw
   // pipe do not share the machine with an idle broker.
   await section('latency', () =>
@@ -745,8 +784,8 @@ async function main() {
     return measureCaptureOverhead({ dbFile: liveDataset.path, tmpDir, durationMs: opts.overheadSeconds * 1000, shared });
   });
   if (kafka?.started) await kafka.stop();
-  await section('pgloader', () => runPgloader(ctx));
-  await section('raw', () => runRaw(ctx));
+  await section('pgloader', runPgloader, opts.repeat);
+  await section('raw', runRaw, opts.repeat);
 
   // Ratios from whatever was measured.
   const L = report.results.liteshift;
@@ -770,7 +809,7 @@ async function main() {
   }
   lines.push(...buildTable(report));
   lines.push(
-    `each figure measured once in this run (no repetitions, no thresholds). ${report.machine.cpus} CPUs (${report.machine.cpuModel?.trim()}), ` +
+    `${opts.repeat > 1 ? `liteshift, pgloader and raw figures: the median of ${opts.repeat} runs each` : 'each figure measured once in this run'} (no thresholds). ${report.machine.cpus} CPUs (${report.machine.cpuModel?.trim()}), ` +
       `${megabytes(report.machine.memoryBytes)} RAM, Node ${process.version}, PostgreSQL ${dbs.serverVersion}` +
       (kafka ? `, Kafka ${kafka.brokers} (${kafka.started ? 'liteshift stack, started by the bench' : kafka.source})` : '') +
       `. peak RSS: ${report.machine.peakRssMethod}.`,
