@@ -24,7 +24,7 @@ export * from './avro/binary.js';
 export * from './avro/codec.js';
 export * from './values/to-pg.js';
 export * from './values/canonical.js';
-export * from './values/text-buffer.js';
+export * from './values/byte-buffer.js';
 export * from './pg/connect.js';
 export * from './pg/tls.js';
 export * from './pg/copy-text.js';

@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type pg from 'pg';
 import {
   AvroCopyTranscoder,
-  TextBuffer,
+  ByteBuffer,
   Rejection,
   copyRow,
   pgColumnName,
@@ -83,9 +83,16 @@ function shown(value: SqlValue): string | null {
 /** The statements for one set of columns: all of them, or the part an older writer schema knew. */
 interface ColumnSetSql {
   indexes: readonly number[];
+  /** COPY … FROM STDIN into the target and into the staging table, without the format option. */
   copyDirect: string;
   copyStage: string;
   upsert: string;
+}
+
+/** A batch's COPY data for one column set: text lines (the general path's, and the transcoder's in text), binary (the transcoder's). */
+interface CopyData {
+  text: Buffer | null;
+  binary: Buffer | null;
 }
 
 export class TableApplier {
@@ -162,17 +169,26 @@ export class TableApplier {
   }
 
   async apply(client: pg.ClientBase, changes: readonly KeyedChange[], rejects: RejectRow[]): Promise<ApplyStats> {
-    const upserts = new Map<ColumnSetSql, TextBuffer>();
-    const copyOf = (set: ColumnSetSql): TextBuffer => {
+    const upserts = new Map<ColumnSetSql, ByteBuffer>();
+    const copyOf = (set: ColumnSetSql): ByteBuffer => {
       let out = upserts.get(set);
-      if (!out) upserts.set(set, (out = new TextBuffer()));
+      if (!out) upserts.set(set, (out = new ByteBuffer()));
       return out;
+    };
+    const transcoder = this.transcoder;
+    const allColumns = this.columnSet(undefined);
+    // Declared wider than its initial null: the closure below assigns it.
+    let fast = null as ByteBuffer | null;
+    const fastOut = (): ByteBuffer => {
+      if (!transcoder.binary) return copyOf(allColumns);
+      if (!fast) transcoder.begin((fast = new ByteBuffer()));
+      return fast;
     };
     const deleteKeys: (string | null)[][] = this.table.key.map(() => []);
     let rejected = 0;
     let upserted = 0;
     for (const change of changes) {
-      if (change.encoded && this.transcoder.append(change.encoded.value, change.encoded.at, copyOf(this.columnSet(undefined)))) {
+      if (change.encoded && transcoder.append(change.encoded.value, change.encoded.at, fastOut())) {
         upserted++;
         continue;
       }
@@ -199,8 +215,13 @@ export class TableApplier {
         });
       }
     }
-    const filled = [...upserts].filter(([, out]) => out.length > 0);
-    for (const [set, out] of filled) await this.upsert(client, set, out.bytes(), filled.length > 1);
+    const data = new Map<ColumnSetSql, CopyData>();
+    for (const [set, out] of upserts) if (out.length > 0) data.set(set, { text: out.bytes(), binary: null });
+    if (fast) {
+      transcoder.end(fast);
+      data.set(allColumns, { text: data.get(allColumns)?.text ?? null, binary: fast.bytes() });
+    }
+    for (const [set, copy] of data) await this.upsert(client, set, copy, data.size > 1);
     const deleted = deleteKeys[0]!.length;
     if (deleted > 0) await client.query(this.deleteSql, deleteKeys);
     return { upserted, deleted, rejected };
@@ -217,11 +238,11 @@ export class TableApplier {
     return out;
   }
 
-  private async upsert(client: pg.ClientBase, set: ColumnSetSql, lines: Buffer, sharedStage: boolean): Promise<void> {
+  private async upsert(client: pg.ClientBase, set: ColumnSetSql, data: CopyData, sharedStage: boolean): Promise<void> {
     if (this.directCopy) {
       await client.query('SAVEPOINT liteshift_direct_copy');
       try {
-        await copyLines(client, set.copyDirect, lines);
+        await copyData(client, set.copyDirect, data);
         await client.query('RELEASE SAVEPOINT liteshift_direct_copy');
         return;
       } catch (error) {
@@ -234,15 +255,16 @@ export class TableApplier {
       await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${this.stage} (LIKE ${this.target}) ON COMMIT DELETE ROWS`);
       this.stagedOn.add(client);
     }
-    await copyLines(client, set.copyStage, lines);
+    await copyData(client, set.copyStage, data);
     await client.query(set.upsert);
     // Several column sets in one transaction share the staging table.
     if (sharedStage) await client.query(`TRUNCATE pg_temp.${this.stage}`);
   }
 }
 
-async function copyLines(client: pg.ClientBase, sql: string, lines: Buffer): Promise<void> {
-  await pipeline(Readable.from([lines]), client.query(copyFrom(sql)));
+async function copyData(client: pg.ClientBase, sql: string, data: CopyData): Promise<void> {
+  if (data.text) await pipeline(Readable.from([data.text]), client.query(copyFrom(sql)));
+  if (data.binary) await pipeline(Readable.from([data.binary]), client.query(copyFrom(`${sql} WITH (FORMAT binary)`)));
 }
 
 export async function insertRejects(client: pg.ClientBase, rejects: readonly RejectRow[], topic: string, partition: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ColumnModel, ValueKind } from '@liteshift/shared';
-import { TextBuffer } from '@liteshift/shared';
+import { ByteBuffer } from '@liteshift/shared';
 import { checksumText, doubleHex, pgChecksumField, pgChecksumText, writeChecksumField } from './checksum.js';
 
 function column(kind: ValueKind, name = 'c'): ColumnModel {
@@ -42,7 +42,7 @@ describe('checksumText: one form per type, whatever text the value arrived as', 
 
 describe('writeChecksumField', () => {
   const field = (text: string | null): string => {
-    const out = new TextBuffer(4);
+    const out = new ByteBuffer(4);
     writeChecksumField(out, text);
     return out.bytes().toString('utf8');
   };

@@ -1,4 +1,4 @@
-import { canonical, pgColumnName, quoteIdent, type TextBuffer, type ColumnModel } from '@liteshift/shared';
+import { canonical, pgColumnName, quoteIdent, type ByteBuffer, type ColumnModel } from '@liteshift/shared';
 
 /**
  * The text each side contributes to a range checksum, one form per type: what SQLite's
@@ -67,7 +67,7 @@ export function pgChecksumText(column: ColumnModel, alias = 't'): string {
  * One value in the checksummed text, as UTF-8 bytes: length-prefixed, so no separator can
  * be forged by data; '~' for NULL.
  */
-export function writeChecksumField(out: TextBuffer, text: string | null): void {
+export function writeChecksumField(out: ByteBuffer, text: string | null): void {
   if (text === null) return out.byte(0x7e);
   // Most values are ASCII: their length in bytes is their length.
   const start = out.length;

@@ -12,7 +12,7 @@ import {
   rowidName,
   sqlValueFromCanonical,
   TableReader,
-  TextBuffer,
+  ByteBuffer,
   toPgText,
   type ColumnModel,
   type PgClient,
@@ -311,7 +311,7 @@ function digest(table: TableModel, rows: readonly (readonly SqlValue[])[]): stri
   const columns = table.columns;
   // Bytes written straight into one buffer, hashed once: strings per value and a call into
   // the hash per row cost more than the hashing.
-  const out = new TextBuffer(1 << 20);
+  const out = new ByteBuffer(1 << 20);
   for (let r = 0; r < rows.length; r++) {
     if (r > 0) out.byte(0x0a);
     const raw = rows[r]!;

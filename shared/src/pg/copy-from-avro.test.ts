@@ -4,7 +4,7 @@ import { ChangeEventCodec } from '../avro/codec.js';
 import type { SqlValue } from '../avro/binary.js';
 import type { ColumnModel, TableModel, ValueKind } from '../schema/model.js';
 import { Rejection, toPgText } from '../values/to-pg.js';
-import { TextBuffer } from '../values/text-buffer.js';
+import { ByteBuffer } from '../values/byte-buffer.js';
 import { AvroCopyTranscoder } from './copy-from-avro.js';
 import { copyRow } from './copy-text.js';
 
@@ -44,7 +44,7 @@ function general(row: readonly SqlValue[]): string | null {
 /** The transcoder's line for a row, or null when it declines. */
 function transcoded(row: SqlValue[]): string | null {
   const value = codec.encodeValue({ op: 'r', table: 'items', after: row, seq: 7n, snapshot: true, tsMs: 1 });
-  const out = new TextBuffer(8);
+  const out = new ByteBuffer(8);
   out.text('before\n');
   const at = codec.locateRow(value);
   expect(at).not.toBeNull();

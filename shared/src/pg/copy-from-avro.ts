@@ -1,8 +1,8 @@
 import { AvroReader } from '../avro/binary.js';
 import { ValueClass } from '../avro/change-event.js';
 import type { ColumnModel } from '../schema/model.js';
-import { isSqliteDateAt, isSqliteDatetimeAt } from '../values/to-pg.js';
-import type { TextBuffer } from '../values/text-buffer.js';
+import { digitsAt, isSqliteDateAt, isSqliteDatetimeAt } from '../values/to-pg.js';
+import type { ByteBuffer } from '../values/byte-buffer.js';
 
 const enum Fast {
   None,
@@ -19,20 +19,35 @@ interface ColumnPlan {
   notNull: boolean;
   min: number;
   max: number;
+  /** Bytes of an integer in COPY's binary format (8, 4, 2); 0 for other kinds. */
+  width: number;
+  /** Whether COPY's binary format can carry this column's values (its PostgreSQL type is one binary() knows). */
+  binary: boolean;
 }
 
-const INTEGER_BOUNDS: Record<string, readonly [number, number]> = {
-  smallint: [-(2 ** 15), 2 ** 15 - 1],
-  integer: [-(2 ** 31), 2 ** 31 - 1],
+const INTEGER_TYPES: Record<string, { bounds: readonly [number, number]; width: number }> = {
+  bigint: { bounds: [-Infinity, Infinity], width: 8 },
+  integer: { bounds: [-(2 ** 31), 2 ** 31 - 1], width: 4 },
+  smallint: { bounds: [-(2 ** 15), 2 ** 15 - 1], width: 2 },
 };
 
 function planColumn(column: ColumnModel): ColumnPlan {
-  const plan = (fast: Fast, [min, max] = [-Infinity, Infinity] as readonly [number, number]): ColumnPlan => ({ fast, notNull: column.notNull, min, max });
+  const plan = (fast: Fast, [min, max] = [-Infinity, Infinity] as readonly [number, number], width = 0, binary = fast !== Fast.None): ColumnPlan => ({
+    fast,
+    notNull: column.notNull,
+    min,
+    max,
+    width,
+    binary,
+  });
   switch (column.kind) {
-    case 'integer':
-      return column.pgType === 'bigint' ? plan(Fast.Integer) : INTEGER_BOUNDS[column.pgType] ? plan(Fast.Integer, INTEGER_BOUNDS[column.pgType]) : plan(Fast.None);
+    case 'integer': {
+      const type = INTEGER_TYPES[column.pgType];
+      return type ? plan(Fast.Integer, type.bounds, type.width) : plan(Fast.None);
+    }
     case 'real':
-      return plan(Fast.Real);
+      // A float4 target rounds the decimal text itself: only float8 takes the double's bits.
+      return plan(Fast.Real, undefined, 0, column.pgType === 'double precision');
     case 'text':
       return plan(column.pgType === 'text' ? Fast.Text : Fast.None);
     case 'boolean':
@@ -47,41 +62,95 @@ function planColumn(column: ColumnModel): ColumnPlan {
   }
 }
 
+/** What starts COPY's binary format: the signature, no flags, no header extension. */
+const BINARY_HEADER = Buffer.from([...Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), 0, 0, 0, 0, 0, 0, 0, 0]);
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+function daysFromCivil(y: number, m: number, d: number): number {
+  if (m <= 2) y--;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
+}
+
+/** PostgreSQL's dates and timestamps count from 2000-01-01. */
+const PG_EPOCH_DAYS = daysFromCivil(2000, 1, 1);
+
+/** The days since PostgreSQL's epoch of a 'YYYY-MM-DD' isSqliteDateAt accepted. */
+function pgDays(bytes: Uint8Array, at: number): number {
+  return daysFromCivil(digitsAt(bytes, at, 4), digitsAt(bytes, at + 5, 2), digitsAt(bytes, at + 8, 2)) - PG_EPOCH_DAYS;
+}
+
 /**
- * Turns a change event's row, still Avro-encoded, into its COPY line without making a
- * JavaScript value per column. It covers the shapes most rows have (integers, UTF-8
- * text, canonical dates and timestamps, booleans, doubles) and writes exactly what
- * toPgText + copyRow would; for anything else it declines and the caller takes the
- * general path (which also finds the rows to reject).
+ * Writes a 'YYYY-MM-DD HH:MM:SS' isSqliteDatetimeAt accepted as PostgreSQL's binary
+ * timestamp: microseconds since its epoch. 24:00:00 and a 60th second roll over, as
+ * PostgreSQL's own input does.
+ */
+function writePgTimestamp(bytes: Uint8Array, at: number, out: ByteBuffer): void {
+  const seconds = pgDays(bytes, at) * 86400 + digitsAt(bytes, at + 11, 2) * 3600 + digitsAt(bytes, at + 14, 2) * 60 + digitsAt(bytes, at + 17, 2);
+  out.int32(8);
+  // Exact as a double within ±285 years of 2000; beyond, BigInt keeps every microsecond.
+  if (Math.abs(seconds) < 9e9) out.int64(seconds * 1e6);
+  else out.int64Big(BigInt(seconds) * 1_000_000n);
+}
+
+/**
+ * Turns a change event's row, still Avro-encoded, into COPY data without making a
+ * JavaScript value per column. It covers the shapes most rows have (integers, UTF-8 text,
+ * canonical dates and timestamps, booleans, doubles); for anything else it declines and
+ * the caller takes the general path (which also finds the rows to reject). Where every
+ * column's PostgreSQL type has a binary form it knows, it writes COPY's binary format
+ * (PostgreSQL then parses no text: its COPY takes ~40 % less CPU); otherwise it writes the
+ * text lines toPgText + copyRow would.
  */
 export class AvroCopyTranscoder {
   private readonly plans: ColumnPlan[];
+  /** COPY's binary format (else text): the caller starts and ends the data with begin() and end(). */
+  readonly binary: boolean;
 
   constructor(columns: readonly ColumnModel[]) {
     this.plans = columns.map(planColumn);
+    this.binary = this.plans.every((p) => p.binary);
   }
 
-  /** Appends the COPY line of the row whose columns start at `at`; false, with nothing appended, when it declines. */
-  append(value: Buffer, at: number, out: TextBuffer): boolean {
+  /** What goes before the first row. */
+  begin(out: ByteBuffer): void {
+    if (this.binary) out.copy(BINARY_HEADER, 0, BINARY_HEADER.length);
+  }
+
+  /** What goes after the last row. */
+  end(out: ByteBuffer): void {
+    if (this.binary) out.int16(-1);
+  }
+
+  /** Appends the row whose columns start at `at`; false, with nothing appended, when it declines. */
+  append(value: Buffer, at: number, out: ByteBuffer): boolean {
     const start = out.length;
     const r = new AvroReader(value, at);
+    if (this.binary) out.int16(this.plans.length);
     for (let i = 0; i < this.plans.length; i++) {
-      if (i > 0) out.byte(0x09);
+      if (i > 0 && !this.binary) out.byte(0x09);
       if (!this.column(this.plans[i]!, r, out)) {
         out.truncate(start);
         return false;
       }
     }
-    out.byte(0x0a);
+    if (!this.binary) out.byte(0x0a);
     return true;
   }
 
-  private column(plan: ColumnPlan, r: AvroReader, out: TextBuffer): boolean {
+  private column(plan: ColumnPlan, r: AvroReader, out: ByteBuffer): boolean {
+    const binary = this.binary;
     const branch = r.readInt();
     if (branch === ValueClass.Null) {
       if (plan.notNull) return false;
-      out.byte(0x5c);
-      out.byte(0x4e);
+      if (binary) {
+        out.int32(-1);
+      } else {
+        out.byte(0x5c);
+        out.byte(0x4e);
+      }
       return true;
     }
     switch (plan.fast) {
@@ -89,21 +158,41 @@ export class AvroCopyTranscoder {
         if (branch !== ValueClass.Long) return false;
         const n = r.readLong();
         if (typeof n !== 'number' || n < plan.min || n > plan.max) return false;
-        out.integer(n);
+        if (!binary) {
+          out.integer(n);
+        } else if (plan.width === 8) {
+          out.int32(8);
+          out.int64(n);
+        } else {
+          out.int32(plan.width);
+          if (plan.width === 4) out.int32(n);
+          else out.int16(n);
+        }
         return true;
       }
       case Fast.Boolean: {
         if (branch !== ValueClass.Long) return false;
         const n = r.readLong();
         if (n !== 0 && n !== 1) return false;
-        out.byte(n === 1 ? 0x74 : 0x66);
+        if (binary) {
+          out.int32(1);
+          out.byte(n);
+        } else {
+          out.byte(n === 1 ? 0x74 : 0x66);
+        }
         return true;
       }
       case Fast.Real: {
         if (branch !== ValueClass.Double) return false;
         const n = r.readDouble();
         if (!Number.isFinite(n)) return false;
-        out.ascii(String(n));
+        if (binary) {
+          out.int32(8);
+          // The text path prints -0 as 0.
+          out.float64(n === 0 ? 0 : n);
+        } else {
+          out.ascii(String(n));
+        }
         return true;
       }
       case Fast.Text: {
@@ -111,7 +200,7 @@ export class AvroCopyTranscoder {
         const length = r.readLength();
         const from = r.pos;
         r.pos += length;
-        return out.escaped(r.buf, from, from + length);
+        return binary ? out.utf8Field(r.buf, from, from + length) : out.escaped(r.buf, from, from + length);
       }
       case Fast.Timestamp:
       case Fast.Date: {
@@ -119,9 +208,17 @@ export class AvroCopyTranscoder {
         const length = r.readLength();
         const from = r.pos;
         r.pos += length;
-        if (length !== (plan.fast === Fast.Date ? 10 : 19)) return false;
-        if (!(plan.fast === Fast.Date ? isSqliteDateAt(r.buf, from) : isSqliteDatetimeAt(r.buf, from))) return false;
-        out.copy(r.buf, from, from + length);
+        const date = plan.fast === Fast.Date;
+        if (length !== (date ? 10 : 19)) return false;
+        if (!(date ? isSqliteDateAt(r.buf, from) : isSqliteDatetimeAt(r.buf, from))) return false;
+        if (!binary) {
+          out.copy(r.buf, from, from + length);
+        } else if (date) {
+          out.int32(4);
+          out.int32(pgDays(r.buf, from));
+        } else {
+          writePgTimestamp(r.buf, from, out);
+        }
         return true;
       }
       default:

@@ -69,7 +69,7 @@ export function validClock(h: number, mi: number, s: number): boolean {
 }
 
 /** Two or four ASCII digits at `at`, as a number; -1 if one of them is not a digit. */
-function digitsAt(bytes: Uint8Array, at: number, count: number): number {
+export function digitsAt(bytes: Uint8Array, at: number, count: number): number {
   let n = 0;
   for (let i = at; i < at + count; i++) {
     const d = bytes[i]! - 0x30;
