@@ -46,7 +46,11 @@
  * How things are measured (each figure once, or the median of --repeat runs; no pass/fail):
  *   wall      from spawning the process to its exit (so it includes Node/JVM/SBCL start-up)
  *   rows/s    rows of all tables ÷ wall (the snapshot-phase rate of liteshift is in notes)
- *   peak RSS  max resident set of the process: GNU `/usr/bin/time -f '%M %e'` when present,
+ *   CPU       user + system time of the process and its children (GNU time's %U + %S; —
+ *             without GNU time). More CPU than wall means more than one core was busy.
+ *   PG CPU    what the local PostgreSQL server's processes used meanwhile, read from
+ *             /proc (— when the server is not local); any other session's work counts too.
+ *   peak RSS  max resident set of the process: GNU `/usr/bin/time -f '%M %e %U %S'` when present,
  *             else /proc/<pid>/status VmHWM polled every 50 ms. MB = 2^20 bytes.
  *   latency   per row, the time a poller (every ~5 ms) first saw it in PostgreSQL minus the
  *             Date.now() the writer stored in it just before its SQLite commit.
@@ -271,6 +275,8 @@ async function runLiteshift(ctx) {
       wallMs: r.wallMs,
       reportedDurationMs: json.durationMs,
       peakRssBytes: r.peakRssBytes,
+      cpuMs: r.cpuMs,
+      serverCpuMs: r.serverCpuMs,
       rows,
       rowsPerSec: rows / (r.wallMs / 1000),
       phasesMs: json.phasesMs,
@@ -292,7 +298,15 @@ async function runLiteshift(ctx) {
     } catch {
       verdict = `no JSON (exit ${v.code ?? v.signal})`;
     }
-    out.verify = { exitCode: v.code, verdict, wallMs: v.wallMs, peakRssBytes: v.peakRssBytes, rowsPerSec: dataset.totalRows / (v.wallMs / 1000) };
+    out.verify = {
+      exitCode: v.code,
+      verdict,
+      wallMs: v.wallMs,
+      peakRssBytes: v.peakRssBytes,
+      cpuMs: v.cpuMs,
+      serverCpuMs: v.serverCpuMs,
+      rowsPerSec: dataset.totalRows / (v.wallMs / 1000),
+    };
   } finally {
     await dbs.drop(dbName).catch(() => undefined);
   }
@@ -317,7 +331,7 @@ async function runServices(ctx) {
       say(`· liteshift ${name} (alone)`);
       const r = await runMeasured(CLI[0], [CLI[1], ...args, '--log-format', 'json'], { cwd: ROOT, logFile: join(logDir, `liteshift-${name}.log`), tmpDir });
       if (r.code !== 0) throw new Error(`liteshift ${name} exited ${r.code ?? r.signal}:\n${tailOf(join(logDir, `liteshift-${name}.log`), 12)}`);
-      return { wallMs: r.wallMs, peakRssBytes: r.peakRssBytes, rowsPerSec: dataset.totalRows / (r.wallMs / 1000) };
+      return { wallMs: r.wallMs, peakRssBytes: r.peakRssBytes, cpuMs: r.cpuMs, serverCpuMs: r.serverCpuMs, rowsPerSec: dataset.totalRows / (r.wallMs / 1000) };
     };
     const extract = await measure('extract', ['extract', '--sqlite-path', dataset.path, '--kafka-brokers', brokers, '--topic-prefix', prefix]);
     checkInterrupted();
@@ -358,6 +372,8 @@ async function measurePgloader(path, args, { ctx, url, logName }) {
     exitCode: r.code,
     wallMs: r.wallMs,
     peakRssBytes: r.peakRssBytes,
+    cpuMs: r.cpuMs,
+    serverCpuMs: r.serverCpuMs,
     rowsInTarget: counts.got,
     ok: counts.ok,
     firstError: error?.replace(/^\S+\s+/, ''),
@@ -448,6 +464,8 @@ async function runRaw(ctx) {
       out.tables[t] = {
         rows,
         wallMs: r.wallMs,
+        cpuMs: r.cpuMs,
+        serverCpuMs: r.serverCpuMs,
         rowsPerSec: rows / (r.wallMs / 1000),
         // GNU time reports the largest of the pipeline's processes (sqlite3, psql).
         peakRssBytes: haveGnuTime ? r.peakRssBytes : undefined,
@@ -455,9 +473,12 @@ async function runRaw(ctx) {
       checkInterrupted();
     }
     const wallMs = TABLES.reduce((a, t) => a + out.tables[t].wallMs, 0);
+    const sum = (field) => (TABLES.every((t) => out.tables[t][field] !== undefined) ? TABLES.reduce((a, t) => a + out.tables[t][field], 0) : undefined);
     out.total = {
       rows: dataset.totalRows,
       wallMs,
+      cpuMs: sum('cpuMs'),
+      serverCpuMs: sum('serverCpuMs'),
       rowsPerSec: dataset.totalRows / (wallMs / 1000),
       peakRssBytes: haveGnuTime ? Math.max(...TABLES.map((t) => out.tables[t].peakRssBytes ?? 0)) : undefined,
     };
@@ -550,40 +571,42 @@ function medianOf(runs) {
 
 function buildTable(report) {
   const rows = [];
+  // A row's cells but CPU; with the measurement `m`, its CPU and PostgreSQL's go after the wall time.
+  const add = (cells, m) => rows.push([cells[0], cells[1], m ? seconds(m.cpuMs) : '', m ? seconds(m.serverCpuMs) : '', ...cells.slice(2)]);
   const r = report.results;
   const L = r.liteshift;
-  if (L?.error) rows.push(['liteshift migrate → READY', '—', '—', '—', `FAILED: ${L.error}`]);
+  if (L?.error) add(['liteshift migrate → READY', '—', '—', '—', `FAILED: ${L.error}`]);
   if (L?.migrate) {
     const m = L.migrate;
     const p = m.phasesMs ?? {};
-    rows.push([
+    add([
       'liteshift migrate → READY',
       seconds(m.wallMs),
       count(m.rowsPerSec),
       megabytes(m.peakRssBytes),
       `verdict ${m.verdict}; plan ${seconds(p.plan)}, snapshot+load ${seconds(p.snapshotAndLoad)} (${count(m.snapshotRowsPerSec)} rows/s), ` +
         `constraints ${seconds(p.finalize)}, verify ${seconds(p.verify)}`,
-    ]);
+    ], m);
   }
   if (L?.verify) {
-    rows.push([
+    add([
       'verification (liteshift verify)',
       seconds(L.verify.wallMs),
       count(L.verify.rowsPerSec),
       megabytes(L.verify.peakRssBytes),
       `separate run of verify --json on the migrated database; verdict ${L.verify.verdict}`,
-    ]);
+    ], L.verify);
   }
   for (const [name, what] of [['extract', 'snapshot of every table into Kafka, alone'], ['load', 'the same topics into a fresh database, alone']]) {
     const m = L?.services?.[name];
-    if (m) rows.push([`liteshift ${name}`, seconds(m.wallMs), count(m.rowsPerSec), megabytes(m.peakRssBytes), what]);
+    if (m) add([`liteshift ${name}`, seconds(m.wallMs), count(m.rowsPerSec), megabytes(m.peakRssBytes), what], m);
   }
   const P = r.pgloader;
-  if (P?.error) rows.push(['pgloader', '—', '—', '—', `FAILED: ${P.error}`]);
-  if (P && !P.installed && !P.error) rows.push(['pgloader', '—', '—', '—', 'not installed (apt-get install -y pgloader, as root)']);
+  if (P?.error) add(['pgloader', '—', '—', '—', `FAILED: ${P.error}`]);
+  if (P && !P.installed && !P.error) add(['pgloader', '—', '—', '—', 'not installed (apt-get install -y pgloader, as root)']);
   if (P?.asIs) {
     const a = P.asIs;
-    rows.push([
+    add([
       `pgloader ${P.version} (as is)`,
       seconds(a.wallMs),
       a.ok ? count(a.rowsPerSec) : '—',
@@ -592,44 +615,44 @@ function buildTable(report) {
         ? `ok, exit ${a.exitCode}`
         : `FAILED (exit ${a.exitCode}): ${TABLES.map((t) => `${t} ${a.rowsInTarget[t] ?? 'missing'}`).join(', ')}` +
           (a.firstError ? `; ${a.firstError.slice(0, 110)}` : '') + ' (dimitri/pgloader#1348)',
-    ]);
+    ], a);
   }
   if (P?.workaround) {
     const w = P.workaround;
-    rows.push([
+    add([
       'pgloader (workaround)',
       seconds(w.wallMs),
       count(w.rowsPerSec),
       megabytes(w.peakRssBytes),
       (w.ok ? '' : `INCOMPLETE (${TABLES.map((t) => `${t} ${w.rowsInTarget[t] ?? 'missing'}`).join(', ')}); `) +
         'CAST column recurring_patterns.created_at to timestamptz drop default',
-    ]);
+    ], w);
   }
   const R = r.raw;
-  if (R?.error) rows.push(['raw sqlite3 | psql \\copy', '—', '—', '—', `FAILED: ${R.error}`]);
-  if (R && !R.installed && !R.error) rows.push(['raw sqlite3 | psql \\copy', '—', '—', '—', `not installed: ${R.missing.join(', ')}`]);
+  if (R?.error) add(['raw sqlite3 | psql \\copy', '—', '—', '—', `FAILED: ${R.error}`]);
+  if (R && !R.installed && !R.error) add(['raw sqlite3 | psql \\copy', '—', '—', '—', `not installed: ${R.missing.join(', ')}`]);
   if (R?.total) {
     for (const t of TABLES) {
       const x = R.tables[t];
-      rows.push([`raw pipe: ${t}`, seconds(x.wallMs), count(x.rowsPerSec), megabytes(x.peakRssBytes), `${count(x.rows)} rows`]);
+      add([`raw pipe: ${t}`, seconds(x.wallMs), count(x.rowsPerSec), megabytes(x.peakRssBytes), `${count(x.rows)} rows`], x);
     }
-    rows.push([
+    add([
       'raw pipe: total',
       seconds(R.total.wallMs),
       count(R.total.rowsPerSec),
       megabytes(R.total.peakRssBytes),
       'sqlite3 -csv | psql \\copy, table with its primary key only (no unique, FK or secondary index); RSS = larger of sqlite3, psql',
-    ]);
+    ], R.total);
   }
   const Q = report.ratios;
   if (Q.liteshiftVsPgloader !== undefined) {
-    rows.push(['ratio: liteshift ÷ pgloader wall', '', '', '', `${ratio(Q.liteshiftVsPgloader)} (${seconds(L.migrate.wallMs)} ÷ ${seconds(P.workaround.wallMs)}, pgloader with the workaround)`]);
+    add(['ratio: liteshift ÷ pgloader wall', '', '', '', `${ratio(Q.liteshiftVsPgloader)} (${seconds(L.migrate.wallMs)} ÷ ${seconds(P.workaround.wallMs)}, pgloader with the workaround)`]);
   }
   if (Q.snapshotVsRaw !== undefined) {
-    rows.push(['ratio: snapshot rows/s ÷ raw pipe', '', '', '', `${ratio(Q.snapshotVsRaw)} (${count(L.migrate.snapshotRowsPerSec)} ÷ ${count(R.total.rowsPerSec)} rows/s)`]);
+    add(['ratio: snapshot rows/s ÷ raw pipe', '', '', '', `${ratio(Q.snapshotVsRaw)} (${count(L.migrate.snapshotRowsPerSec)} ÷ ${count(R.total.rowsPerSec)} rows/s)`]);
   }
   if (Q.verifyVsMigrate !== undefined) {
-    rows.push([
+    add([
       'ratio: verification ÷ migration',
       '',
       '',
@@ -638,10 +661,10 @@ function buildTable(report) {
     ]);
   }
   const T = r.latency;
-  if (T?.error) rows.push(['live: change latency', '—', '—', '—', `FAILED: ${T.error}`]);
+  if (T?.error) add(['live: change latency', '—', '—', '—', `FAILED: ${T.error}`]);
   if (T?.latencyMs) {
     const l = T.latencyMs;
-    rows.push([
+    add([
       'live: change latency',
       seconds(T.writerElapsedMs),
       count(T.achievedRate),
@@ -654,14 +677,14 @@ function buildTable(report) {
           .join(''),
     ]);
     const rss = T.peakRssBytes;
-    rows.push(['  extract --follow', '', '', megabytes(rss.extractorDuringRun), `peak RSS during the writes (lifetime peak ${megabytes(rss.extractorLifetime)})`]);
-    rows.push(['  load --follow', '', '', megabytes(rss.loaderDuringRun), `peak RSS during the writes (lifetime peak ${megabytes(rss.loaderLifetime)})`]);
+    add(['  extract --follow', '', '', megabytes(rss.extractorDuringRun), `peak RSS during the writes (lifetime peak ${megabytes(rss.extractorLifetime)})`]);
+    add(['  load --follow', '', '', megabytes(rss.loaderDuringRun), `peak RSS during the writes (lifetime peak ${megabytes(rss.loaderLifetime)})`]);
   }
   const O = r.overhead;
-  if (O?.error) rows.push(['live: capture overhead', '—', '—', '—', `FAILED: ${O.error}`]);
+  if (O?.error) add(['live: capture overhead', '—', '—', '—', `FAILED: ${O.error}`]);
   if (O?.without) {
-    rows.push(['live: app writes, no capture', seconds(O.without.elapsedMs), count(O.without.rate), '', 'single-row insert transactions into tasks, WAL, synchronous=NORMAL']);
-    rows.push([
+    add(['live: app writes, no capture', seconds(O.without.elapsedMs), count(O.without.rate), '', 'single-row insert transactions into tasks, WAL, synchronous=NORMAL']);
+    add([
       'live: app writes, capture on',
       seconds(O.with.elapsedMs),
       count(O.with.rate),
@@ -669,7 +692,7 @@ function buildTable(report) {
       `same, with liteshift's capture triggers installed (${O.with.changelogRows === O.with.writes + O.with.warmupWrites ? 'one changelog row per write' : `${count(O.with.changelogRows)} changelog rows`}); ${ratio(O.ratio)} of the rate without`,
     ]);
   }
-  return renderTable(['what', 'wall', 'rows/s', 'peak RSS', 'notes'], rows);
+  return renderTable(['what', 'wall', 'CPU', 'PG CPU', 'rows/s', 'peak RSS', 'notes'], rows);
 }
 
 // ───────────────────────────── main ─────────────────────────────
@@ -706,7 +729,7 @@ async function main() {
       memoryBytes: totalmem(),
       node: process.version,
       loadAverageAtStart: loadavg().map((x) => Number(x.toFixed(2))),
-      peakRssMethod: haveGnuTime ? "/usr/bin/time -f '%M %e'" : '/proc/<pid>/status VmHWM, polled every 50 ms',
+      peakRssMethod: haveGnuTime ? "/usr/bin/time -f '%M %e %U %S'" : '/proc/<pid>/status VmHWM, polled every 50 ms',
     },
     postgres: { admin: describeUrl(adminUrl) },
     results: {},

@@ -2,7 +2,7 @@
 // RSS, or keep one running (a service) and sample its memory. Every child is started in a
 // process group of its own and remembered, so that cleanup (also on SIGINT) can stop it.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -43,19 +43,58 @@ export function which(cmd) {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
+const CLOCK_TICKS = (() => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  return Number(r.stdout) || 100;
+})();
+
 /**
- * Runs a command to completion. Returns { code, signal, wallMs, peakRssBytes, stdout }.
- * stderr (and stdout unless captured) go to `logFile`. Peak RSS comes from GNU time
- * (`%M`) when present, else from polling /proc/<pid>/status VmHWM every 50 ms.
+ * CPU time (user + system, ms) the local PostgreSQL server's processes have used so far:
+ * each live one's own, plus what the postmaster has collected from backends that exited.
+ * Undefined when no postgres process is readable (a remote or containerised server).
+ */
+export function postgresServerCpuMs() {
+  const tick = 1000 / CLOCK_TICKS;
+  let total = 0;
+  let seen = false;
+  let names;
+  try {
+    names = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return undefined;
+  }
+  for (const pid of names) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
+      const f = stat.slice(close + 2).split(' ');
+      // After the name, counting its state as 0: utime 11, stime 12, cutime 13, cstime 14.
+      total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * tick;
+      seen = true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return seen ? total : undefined;
+}
+
+/**
+ * Runs a command to completion. Returns { code, signal, wallMs, peakRssBytes, cpuMs,
+ * serverCpuMs, stdout }. stderr (and stdout unless captured) go to `logFile`. Peak RSS and
+ * CPU (user + system of the command and its children) come from GNU time (`%M`, `%U`,
+ * `%S`) when present, else peak RSS from polling /proc/<pid>/status VmHWM every 50 ms and
+ * no CPU. serverCpuMs: what the local PostgreSQL server spent meanwhile (all its sessions).
  */
 export async function runMeasured(cmd, args, { cwd, env, logFile, captureStdout = false, tmpDir } = {}) {
   const n = ++counter;
   const timeFile = join(tmpDir, `time-${process.pid}-${n}.txt`);
   const useTime = haveGnuTime;
   const file = useTime ? GNU_TIME : cmd;
-  const argv = useTime ? ['-o', timeFile, '-f', '%M %e', cmd, ...args] : args;
+  const argv = useTime ? ['-o', timeFile, '-f', '%M %e %U %S', cmd, ...args] : args;
   const fd = openSync(logFile, 'a');
   let child;
+  const serverBefore = postgresServerCpuMs();
   const started = performance.now();
   try {
     child = spawn(file, argv, {
@@ -85,18 +124,24 @@ export async function runMeasured(cmd, args, { cwd, env, logFile, captureStdout 
     if (poll) clearInterval(poll);
   });
   const wallMs = performance.now() - started;
+  const serverAfter = postgresServerCpuMs();
+  const serverCpuMs = serverBefore !== undefined && serverAfter !== undefined ? serverAfter - serverBefore : undefined;
   let peakRssBytes = polledPeak || undefined;
+  let cpuMs;
   if (useTime) {
     try {
       const lines = readFileSync(timeFile, 'utf8').trim().split('\n');
-      const m = /^(\d+)\s+[\d.]+$/.exec(lines[lines.length - 1] ?? '');
-      if (m) peakRssBytes = Number(m[1]) * 1024;
+      const m = /^(\d+)\s+[\d.]+\s+([\d.]+)\s+([\d.]+)$/.exec(lines[lines.length - 1] ?? '');
+      if (m) {
+        peakRssBytes = Number(m[1]) * 1024;
+        cpuMs = (Number(m[2]) + Number(m[3])) * 1000;
+      }
     } catch {
       // the command never ran
     }
     rmSync(timeFile, { force: true });
   }
-  return { code, signal, wallMs, peakRssBytes, stdout: Buffer.concat(chunks).toString('utf8') };
+  return { code, signal, wallMs, peakRssBytes, cpuMs, serverCpuMs, stdout: Buffer.concat(chunks).toString('utf8') };
 }
 
 /** Starts a long-running process (a service). Its output goes to logFile. */
