@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger, stackDown, stackUp } from '@liteshift/shared';
 import { expectSameRows } from './helpers/compare.js';
-import { expectNoOffsetAppliedTwice, FaultPipeline, streamingEverywhere } from './helpers/fault-pipeline.js';
+import { expectNoOffsetAppliedTwice, FaultPipeline, streamingEverywhere, until } from './helpers/fault-pipeline.js';
+import { readyz, type Answer } from './helpers/http.js';
+import { freePort } from './helpers/ports.js';
 
 /*
  * Resilience: the Kafka broker stops and comes back while `extract --follow` and
  * `load --follow` run under a write load. Neither process may exit; both wait the outage
- * out (retrying with backoff, and saying so), then catch up to exactly the source.
+ * out (retrying with backoff, and saying so), then catch up to exactly the source. The
+ * extractor's /readyz says it cannot send while the broker is away, and ready once it can.
  * The broker is this test's own, so the suite's shared broker is not disturbed.
  */
 
@@ -37,12 +40,14 @@ describe('the broker stopped and restarted while extract and load follow a write
     p.diagnoseOnFailure();
     const writer = p.writer(200, 41);
     await writer.waitForAccepted(50);
-    const extract = p.startExtract();
+    const port = await freePort();
+    const extract = p.startExtract({ LITESHIFT_HTTP_PORT: String(port) });
     const load = p.startLoad();
     // The loader too is past its start-up and following (the snapshot applied: a lag the
     // writer's pace keeps small) when the broker goes.
     await p.waitFor('every table streaming, the loader following', (s) => streamingEverywhere(s) && s.loaderLag < 500);
     await writer.waitForAccepted(writer.progress.accepted + 150);
+    expect((await readyz(port)).status).toBe(200);
 
     const stopped = await stackDown({ stateDir, log });
     expect(stopped.stopped).toBe(true);
@@ -50,12 +55,17 @@ describe('the broker stopped and restarted while extract and load follow a write
     // producer's own retries, so the extractor's waiting is what carries it through).
     const duringOutage = writer.progress.accepted;
     await writer.waitForAccepted(duringOutage + 2400);
+    // Changes it cannot send make the extractor not ready (once the producer's own retries give up).
+    let away: Answer | null = null;
+    await until('the extractor not ready while Kafka is away', async () => (away = await readyz(port)).status === 503, 90_000, 200);
+    expect(JSON.parse(away!.body)).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/Kafka/) });
     expect(extract.running, extract.describe()).toBe(true);
     expect(load.running, load.describe()).toBe(true);
 
     const restarted = await stackUp({ stateDir, log });
     expect(restarted.reused).toBe(false);
     expect(restarted.brokers).toBe(brokers);
+    await until('the extractor ready again', async () => (await readyz(port)).status === 200, 90_000, 200);
     await writer.waitForAccepted(writer.progress.accepted + 150);
     await p.drain(writer);
     await expectSameRows(p.sqlitePath, p.databaseUrl);

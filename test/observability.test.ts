@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { expectSameRows } from './helpers/compare.js';
 import { expectNoOffsetAppliedTwice, FaultPipeline, until } from './helpers/fault-pipeline.js';
+import { get, readyz, type Answer } from './helpers/http.js';
 import { freePort } from './helpers/ports.js';
 import { clusterAvailable, ThrowawayCluster } from './helpers/pg-cluster.js';
 import { adminQuery, urlForDatabase, withClient } from './helpers/postgres.js';
@@ -11,16 +12,6 @@ import type { Service } from './helpers/services.js';
  * and `load --follow` (readiness also through a PostgreSQL outage), and what SIGTERM does
  * to a loader in the middle of a snapshot.
  */
-
-interface Answer {
-  status: number;
-  body: string;
-}
-
-async function get(port: number, path: string): Promise<Answer> {
-  const response = await fetch(`http://127.0.0.1:${port}${path}`);
-  return { status: response.status, body: await response.text() };
-}
 
 /** Waits until the service answers /healthz at all (it binds before connecting anywhere). */
 async function listening(service: Service, port: number): Promise<Answer> {
@@ -36,10 +27,6 @@ async function listening(service: Service, port: number): Promise<Answer> {
     100,
   );
   return answer!;
-}
-
-async function readyz(port: number): Promise<Answer> {
-  return get(port, '/readyz');
 }
 
 /** Values of one metric by its `table` label, from Prometheus text. */
