@@ -110,15 +110,17 @@ export class TableApplier {
    */
   private directCopy = true;
 
+  /** `targetTypes`: the target table's column types (name → format_type()), for the transcoder to choose binary COPY. */
   constructor(
     readonly table: TableModel,
     readonly schema: string,
     fingerprint: string,
+    targetTypes?: ReadonlyMap<string, string>,
   ) {
     this.target = qualified(schema, pgTableName(table));
     this.stage = quoteIdent(`liteshift_stage_${createHash('sha256').update(`${table.name}/${fingerprint}`).digest('hex').slice(0, 16)}`);
     this.columns = table.columns;
-    this.transcoder = new AvroCopyTranscoder(table.columns);
+    this.transcoder = new AvroCopyTranscoder(table.columns, targetTypes);
     const keyColumns = table.key.map((k) => this.columns.find((c) => c.name === k)!);
     const unnestArgs = keyColumns.map((_, i) => `$${i + 1}::text[]`).join(', ');
     const aliases = keyColumns.map((_, i) => `k${i}`);

@@ -224,9 +224,9 @@ export class Loader {
       for (const record of latest.values()) {
         const state = this.tables.get(record.table.name);
         if (state?.fingerprint === record.fingerprint) continue;
-        await ensureTargetTable(client, this.options.targetSchema, record.table, record.fingerprint, this.options.log);
+        const targetTypes = await ensureTargetTable(client, this.options.targetSchema, record.table, record.fingerprint, this.options.log);
         this.tables.set(record.table.name, {
-          applier: new TableApplier(record.table, this.options.targetSchema, record.fingerprint),
+          applier: new TableApplier(record.table, this.options.targetSchema, record.fingerprint, targetTypes),
           fingerprint: record.fingerprint,
         });
         this.topicTables.set(record.topic, record.table.name);

@@ -17,7 +17,8 @@ import type pg from 'pg';
 /**
  * Creates the target table of a table model, or adopts an existing one (a schema the
  * application's own migrations created first, or an earlier run's): missing columns are
- * added, and the key must be unique there, since upserts need it.
+ * added, and the key must be unique there, since upserts need it. Returns the table's
+ * column types (name → format_type()), which may not be the model's in an adopted table.
  */
 export async function ensureTargetTable(
   client: pg.ClientBase,
@@ -25,7 +26,7 @@ export async function ensureTargetTable(
   table: TableModel,
   fingerprint: string,
   log: Logger,
-): Promise<void> {
+): Promise<Map<string, string>> {
   await client.query('SELECT pg_advisory_lock(hashtext($1))', [`liteshift.table.${schema}.${table.name}`]);
   try {
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
@@ -51,6 +52,11 @@ export async function ensureTargetTable(
        ON CONFLICT (table_name) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, model = EXCLUDED.model, target_schema = EXCLUDED.target_schema`,
       [table.name, schema, fingerprint, JSON.stringify(table)],
     );
+    const types = await client.query<{ name: string; type: string }>(
+      'SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped',
+      [qualified(schema, pgTableName(table))],
+    );
+    return new Map(types.rows.map((r) => [r.name, r.type]));
   } finally {
     await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`liteshift.table.${schema}.${table.name}`]);
   }

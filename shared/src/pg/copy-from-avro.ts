@@ -1,6 +1,6 @@
 import { AvroReader } from '../avro/binary.js';
 import { ValueClass } from '../avro/change-event.js';
-import type { ColumnModel } from '../schema/model.js';
+import { pgColumnName, type ColumnModel } from '../schema/model.js';
 import { digitsAt, isSqliteDateAt, isSqliteDatetimeAt } from '../values/to-pg.js';
 import type { ByteBuffer } from '../values/byte-buffer.js';
 
@@ -21,9 +21,24 @@ interface ColumnPlan {
   max: number;
   /** Bytes of an integer in COPY's binary format (8, 4, 2); 0 for other kinds. */
   width: number;
-  /** Whether COPY's binary format can carry this column's values (its PostgreSQL type is one binary() knows). */
-  binary: boolean;
 }
+
+/**
+ * The PostgreSQL types whose binary form the transcoder writes, by the model's pgType, as
+ * format_type() names them. A float4 target rounds the decimal text itself, so only float8
+ * takes the double's bits.
+ */
+const BINARY_TYPES: Record<string, string> = {
+  bigint: 'bigint',
+  integer: 'integer',
+  smallint: 'smallint',
+  text: 'text',
+  timestamp: 'timestamp without time zone',
+  timestamptz: 'timestamp with time zone',
+  date: 'date',
+  boolean: 'boolean',
+  'double precision': 'double precision',
+};
 
 const INTEGER_TYPES: Record<string, { bounds: readonly [number, number]; width: number }> = {
   bigint: { bounds: [-Infinity, Infinity], width: 8 },
@@ -32,22 +47,14 @@ const INTEGER_TYPES: Record<string, { bounds: readonly [number, number]; width: 
 };
 
 function planColumn(column: ColumnModel): ColumnPlan {
-  const plan = (fast: Fast, [min, max] = [-Infinity, Infinity] as readonly [number, number], width = 0, binary = fast !== Fast.None): ColumnPlan => ({
-    fast,
-    notNull: column.notNull,
-    min,
-    max,
-    width,
-    binary,
-  });
+  const plan = (fast: Fast, [min, max] = [-Infinity, Infinity] as readonly [number, number], width = 0): ColumnPlan => ({ fast, notNull: column.notNull, min, max, width });
   switch (column.kind) {
     case 'integer': {
       const type = INTEGER_TYPES[column.pgType];
       return type ? plan(Fast.Integer, type.bounds, type.width) : plan(Fast.None);
     }
     case 'real':
-      // A float4 target rounds the decimal text itself: only float8 takes the double's bits.
-      return plan(Fast.Real, undefined, 0, column.pgType === 'double precision');
+      return plan(Fast.Real);
     case 'text':
       return plan(column.pgType === 'text' ? Fast.Text : Fast.None);
     case 'boolean':
@@ -100,18 +107,22 @@ function writePgTimestamp(bytes: Uint8Array, at: number, out: ByteBuffer): void 
  * JavaScript value per column. It covers the shapes most rows have (integers, UTF-8 text,
  * canonical dates and timestamps, booleans, doubles); for anything else it declines and
  * the caller takes the general path (which also finds the rows to reject). Where every
- * column's PostgreSQL type has a binary form it knows, it writes COPY's binary format
- * (PostgreSQL then parses no text: its COPY takes ~40 % less CPU); otherwise it writes the
- * text lines toPgText + copyRow would.
+ * column of the target table has the type the model gives it and that type has a binary
+ * form it knows, it writes COPY's binary format (PostgreSQL then parses no text: its COPY
+ * takes ~40 % less CPU); otherwise — a table the application created with types of its
+ * own, say — it writes the text lines toPgText + copyRow would, which PostgreSQL converts.
  */
 export class AvroCopyTranscoder {
   private readonly plans: ColumnPlan[];
   /** COPY's binary format (else text): the caller starts and ends the data with begin() and end(). */
   readonly binary: boolean;
 
-  constructor(columns: readonly ColumnModel[]) {
+  /** `targetTypes`: the target table's column types by column name, as format_type() gives them; without them, text. */
+  constructor(columns: readonly ColumnModel[], targetTypes?: ReadonlyMap<string, string>) {
     this.plans = columns.map(planColumn);
-    this.binary = this.plans.every((p) => p.binary);
+    this.binary =
+      targetTypes !== undefined &&
+      columns.every((c, i) => this.plans[i]!.fast !== Fast.None && BINARY_TYPES[c.pgType] !== undefined && targetTypes.get(pgColumnName(c)) === BINARY_TYPES[c.pgType]);
   }
 
   /** What goes before the first row. */
