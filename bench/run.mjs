@@ -50,6 +50,7 @@
  *             without GNU time). More CPU than wall means more than one core was busy.
  *   PG CPU    what the local PostgreSQL server's processes used meanwhile, read from
  *             /proc (— when the server is not local); any other session's work counts too.
+ *             The local Kafka broker's CPU (a JVM running kafka.Kafka) is in the notes.
  *   peak RSS  max resident set of the process: GNU `/usr/bin/time -f '%M %e %U %S'` when present,
  *             else /proc/<pid>/status VmHWM polled every 50 ms. MB = 2^20 bytes.
  *   latency   per row, the time a poller (every ~5 ms) first saw it in PostgreSQL minus the
@@ -277,6 +278,8 @@ async function runLiteshift(ctx) {
       peakRssBytes: r.peakRssBytes,
       cpuMs: r.cpuMs,
       serverCpuMs: r.serverCpuMs,
+      brokerCpuMs: r.brokerCpuMs,
+      brokerCpuMs: r.brokerCpuMs,
       rows,
       rowsPerSec: rows / (r.wallMs / 1000),
       phasesMs: json.phasesMs,
@@ -331,7 +334,14 @@ async function runServices(ctx) {
       say(`· liteshift ${name} (alone)`);
       const r = await runMeasured(CLI[0], [CLI[1], ...args, '--log-format', 'json'], { cwd: ROOT, logFile: join(logDir, `liteshift-${name}.log`), tmpDir });
       if (r.code !== 0) throw new Error(`liteshift ${name} exited ${r.code ?? r.signal}:\n${tailOf(join(logDir, `liteshift-${name}.log`), 12)}`);
-      return { wallMs: r.wallMs, peakRssBytes: r.peakRssBytes, cpuMs: r.cpuMs, serverCpuMs: r.serverCpuMs, rowsPerSec: dataset.totalRows / (r.wallMs / 1000) };
+      return {
+        wallMs: r.wallMs,
+        peakRssBytes: r.peakRssBytes,
+        cpuMs: r.cpuMs,
+        serverCpuMs: r.serverCpuMs,
+        brokerCpuMs: r.brokerCpuMs,
+        rowsPerSec: dataset.totalRows / (r.wallMs / 1000),
+      };
     };
     const extract = await measure('extract', ['extract', '--sqlite-path', dataset.path, '--kafka-brokers', brokers, '--topic-prefix', prefix]);
     checkInterrupted();
@@ -569,6 +579,11 @@ function medianOf(runs) {
 
 // ───────────────────────────── the table ─────────────────────────────
 
+/** The Kafka broker's CPU during a measurement, when it was local and readable. */
+function brokerCpu(m) {
+  return m.brokerCpuMs === undefined ? '' : `; Kafka broker CPU ${seconds(m.brokerCpuMs)}`;
+}
+
 function buildTable(report) {
   const rows = [];
   // A row's cells but CPU; with the measurement `m`, its CPU and PostgreSQL's go after the wall time.
@@ -585,7 +600,7 @@ function buildTable(report) {
       count(m.rowsPerSec),
       megabytes(m.peakRssBytes),
       `verdict ${m.verdict}; plan ${seconds(p.plan)}, snapshot+load ${seconds(p.snapshotAndLoad)} (${count(m.snapshotRowsPerSec)} rows/s), ` +
-        `constraints ${seconds(p.finalize)}, verify ${seconds(p.verify)}`,
+        `constraints ${seconds(p.finalize)}, verify ${seconds(p.verify)}${brokerCpu(m)}`,
     ], m);
   }
   if (L?.verify) {
@@ -599,7 +614,7 @@ function buildTable(report) {
   }
   for (const [name, what] of [['extract', 'snapshot of every table into Kafka, alone'], ['load', 'the same topics into a fresh database, alone']]) {
     const m = L?.services?.[name];
-    if (m) add([`liteshift ${name}`, seconds(m.wallMs), count(m.rowsPerSec), megabytes(m.peakRssBytes), what], m);
+    if (m) add([`liteshift ${name}`, seconds(m.wallMs), count(m.rowsPerSec), megabytes(m.peakRssBytes), `${what}${brokerCpu(m)}`], m);
   }
   const P = r.pgloader;
   if (P?.error) add(['pgloader', '—', '—', '—', `FAILED: ${P.error}`]);

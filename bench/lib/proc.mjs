@@ -49,11 +49,11 @@ const CLOCK_TICKS = (() => {
 })();
 
 /**
- * CPU time (user + system, ms) the local PostgreSQL server's processes have used so far:
- * each live one's own, plus what the postmaster has collected from backends that exited.
- * Undefined when no postgres process is readable (a remote or containerised server).
+ * CPU time (user + system, ms) used so far by the local processes `matches` picks (given
+ * a pid and its command name): each live one's own plus what it collected from children
+ * that exited. Undefined when none is readable (a remote or containerised server).
  */
-export function postgresServerCpuMs() {
+function cpuOfProcessesMs(matches) {
   const tick = 1000 / CLOCK_TICKS;
   let total = 0;
   let seen = false;
@@ -67,7 +67,7 @@ export function postgresServerCpuMs() {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const close = stat.lastIndexOf(')');
-      if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
+      if (!matches(pid, stat.slice(stat.indexOf('(') + 1, close))) continue;
       const f = stat.slice(close + 2).split(' ');
       // After the name, counting its state as 0: utime 11, stime 12, cutime 13, cstime 14.
       total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * tick;
@@ -79,12 +79,23 @@ export function postgresServerCpuMs() {
   return seen ? total : undefined;
 }
 
+/** The local PostgreSQL server's CPU so far (the postmaster collects what exited backends used). */
+export function postgresServerCpuMs() {
+  return cpuOfProcessesMs((_, name) => name === 'postgres');
+}
+
+/** A local Kafka broker's CPU so far (a JVM running kafka.Kafka). */
+export function kafkaBrokerCpuMs() {
+  return cpuOfProcessesMs((pid, name) => name === 'java' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka'));
+}
+
 /**
  * Runs a command to completion. Returns { code, signal, wallMs, peakRssBytes, cpuMs,
- * serverCpuMs, stdout }. stderr (and stdout unless captured) go to `logFile`. Peak RSS and
+ * serverCpuMs, brokerCpuMs, stdout }. stderr (and stdout unless captured) go to `logFile`. Peak RSS and
  * CPU (user + system of the command and its children) come from GNU time (`%M`, `%U`,
  * `%S`) when present, else peak RSS from polling /proc/<pid>/status VmHWM every 50 ms and
- * no CPU. serverCpuMs: what the local PostgreSQL server spent meanwhile (all its sessions).
+ * no CPU. serverCpuMs, brokerCpuMs: what the local PostgreSQL server (all its sessions)
+ * and a local Kafka broker spent meanwhile.
  */
 export async function runMeasured(cmd, args, { cwd, env, logFile, captureStdout = false, tmpDir } = {}) {
   const n = ++counter;
@@ -95,6 +106,7 @@ export async function runMeasured(cmd, args, { cwd, env, logFile, captureStdout 
   const fd = openSync(logFile, 'a');
   let child;
   const serverBefore = postgresServerCpuMs();
+  const brokerBefore = kafkaBrokerCpuMs();
   const started = performance.now();
   try {
     child = spawn(file, argv, {
@@ -124,8 +136,8 @@ export async function runMeasured(cmd, args, { cwd, env, logFile, captureStdout 
     if (poll) clearInterval(poll);
   });
   const wallMs = performance.now() - started;
-  const serverAfter = postgresServerCpuMs();
-  const serverCpuMs = serverBefore !== undefined && serverAfter !== undefined ? serverAfter - serverBefore : undefined;
+  const serverCpuMs = difference(serverBefore, postgresServerCpuMs());
+  const brokerCpuMs = difference(brokerBefore, kafkaBrokerCpuMs());
   let peakRssBytes = polledPeak || undefined;
   let cpuMs;
   if (useTime) {
@@ -141,7 +153,11 @@ export async function runMeasured(cmd, args, { cwd, env, logFile, captureStdout 
     }
     rmSync(timeFile, { force: true });
   }
-  return { code, signal, wallMs, peakRssBytes, cpuMs, serverCpuMs, stdout: Buffer.concat(chunks).toString('utf8') };
+  return { code, signal, wallMs, peakRssBytes, cpuMs, serverCpuMs, brokerCpuMs, stdout: Buffer.concat(chunks).toString('utf8') };
+}
+
+function difference(before, after) {
+  return before !== undefined && after !== undefined ? after - before : undefined;
 }
 
 /** Starts a long-running process (a service). Its output goes to logFile. */
