@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { columnTypes } from '@liteshift/shared';
 import { describeRun, migrateArgs, runCli } from './helpers/cli.js';
 import { deleteTopicsWithPrefix, uniquePrefix } from './helpers/kafka.js';
 import { createTestDatabase, withClient, type TestDatabase } from './helpers/postgres.js';
@@ -43,10 +44,8 @@ describe('migrate into a table the application created, with its own column type
     expect(run.code, describeRun(run)).toBe(0);
     expect(run.stdout, describeRun(run)).toMatch(/verdict: READY/);
     await withClient(target.url, async (pg) => {
-      const types = await pg.query<{ attname: string; type: string }>(
-        "SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = 'items'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-      );
-      expect(types.rows.map((r) => `${r.attname} ${r.type}`)).toEqual(['id integer', 'name character varying(40)', 'made timestamp without time zone', 'n integer']);
+      const types = await columnTypes(pg, 'items');
+      expect(Object.fromEntries(types)).toEqual({ id: 'integer', name: 'character varying(40)', made: 'timestamp without time zone', n: 'integer' });
       const { rows } = await pg.query<{ count: number; n: string }>('SELECT count(*)::int AS count, sum(n)::text AS n FROM items');
       expect(rows[0]).toEqual({ count: 3000, n: String(7 * (3000 * 3001) / 2) });
     });

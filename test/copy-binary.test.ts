@@ -8,6 +8,7 @@ import {
   ByteBuffer,
   ChangeEventCodec,
   Rejection,
+  columnTypes,
   connectPostgres,
   copyRow,
   createTableSql,
@@ -84,15 +85,6 @@ function rows(): SqlValue[][] {
 
 async function copy(client: pg.ClientBase, sql: string, data: Buffer): Promise<void> {
   await pipeline(Readable.from([data]), client.query(copyFrom(sql)));
-}
-
-/** A table's column types as the loader reads them (name → format_type()). */
-async function columnTypes(client: pg.ClientBase, name: string): Promise<Map<string, string>> {
-  const { rows } = await client.query<{ name: string; type: string }>(
-    'SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped',
-    [name],
-  );
-  return new Map(rows.map((r) => [r.name, r.type]));
 }
 
 describe('COPY in binary from the transcoder', () => {

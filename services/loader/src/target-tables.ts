@@ -1,6 +1,7 @@
 import {
   LiteshiftError,
   columnDefinition,
+  columnTypes,
   createTableSql,
   dropTableSql,
   pgColumnName,
@@ -52,11 +53,7 @@ export async function ensureTargetTable(
        ON CONFLICT (table_name) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, model = EXCLUDED.model, target_schema = EXCLUDED.target_schema`,
       [table.name, schema, fingerprint, JSON.stringify(table)],
     );
-    const types = await client.query<{ name: string; type: string }>(
-      'SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped',
-      [qualified(schema, pgTableName(table))],
-    );
-    return new Map(types.rows.map((r) => [r.name, r.type]));
+    return await columnTypes(client, qualified(schema, pgTableName(table)));
   } finally {
     await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`liteshift.table.${schema}.${table.name}`]);
   }

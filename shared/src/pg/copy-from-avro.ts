@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { AvroReader } from '../avro/binary.js';
 import { ValueClass } from '../avro/change-event.js';
 import { pgColumnName, type ColumnModel } from '../schema/model.js';
@@ -67,6 +68,15 @@ function planColumn(column: ColumnModel): ColumnPlan {
     default:
       return plan(Fast.None);
   }
+}
+
+/** A table's column types as the transcoder compares them: name → format_type(). `table` is qualified and quoted. */
+export async function columnTypes(client: pg.ClientBase, table: string): Promise<Map<string, string>> {
+  const { rows } = await client.query<{ name: string; type: string }>(
+    'SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped',
+    [table],
+  );
+  return new Map(rows.map((r) => [r.name, r.type]));
 }
 
 /** What starts COPY's binary format: the signature, no flags, no header extension. */
