@@ -35,5 +35,5 @@ export * from './kafka/client.js';
 export * from './kafka/security.js';
 export * from './kafka/producer.js';
 export * from './kafka/topics.js';
-export * from './kafka/compacted-reader.js';
+export * from './kafka/topic-reader.js';
 export * from './kafka/meta-topics.js';

@@ -2,7 +2,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { MessageProducer } from './producer.js';
 import type { TableModel } from '../schema/model.js';
 import { tableSchemas, type AvroSchema } from '../avro/change-event.js';
-import { readCompacted } from './compacted-reader.js';
+import { readCompacted } from './topic-reader.js';
 import { controlTopic, schemaTopic, type PartitionOffsets } from './topics.js';
 
 /** A writer schema on the schema topic, keyed by fingerprint; carries the table model too. */
