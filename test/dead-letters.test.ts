@@ -49,6 +49,23 @@ async function readDeadLetters(brokers: string, topic: string, atLeast: number):
   return out;
 }
 
+/** Sends messages as a foreign producer would, each to the partition given; returns their offsets. */
+async function sendRaw(brokers: string, topic: string, messages: readonly { partition: number; key: Buffer; value: Buffer }[]): Promise<string[]> {
+  const kafka = new Kafka({ clientId: 'liteshift-test-poison', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    const offsets: string[] = [];
+    for (const m of messages) {
+      const [sent] = await producer.send({ topic, messages: [{ partition: m.partition, key: m.key, value: m.value }] });
+      offsets.push(sent!.baseOffset!);
+    }
+    return offsets;
+  } finally {
+    await producer.disconnect();
+  }
+}
+
 describe('a poison message on a table topic and a row PostgreSQL refuses', () => {
   const brokers = inject('kafkaBrokers');
   // By default a column holding text PostgreSQL cannot take widens to bytea; rejecting
@@ -81,23 +98,14 @@ describe('a poison message on a table topic and a row PostgreSQL refuses', () =>
       const r = await client.query<{ fingerprint: string }>("SELECT fingerprint FROM liteshift.tables WHERE table_name = 'tasks'");
       return r.rows[0]!.fingerprint;
     });
-    const kafka = new Kafka({ clientId: 'liteshift-test-poison', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-    try {
-      const topic = `${p.prefix}.tasks`;
-      const poison = [
-        { partition: 0, key: Buffer.from('poison-1'), value: Buffer.from('not an Avro change event'), reason: 'value does not start with a liteshift writer-schema prefix' },
-        { partition: 1, key: Buffer.from('poison-2'), value: Buffer.concat([Buffer.from([1]), randomBytes(8), Buffer.from('garbage')]), reason: 'unknown writer schema' },
-        { partition: 2, key: Buffer.from([0x02]), value: Buffer.concat([Buffer.from([1]), Buffer.from(fingerprint, 'hex'), Buffer.from([0x99])]), reason: 'cannot decode' },
-      ];
-      for (const m of poison) {
-        const [sent] = await producer.send({ topic, messages: [{ partition: m.partition, key: m.key, value: m.value }] });
-        poisoned.set(`${topic}:${m.partition}:${sent!.baseOffset}`, m.reason);
-      }
-    } finally {
-      await producer.disconnect();
-    }
+    const topic = `${p.prefix}.tasks`;
+    const poison = [
+      { partition: 0, key: Buffer.from('poison-1'), value: Buffer.from('not an Avro change event'), reason: 'value does not start with a liteshift writer-schema prefix' },
+      { partition: 1, key: Buffer.from('poison-2'), value: Buffer.concat([Buffer.from([1]), randomBytes(8), Buffer.from('garbage')]), reason: 'unknown writer schema' },
+      { partition: 2, key: Buffer.from([0x02]), value: Buffer.concat([Buffer.from([1]), Buffer.from(fingerprint, 'hex'), Buffer.from([0x99])]), reason: 'cannot decode' },
+    ];
+    const offsets = await sendRaw(brokers, topic, poison);
+    poison.forEach((m, i) => poisoned.set(`${topic}:${m.partition}:${offsets[i]}`, m.reason));
 
     // Changes after the poison, on every partition: the loader must get past it.
     const db = p.openWritable();
@@ -167,4 +175,53 @@ describe('a poison message on a table topic and a row PostgreSQL refuses', () =>
     expect(report.reasons.some((r) => /tasks: 1 rejected row/.test(r)), report.reasons.join('\n')).toBe(true);
     expect(report.reasons.some((r) => r.includes(`${p.prefix}._dlq`)), report.reasons.join('\n')).toBe(true);
   }, 120_000);
+
+  it('`liteshift dlq` lists the dead letters; --clear deletes what it listed, after which the fixed pipeline is READY', async () => {
+    p.diagnoseOnFailure();
+    const listed = await runCli(['dlq'], p.env);
+    expect(listed.code, describeRun(listed)).toBe(0);
+    expect(listed.stdout).toContain(`${p.prefix}._dlq: 3 dead letter(s):`);
+    for (const [where, reason] of poisoned) {
+      const [topic, partition, offset] = where.split(':');
+      expect(listed.stdout).toContain(`${topic} partition ${partition} offset ${offset}: ${reason}`);
+    }
+    expect(listed.stdout).toContain('key "poison-1", value 24 bytes');
+    expect(listed.stdout).toContain('key 0x02,');
+
+    const some = await runCli(['dlq', '--json', '--limit', '2'], p.env);
+    expect(some.code, describeRun(some)).toBe(0);
+    const json = JSON.parse(some.stdout) as { total: number; letters: { from: { topic: string } | null; key: string | null }[]; cleared: number | null };
+    expect([json.total, json.letters.length, json.cleared]).toEqual([3, 2, null]);
+    expect(json.letters.every((l) => l.from?.topic === `${p.prefix}.tasks`)).toBe(true);
+
+    // Dealt with: the NUL title is fixed at the source (it streams again) and its reject row removed.
+    const db = p.openWritable();
+    try {
+      db.prepare("UPDATE tasks SET title = 'fixed' WHERE id = ?").run(NUL_TASK);
+    } finally {
+      db.close();
+    }
+    await p.waitFor('the fixed row applied');
+    await withClient(p.databaseUrl, (client) => client.query('DELETE FROM liteshift.rejects'));
+
+    const cleared = await runCli(['dlq', '--clear'], p.env);
+    expect(cleared.code, describeRun(cleared)).toBe(0);
+    expect(cleared.stdout).toContain('cleared 3 dead letter(s)');
+    expect((await liveStatus(p.env)).deadLettered).toBe(0);
+
+    // The topic stays: a letter arriving afterwards is counted and listed alone.
+    await sendRaw(brokers, `${p.prefix}.users`, [{ partition: 0, key: Buffer.from('late'), value: Buffer.from('late poison') }]);
+    const late = await p.waitFor('the late poison dead-lettered', (s) => caughtUp(s) && s.deadLettered === 1);
+    expect(late.rejects).toBe(0);
+    const again = await runCli(['dlq', '--json'], p.env);
+    const letters = (JSON.parse(again.stdout) as { letters: { from: { topic: string } | null; key: string | null }[] }).letters;
+    expect(letters.map((l) => [l.from?.topic, l.key])).toEqual([[`${p.prefix}.users`, Buffer.from('late').toString('hex')]]);
+    expect((await runCli(['dlq', '--clear'], p.env)).stdout).toContain('cleared 1 dead letter(s)');
+
+    const verify = await runCli(['verify', '--json'], p.env);
+    const report = JSON.parse(verify.stdout) as { verdict: string; reasons: string[] };
+    expect(report.reasons).toEqual([]);
+    expect(verify.code, describeRun(verify)).toBe(0);
+    expect(report.verdict).toBe('READY');
+  }, 180_000);
 });

@@ -12,6 +12,7 @@ import { extractCommand, loadCommand } from './commands/services.js';
 import { HTTP_KEYS } from './http.js';
 import { addReplayCommand } from './commands/replay.js';
 import { cutoverCommand, statusCommand, uninstallCommand } from './commands/operate.js';
+import { dlqCommand } from './commands/dlq.js';
 import { createTodoDatabase, settingsMarkdownTable } from '@liteshift/shared';
 import { print, printError, printJsonError } from './output.js';
 
@@ -136,6 +137,20 @@ export function buildProgram(): Command {
   ).action(async (flags: Record<string, unknown>) => {
     const { settings, log } = context('cli', OPERATE_KEYS, flags);
     await statusCommand(settings, { json: Boolean(flags.json) }, log);
+  });
+
+  const DLQ_KEYS = ['kafkaBrokers', 'topicPrefix'] as const;
+  withSettings(
+    program
+      .command('dlq')
+      .description('list the messages the loader could not decode (the dead-letter topic); --clear deletes them once dealt with')
+      .option('--clear', 'delete the dead letters listed: status and verify stop counting them')
+      .addOption(new Option('--limit <n>', 'dead letters to show (all are counted, and cleared)').argParser(positive('--limit')).default(20))
+      .option('--json', 'print as JSON (keys in hex)'),
+    DLQ_KEYS,
+  ).action(async (flags: Record<string, unknown>) => {
+    const { settings, log } = context('cli', DLQ_KEYS, flags);
+    await dlqCommand(settings, { clear: Boolean(flags.clear), json: Boolean(flags.json), limit: flags.limit as number }, log);
   });
 
   withSettings(

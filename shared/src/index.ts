@@ -36,4 +36,5 @@ export * from './kafka/security.js';
 export * from './kafka/producer.js';
 export * from './kafka/topics.js';
 export * from './kafka/topic-reader.js';
+export * from './kafka/dead-letters.js';
 export * from './kafka/meta-topics.js';

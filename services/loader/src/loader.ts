@@ -7,6 +7,7 @@ import {
   MessageProducer,
   writerFingerprint,
   deadLetterTopic,
+  DEAD_LETTER_HEADERS,
   describePostgresUrl,
   ensureTopics,
   ensureMetaSchema,
@@ -670,10 +671,10 @@ export class Loader {
         key: message.key,
         value: message.value,
         headers: {
-          'liteshift.dlq.reason': reason,
-          'liteshift.dlq.topic': topic,
-          'liteshift.dlq.partition': String(partition),
-          'liteshift.dlq.offset': message.offset,
+          [DEAD_LETTER_HEADERS.reason]: reason,
+          [DEAD_LETTER_HEADERS.topic]: topic,
+          [DEAD_LETTER_HEADERS.partition]: String(partition),
+          [DEAD_LETTER_HEADERS.offset]: message.offset,
         },
       })),
     );

@@ -1,11 +1,10 @@
 import {
   captureInstalled,
   changelogHead,
-  deadLetterTopic,
+  countDeadLetters,
   endOffsets,
   readState,
   tableTopic,
-  topicOffsets,
   type Admin,
   type PgClient,
   type SchemaModel,
@@ -104,18 +103,12 @@ export async function pipelineStatus(
     }
     tables.push({ ...table, loaderLag: lag });
   }
-  let deadLettered = 0;
-  const dlq = deadLetterTopic(topicPrefix);
-  if (topics.has(dlq)) {
-    const offsets = await topicOffsets(admin, dlq);
-    deadLettered = offsets.reduce((n, o) => n + Number(BigInt(o.high) - BigInt(o.low)), 0);
-  }
   return {
     extractor: capture.extractor,
     tables,
     loaderLag: tables.reduce((n, t) => n + t.loaderLag, 0),
     rejects: await rejectTotal(pg),
-    deadLettered,
+    deadLettered: await countDeadLetters(admin, topicPrefix),
   };
 }
 

@@ -158,7 +158,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
     }
     const deadLetters = lag ? { topic: lag.deadLetterTopic, count: lag.deadLettered } : options.deadLetters;
     if (deadLetters && deadLetters.count > 0) {
-      reasons.push(`${deadLetters.count} message(s) could not be decoded and went to the dead-letter topic ${deadLetters.topic}`);
+      reasons.push(`${deadLetters.count} message(s) could not be decoded and went to the dead-letter topic ${deadLetters.topic} (\`liteshift dlq\` lists them; --clear once dealt with)`);
     }
     const tables = work.map((w) => w.report);
     const judged = judge(tables, reasons);
