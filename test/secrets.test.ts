@@ -77,6 +77,10 @@ describe('secrets are never printed', () => {
     expectSuccess(run);
   });
 
+  it('succeeding: dlq --clear with the Kafka password in the environment', async () => {
+    expectSuccess(await runCli(['dlq', '--clear'], { ...debug, KAFKA_BROKERS: broker.brokers, ...sasl() }));
+  });
+
   it('succeeding: the services, extract then load, with the passwords in .env', async () => {
     const files = dotenv({ DATABASE_URL: url, KAFKA_BROKERS: broker.brokers, LITESHIFT_TOPIC_PREFIX: uniquePrefix('secrets'), ...sasl() });
     expectSuccess(await runCli(['extract', '--sqlite-path', sqlitePath], debug, undefined, files));

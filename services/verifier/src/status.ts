@@ -134,7 +134,7 @@ export function renderStatus(status: PipelineStatus): string {
   const e = status.extractor;
   const lines = [
     `extractor: ${e.phase}; changelog head ${e.head}, produced up to ${e.position}, lag ${e.lag}${e.updatedAt ? ` (updated ${e.updatedAt})` : ''}`,
-    `loader: lag ${status.loaderLag} message(s); rejected rows ${status.rejects}; dead letters ${status.deadLettered}`,
+    `loader: lag ${status.loaderLag} message(s); rejected rows ${status.rejects}; dead letters ${status.deadLettered}${status.deadLettered > 0 ? ' (liteshift dlq)' : ''}`,
     '',
   ];
   const width = Math.max(5, ...status.tables.map((t) => t.table.length));
