@@ -163,7 +163,7 @@ export const SETTINGS = {
     env: 'LITESHIFT_CHUNK_ROWS',
     flag: '--chunk-rows',
     arg: '<n>',
-    description: 'rows read from SQLite per snapshot chunk (one short read transaction each)',
+    description: 'rows read from SQLite per snapshot chunk (one short read transaction each; fewer when rows are large, about 8 MB a chunk at most)',
     schema: positiveInt(1_000_000),
     default: '5000',
   },

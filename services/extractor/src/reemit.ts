@@ -1,8 +1,10 @@
 import {
   CHANGELOG,
+  CHUNK_BYTES,
   MessageProducer,
   keyColumns,
   quoteIdent,
+  rowBytes,
   rowidName,
   sqliteCompareExpr,
   sqliteReadExpr,
@@ -54,14 +56,19 @@ export class RowReemitter {
     const topic = this.dispatcher.register(table);
     const lookup = currentRowLookup(this.db, table);
     const result = { upserts: 0, deletes: 0, topic };
-    for (let i = 0; i < keys.length; i += chunkRows) {
-      const rows: DispatchedRow[] = keys.slice(i, i + chunkRows).map((key) => {
-        const row = lookup(key);
-        if (row) result.upserts++;
-        else result.deletes++;
-        return row ? { op: 'u', key: [...key], row, seq: 0n } : { op: 'd', key: [...key], row: null, seq: 0n };
-      });
-      await this.dispatcher.dispatch(table.name, rows);
+    let rows: DispatchedRow[] = [];
+    let bytes = 0;
+    for (const [i, key] of keys.entries()) {
+      const row = lookup(key);
+      if (row) result.upserts++;
+      else result.deletes++;
+      rows.push(row ? { op: 'u', key: [...key], row, seq: 0n } : { op: 'd', key: [...key], row: null, seq: 0n });
+      if (row) bytes += rowBytes(row);
+      if (rows.length >= chunkRows || bytes >= CHUNK_BYTES || i === keys.length - 1) {
+        await this.dispatcher.dispatch(table.name, rows);
+        rows = [];
+        bytes = 0;
+      }
     }
     await this.dispatcher.flush();
     return result;

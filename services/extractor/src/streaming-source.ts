@@ -1,6 +1,6 @@
-import { keyColumns, keyWidth, pruneChangelog, quoteIdent, readChanges, rowidName, sqliteCompareExpr, sqliteReadExpr, writeState, type ChangeRow, type Logger, type SqlValue, type SqliteDatabase, type TableModel } from '@liteshift/shared';
-import type { Statement } from 'better-sqlite3';
+import { CHUNK_BYTES, keyWidth, pruneChangelog, readChanges, rowBytes, writeState, type ChangeRow, type Logger, type SqlValue, type SqliteDatabase, type TableModel } from '@liteshift/shared';
 import type { DispatchedRow, EventDispatcher } from './dispatcher.js';
+import { currentRowLookup } from './reemit.js';
 
 export const POSITION_STATE = 'position';
 
@@ -11,7 +11,7 @@ export const POSITION_STATE = 'position';
  * The position moves, and the changelog is pruned, only once Kafka has acknowledged.
  */
 export class StreamingSource {
-  private readonly lookups = new Map<string, Statement>();
+  private readonly lookups = new Map<string, (key: readonly SqlValue[]) => SqlValue[] | undefined>();
   private readonly tables = new Map<string, TableModel>();
   private width = 1;
 
@@ -50,14 +50,22 @@ export class StreamingSource {
     const perTableEvents: Record<string, number> = {};
     for (const [name, latest] of perTable) {
       const table = this.tables.get(name)!;
-      const rows: DispatchedRow[] = [];
+      let rows: DispatchedRow[] = [];
+      let bytes = 0;
+      const send = async (): Promise<void> => {
+        await this.dispatcher.dispatch(name, rows);
+        events += rows.length;
+        perTableEvents[name] = (perTableEvents[name] ?? 0) + rows.length;
+        rows = [];
+        bytes = 0;
+      };
       for (const change of latest.values()) {
         const row = this.currentRow(table, change.key);
         rows.push(row ? { op: change.op === 'c' ? 'c' : 'u', key: change.key, row, seq: change.seq } : { op: 'd', key: change.key, row: null, seq: change.seq });
+        // Rows of large blobs go a few at a time, as in the snapshot.
+        if (row && (bytes += rowBytes(row)) >= CHUNK_BYTES) await send();
       }
-      await this.dispatcher.dispatch(name, rows);
-      events += rows.length;
-      perTableEvents[name] = rows.length;
+      if (rows.length > 0) await send();
     }
     await this.dispatcher.flush();
     this.position = lastSeq;
@@ -71,13 +79,7 @@ export class StreamingSource {
 
   private currentRow(table: TableModel, key: readonly SqlValue[]): SqlValue[] | undefined {
     let lookup = this.lookups.get(table.name);
-    if (!lookup) {
-      const rowid = table.keyIsRowid ? (rowidName(table) ?? 'rowid') : null;
-      const select = table.columns.map((c) => sqliteReadExpr(c, rowid ?? 'rowid')).join(', ');
-      const where = table.keyIsRowid ? `${rowid} = ?` : keyColumns(table).map((c) => `${sqliteCompareExpr(c)} = ?`).join(' AND ');
-      lookup = this.db.prepare(`SELECT ${select} FROM main.${quoteIdent(table.name)} WHERE ${where}`).raw(true);
-      this.lookups.set(table.name, lookup);
-    }
-    return lookup.get(...key) as SqlValue[] | undefined;
+    if (!lookup) this.lookups.set(table.name, (lookup = currentRowLookup(this.db, table)));
+    return lookup(key);
   }
 }

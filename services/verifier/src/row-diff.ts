@@ -12,6 +12,8 @@ import {
   rowidName,
   sqlValueFromCanonical,
   TableReader,
+  CHUNK_BYTES,
+  rowBytes,
   ByteBuffer,
   toPgText,
   type ColumnModel,
@@ -359,11 +361,14 @@ class RangeDiff {
     // Text keys sort by their UTF-8 bytes on both sides (CAST … COLLATE BINARY, COLLATE "C"),
     // an order no SQLite index serves: one ordered statement, read as it streams.
     let chunk: SqlValue[][] = [];
+    let bytes = 0;
     for (const raw of sqliteOrdered(this.db, this.table, this.keyCols)) {
       chunk.push(raw);
-      if (chunk.length >= this.rangeRows) {
+      bytes += rowBytes(raw);
+      if (chunk.length >= this.rangeRows || bytes >= CHUNK_BYTES) {
         yield chunk;
         chunk = [];
+        bytes = 0;
       }
     }
     if (chunk.length > 0) yield chunk;

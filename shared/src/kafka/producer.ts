@@ -17,6 +17,12 @@ export interface OutgoingMessage {
 
 /** Messages per produce request: larger requests cost more than they save here. */
 const REQUEST_MESSAGES = 1000;
+/**
+ * Bytes of keys and values per produce request: a partition's batch must fit the topic's
+ * max.message.bytes (1 MB by default on topics liteshift did not create). A larger
+ * message goes alone.
+ */
+const REQUEST_BYTES = 512 * 1024;
 
 export interface ProducerSettings {
   brokers: string[];
@@ -73,17 +79,21 @@ export class MessageProducer {
   }
 
   private async sendNow(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
-    for (let i = 0; i < messages.length; i += REQUEST_MESSAGES) {
+    for (let i = 0; i < messages.length; ) {
       // A plain loop making objects of one shape: a spread per message cost a third of a
       // second per million (1M-task snapshot).
-      const slice: MessageToSend[] = new Array(Math.min(REQUEST_MESSAGES, messages.length - i));
-      for (let j = 0; j < slice.length; j++) {
-        const m = messages[i + j]!;
-        slice[j] = { topic, key: m.key ?? undefined, value: m.value ?? undefined, headers: m.headers ? headerMap(m.headers) : undefined };
+      const slice: MessageToSend[] = [];
+      for (let bytes = 0; i < messages.length && slice.length < REQUEST_MESSAGES; i++) {
+        const m = messages[i]!;
+        const size = (m.key?.length ?? 0) + (m.value?.length ?? 0);
+        if (slice.length > 0 && bytes + size > REQUEST_BYTES) break;
+        bytes += size;
+        slice.push({ topic, key: m.key ?? undefined, value: m.value ?? undefined, headers: m.headers ? headerMap(m.headers) : undefined });
       }
       try {
         await this.producer.send({ messages: slice });
       } catch (error) {
+        if (leafErrors(error).some((e) => (e as { apiId?: string }).apiId === 'MESSAGE_TOO_LARGE')) throw tooLarge(topic, slice, error);
         this.renew();
         this.settings.log.warn({ topic, err: describe(error) }, 'Kafka did not acknowledge a send; a new producer takes the next one');
         throw new LiteshiftError('KAFKA_FAILED', `cannot write to Kafka topic ${topic}: ${describe(error)}`, {
@@ -105,6 +115,23 @@ type MessageToSend = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
 
 function headerMap(headers: Record<string, string>): Map<Buffer, Buffer> {
   return new Map(Object.entries(headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)]));
+}
+
+/** The errors at the bottom of platformatic's nested AggregateErrors (one per partition that failed). */
+function leafErrors(error: unknown): unknown[] {
+  const nested = (error as { errors?: unknown[] } | null)?.errors;
+  return Array.isArray(nested) && nested.length > 0 ? nested.flatMap(leafErrors) : [error];
+}
+
+/** Kafka refuses a message over the topic's max.message.bytes: retrying cannot help, raising the limit can. */
+function tooLarge(topic: string, slice: readonly MessageToSend[], cause: unknown): LiteshiftError {
+  const largest = Math.max(...slice.map((m) => (m.key?.length ?? 0) + (m.value?.length ?? 0)));
+  const mb = (largest / 1024 / 1024).toFixed(1);
+  return new LiteshiftError('KAFKA_MESSAGE_TOO_LARGE', `Kafka refused a ${mb} MB message for topic ${topic}: a row of that table is larger than the topic accepts`, {
+    hint: `raise its max.message.bytes: kafka-configs.sh --alter --entity-type topics --entity-name ${topic} --add-config max.message.bytes=<bytes>; topics liteshift creates allow 16 MB`,
+    retriable: false,
+    cause,
+  });
 }
 
 function describe(error: unknown): string {

@@ -44,20 +44,46 @@ export class TableReader {
     this.cursorIndexes = cursorColumn >= 0 ? [cursorColumn] : cursor.map((_, i) => this.columnCount + i);
   }
 
-  /** Rows as arrays in model column order (the key's values are at keyIndexes). */
-  *chunks(chunkRows: number): Generator<SqlValue[][]> {
+  /**
+   * Rows as arrays in model column order (the key's values are at keyIndexes), at most
+   * `chunkRows` and about `chunkBytes` a chunk: rows of large blobs come a few at a time.
+   */
+  *chunks(chunkRows: number, chunkBytes = CHUNK_BYTES): Generator<SqlValue[][]> {
     const first = this.db.prepare(this.firstSql).raw(true);
     const next = this.db.prepare(this.sql).raw(true);
     let cursor: SqlValue[] | null = null;
     for (;;) {
-      const rows = (cursor === null ? first.all(chunkRows) : next.all(...cursor, chunkRows)) as SqlValue[][];
+      const rows: SqlValue[][] = [];
+      let bytes = 0;
+      // Leaving the loop early resets the statement: the read ends with the chunk.
+      for (const row of (cursor === null ? first.iterate(chunkRows) : next.iterate(...cursor, chunkRows)) as IterableIterator<SqlValue[]>) {
+        rows.push(row);
+        bytes += rowBytes(row);
+        if (bytes >= chunkBytes) break;
+      }
       if (rows.length === 0) return;
       const last = rows[rows.length - 1]!;
       cursor = this.cursorIndexes.map((i) => last[i]!);
       if (last.length > this.columnCount) for (let i = 0; i < rows.length; i++) rows[i]!.length = this.columnCount;
-      const more = rows.length === chunkRows;
+      const more = rows.length === chunkRows || bytes >= chunkBytes;
       yield rows;
       if (!more) return;
     }
   }
+}
+
+/**
+ * What a chunk of rows may hold in values, roughly: far above a chunk of ordinary rows
+ * (5,000 Todo tasks are ~0.75 MB), so only rows of large text or blobs make chunks shorter.
+ */
+export const CHUNK_BYTES = 8 * 1024 * 1024;
+
+/** A row's size in memory, roughly: text in UTF-16 units, blobs in bytes, 8 for anything else. */
+export function rowBytes(row: readonly SqlValue[]): number {
+  let n = 0;
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    n += typeof v === 'string' || v instanceof Uint8Array ? v.length : 8;
+  }
+  return n;
 }
