@@ -41,6 +41,7 @@ const COLUMNS = [
   column('done', 'boolean', 'boolean'),
   column('score', 'real', 'double precision'),
   column('zoned', 'timestamptz', 'timestamptz'),
+  column('data', 'blob', 'bytea'),
 ];
 
 function table(name: string): TableModel {
@@ -52,12 +53,12 @@ const codec = new ChangeEventCodec(tableSchemas(table('t')));
 /** Rows the transcoder takes, with the values most likely to be written wrong in binary. */
 function rows(): SqlValue[][] {
   const out: SqlValue[][] = [
-    [1n, 0n, 0n, '', '2000-01-01 00:00:00', '2000-01-01', 0n, 0, '2000-01-01 00:00:00'],
-    [2n, 2147483647n, 32767n, 'tab\there, new\nline, cr\r, back\\slash', '0001-01-01 00:00:00', '0001-01-01', 1n, -0, '9999-12-31 23:59:59'],
-    [3n, -2147483648n, -32768n, 'crème brûlée 🍮 — 日本', '9999-12-31 23:59:59', '9999-12-31', null, 1e308, '1970-01-01 00:00:00'],
-    [9007199254740991n, -1n, -1n, 'x'.repeat(70) + 'é'.repeat(40), '2024-12-31 24:00:00', '2024-02-29', 1n, -2.5e-300, '2016-12-31 23:59:60'],
-    [-9007199254740991n, null, null, null, '1899-12-31 23:59:59', '1600-02-29', 0n, 123456789.125, null],
-    [5n, 7n, 7n, '\\N', '1900-03-01 12:34:56', '2100-02-28', 1n, 5e-324, '2285-01-01 00:00:00'],
+    [1n, 0n, 0n, '', '2000-01-01 00:00:00', '2000-01-01', 0n, 0, '2000-01-01 00:00:00', Buffer.alloc(0)],
+    [2n, 2147483647n, 32767n, 'tab\there, new\nline, cr\r, back\\slash', '0001-01-01 00:00:00', '0001-01-01', 1n, -0, '9999-12-31 23:59:59', Buffer.from([0, 1, 2, 0x5c, 0xff])],
+    [3n, -2147483648n, -32768n, 'crème brûlée 🍮 — 日本', '9999-12-31 23:59:59', '9999-12-31', null, 1e308, '1970-01-01 00:00:00', 'text in a blob 🍮'],
+    [9007199254740991n, -1n, -1n, 'x'.repeat(70) + 'é'.repeat(40), '2024-12-31 24:00:00', '2024-02-29', 1n, -2.5e-300, '2016-12-31 23:59:60', Buffer.alloc(100, 0xab)],
+    [-9007199254740991n, null, null, null, '1899-12-31 23:59:59', '1600-02-29', 0n, 123456789.125, null, null],
+    [5n, 7n, 7n, '\\N', '1900-03-01 12:34:56', '2100-02-28', 1n, 5e-324, '2285-01-01 00:00:00', Buffer.from('\\N')],
   ];
   let seed = 7;
   const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
@@ -78,6 +79,7 @@ function rows(): SqlValue[][] {
       BigInt(Math.floor(rand() * 2)),
       (rand() - 0.5) * 10 ** Math.floor(rand() * 40 - 20),
       rand() < 0.5 ? null : `${date} ${time}`,
+      rand() < 0.2 ? null : Buffer.from(Array.from({ length: Math.floor(rand() * 80) }, () => Math.floor(rand() * 256))),
     ]);
   }
   return out;
@@ -142,5 +144,7 @@ describe('COPY in binary from the transcoder', () => {
     expect(await row('9007199254740991')).toMatchObject({ due: '2025-01-01 00:00:00', day: '2024-02-29', zoned: '2017-01-01 00:00:00+00' });
     expect(await row('2')).toMatchObject({ due: '0001-01-01 00:00:00', zoned: '9999-12-31 23:59:59+00', score: '0', title: 'tab\there, new\nline, cr\r, back\\slash' });
     expect(await row('-9007199254740991')).toMatchObject({ day: '1600-02-29', due: '1899-12-31 23:59:59' });
+    const blobs = await client.query<{ hex: string | null }>("SELECT encode(data, 'hex') AS hex FROM by_binary WHERE id < 100 OR id = 9007199254740991 ORDER BY id");
+    expect(blobs.rows.map((r) => r.hex)).toEqual([null, '', '0001025cff', Buffer.from('text in a blob 🍮').toString('hex'), '5c4e', 'ab'.repeat(100)]);
   });
 });

@@ -13,6 +13,8 @@ const enum Fast {
   Boolean,
   Timestamp,
   Date,
+  /** A bytea column: its bytes as they are (binary COPY only; text COPY leaves it to the general path). */
+  Bytes,
 }
 
 interface ColumnPlan {
@@ -39,6 +41,7 @@ const BINARY_TYPES: Record<string, string> = {
   date: 'date',
   boolean: 'boolean',
   'double precision': 'double precision',
+  bytea: 'bytea',
 };
 
 const INTEGER_TYPES: Record<string, { bounds: readonly [number, number]; width: number }> = {
@@ -65,6 +68,8 @@ function planColumn(column: ColumnModel): ColumnPlan {
       return plan(Fast.Timestamp);
     case 'date':
       return plan(Fast.Date);
+    case 'blob':
+      return plan(column.pgType === 'bytea' ? Fast.Bytes : Fast.None);
     default:
       return plan(Fast.None);
   }
@@ -115,7 +120,7 @@ function writePgTimestamp(bytes: Uint8Array, at: number, out: ByteBuffer): void 
 /**
  * Turns a change event's row, still Avro-encoded, into COPY data without making a
  * JavaScript value per column. It covers the shapes most rows have (integers, UTF-8 text,
- * canonical dates and timestamps, booleans, doubles); for anything else it declines and
+ * canonical dates and timestamps, booleans, doubles, blobs); for anything else it declines and
  * the caller takes the general path (which also finds the rows to reject). Where every
  * column of the target table has the type the model gives it and that type has a binary
  * form it knows, it writes COPY's binary format (PostgreSQL then parses no text: its COPY
@@ -240,6 +245,16 @@ export class AvroCopyTranscoder {
         } else {
           writePgTimestamp(r.buf, from, out);
         }
+        return true;
+      }
+      case Fast.Bytes: {
+        // Blobs, and text stored in a BLOB column: the general path sends the UTF-8 of
+        // that text, which is what Avro holds.
+        if (!binary || (branch !== ValueClass.Bytes && branch !== ValueClass.String)) return false;
+        const length = r.readLength();
+        out.int32(length);
+        out.copy(r.buf, r.pos, r.pos + length);
+        r.pos += length;
         return true;
       }
       default:
