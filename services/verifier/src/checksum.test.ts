@@ -51,11 +51,12 @@ describe('writeChecksumField', () => {
     expect(field(null)).toBe('~');
     expect(field('é')).toBe('2:é');
     // the length is UTF-8 bytes, as PostgreSQL's octet_length counts them, short or long
-    for (const text of ['', 'a', 'ü', '€', '🍮', 'x🍮y', 'a'.repeat(300), '日本'.repeat(40), 'crème brûlée'.repeat(9)]) {
+    for (const text of ['', 'a', 'ü', '€', '🍮', 'x🍮y', 'a'.repeat(300), 'x'.repeat(100) + 'é', '日本'.repeat(40), 'crème brûlée'.repeat(9)]) {
       expect(field(text)).toBe(`${Buffer.byteLength(text, 'utf8')}:${text}`);
     }
     // a lone surrogate is hashed as U+FFFD, as the text PostgreSQL received would hold it
     expect(field('a\ud800b')).toBe('5:a\ufffdb');
+    expect(field(`${'a'.repeat(100)}\ud800`)).toBe(`103:${'a'.repeat(100)}\ufffd`);
     expect(field('1:a') + field('')).not.toBe(field('1') + field('a'));
   });
 });

@@ -81,6 +81,9 @@ export function writeChecksumField(out: ByteBuffer, text: string | null): void {
 }
 
 export function pgChecksumField(column: ColumnModel, alias = 't'): string {
+  const c = `${alias}.${quoteIdent(pgColumnName(column))}`;
   const text = pgChecksumText(column, alias);
-  return `CASE WHEN ${alias}.${quoteIdent(pgColumnName(column))} IS NULL THEN '~' ELSE octet_length(${text})::text || ':' || ${text} END`;
+  // bytea prints as \x and two hex digits a byte: its length without printing it twice.
+  const length = column.pgType === 'bytea' ? `(2 + 2 * octet_length(${c}))` : `octet_length(${text})`;
+  return `CASE WHEN ${c} IS NULL THEN '~' ELSE ${length}::text || ':' || ${text} END`;
 }

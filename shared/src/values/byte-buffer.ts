@@ -49,6 +49,14 @@ export class ByteBuffer {
 
   /** `s` when every character of it is ASCII (then true); else nothing is written. */
   tryAscii(s: string): boolean {
+    if (s.length > 64) {
+      // Long text (a blob's hex, say) natively: it is ASCII when its UTF-8 is one byte a character.
+      this.ensure(s.length * 3);
+      const written = this.buf.write(s, this.pos, 'utf8');
+      if (written !== s.length) return false;
+      this.pos += written;
+      return true;
+    }
     this.ensure(s.length);
     const start = this.pos;
     for (let i = 0; i < s.length; i++) {
