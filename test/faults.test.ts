@@ -55,6 +55,11 @@ describe('the extractor SIGKILLed mid-snapshot and mid-stream, then restarted', 
     expect(resumed.map((l) => [l.watermark, l.done])).toEqual([[watermark, ['recurring_patterns']]]);
     // recurring_patterns was not read again.
     expect(logged(extract, 'snapshot of table read').map((l) => l.table)).toEqual(['tasks', 'users']);
+    // Each chunk's line says how many rows it sent: they add up to the table's.
+    for (const read of logged(extract, 'snapshot of table read')) {
+      const chunks = logged(extract, 'snapshot chunk sent').filter((l) => l.table === read.table);
+      expect(chunks.reduce((n, l) => n + Number(l.rows), 0), String(read.table)).toBe(read.rows);
+    }
     await writer.waitForAccepted(writer.progress.accepted + 300);
     const summary = await p.drain(writer);
     expect(summary.ops['delete task'] ?? 0).toBeGreaterThan(0);

@@ -234,7 +234,8 @@ export class Extractor {
       const reader = new TableReader(db, table);
       for (const rows of reader.chunks(chunkRows)) {
         const sendFrom = performance.now();
-        done += rows.length;
+        const count = rows.length;
+        done += count;
         const sending = dispatcher.dispatchSnapshot(table.name, rows, reader.keyIndexes, watermark);
         // The rows are encoded by now. Emptied, the chunk is garbage while the previous send
         // is acknowledged; held, every young collection meanwhile would copy its thousands
@@ -242,7 +243,7 @@ export class Extractor {
         rows.length = 0;
         await sending;
         progress(table.name, done, Math.max(total, done));
-        log[this.options.batchLogLevel ?? 'info']({ table: table.name, rows: rows.length, done, total: Math.max(total, done) }, 'snapshot chunk sent');
+        log[this.options.batchLogLevel ?? 'info']({ table: table.name, rows: count, done, total: Math.max(total, done) }, 'snapshot chunk sent');
         // Where a slow snapshot spends its time: reading SQLite, or waiting for Kafka to acknowledge the chunk before.
         log.debug({ table: table.name, readMs: Math.round(sendFrom - readFrom), ackWaitMs: Math.round(performance.now() - sendFrom) }, 'snapshot chunk timing');
         readFrom = performance.now();
