@@ -12,6 +12,8 @@
  *   --only a,b            run only these sections, in this fixed order:
  *                           liteshift  migrate → READY, then a separate `verify --json`, then
  *                                      `extract` and `load` as separate processes
+ *                           blobs      a table of large blobs (--blob-rows rows of 2 MB): migrate,
+ *                                      extract and load alone, and pgloader as is
  *                           live       latency + overhead (below), on a smaller database
  *                           latency    change latency through extract/load --follow
  *                           overhead   the capture triggers' cost to the application's writes
@@ -19,6 +21,8 @@
  *                           raw        sqlite3 -csv | psql \copy, per table
  *                         default: all of them.
  *   --skip-pgloader       leave pgloader out
+ *   --blob-rows N         rows of the blobs section's database (default 300, i.e. 600 MB),
+ *                         cached as ~/.cache/liteshift/bench/blobs-<N>x2MB.db
  *   --repeat N            run the liteshift, pgloader and raw sections N times each (default
  *                         1) and report the median of every figure; the JSON keeps each run
  *   --live-tasks N        tasks in the database of the live figures (default 20000; its
@@ -67,12 +71,13 @@ import { count, megabytes, millis, ratio, renderTable, seconds } from './lib/for
 import { Databases, DEFAULT_ADMIN_URL, countRows, describeUrl, withClient } from './lib/pg.mjs';
 import { haveGnuTime, runMeasured, runQuiet, stopAll, which } from './lib/proc.mjs';
 import { measureCaptureOverhead, measureLatency } from './lib/live.mjs';
+import { ensureBlobDataset, runBlobs } from './lib/blobs.mjs';
 import { firstMatch, tailOf } from './lib/util.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = [process.execPath, join(ROOT, 'bin', 'liteshift.js')];
 const TABLES = ['users', 'recurring_patterns', 'tasks'];
-const ALL_SECTIONS = ['liteshift', 'latency', 'overhead', 'pgloader', 'raw'];
+const ALL_SECTIONS = ['liteshift', 'blobs', 'latency', 'overhead', 'pgloader', 'raw'];
 
 // ───────────────────────────── options ─────────────────────────────
 
@@ -92,6 +97,7 @@ function parseArgs(argv) {
     latencySeconds: 20,
     overheadSeconds: 5,
     repeat: 1,
+    blobRows: 300,
   };
   const num = (flag, v, { integer = true, min = 1 } = {}) => {
     const n = Number(String(v ?? '').replace(/_/g, ''));
@@ -108,6 +114,7 @@ function parseArgs(argv) {
       case '--only': o.only = String(value() ?? ''); break;
       case '--skip-pgloader': o.skipPgloader = true; break;
       case '--repeat': o.repeat = num(flag, value()); break;
+      case '--blob-rows': o.blobRows = num(flag, value()); break;
       case '--live-tasks': o.liveTasks = num(flag, value()); break;
       case '--latency-rate': o.latencyRate = num(flag, value()); break;
       case '--latency-seconds': o.latencySeconds = num(flag, value(), { integer: false, min: 0.1 }); break;
@@ -124,7 +131,7 @@ function parseArgs(argv) {
         sections.add('latency');
         sections.add('overhead');
       } else if (ALL_SECTIONS.includes(name)) sections.add(name);
-      else fail(`--only: unknown section "${name}" (choose from liteshift, live, latency, overhead, pgloader, raw)`);
+      else fail(`--only: unknown section "${name}" (choose from liteshift, blobs, live, latency, overhead, pgloader, raw)`);
     }
     if (sections.size === 0) fail('--only needs at least one section');
   }
@@ -675,6 +682,19 @@ function buildTable(report) {
       `${ratio(Q.verifyVsMigrate)} (verify ${seconds(L.verify.wallMs)} ÷ migrate ${seconds(L.migrate.wallMs)}; in-migrate verify phase ${ratio(Q.verifyPhaseVsMigrate)})`,
     ]);
   }
+  const B = r.blobs;
+  if (B?.error) add(['blobs: liteshift migrate', '—', '—', '—', `FAILED: ${B.error}`]);
+  if (B?.migrate) {
+    const size = `${B.rows} rows of 2 MB (${megabytes(B.sizeBytes)})`;
+    const outcome = (m) => (m.exitCode === 0 ? '' : `; exit ${m.exitCode}${m.firstError ? `: ${m.firstError}` : ''}`);
+    add(['blobs: liteshift migrate → READY', seconds(B.migrate.wallMs), count(B.rows / (B.migrate.wallMs / 1000)), megabytes(B.migrate.peakRssBytes), `${size}, ${count(B.migrate.mbPerSec)} MB/s${outcome(B.migrate)}`], B.migrate);
+    add(['blobs: liteshift extract', seconds(B.extract.wallMs), count(B.rows / (B.extract.wallMs / 1000)), megabytes(B.extract.peakRssBytes), `alone${outcome(B.extract)}`], B.extract);
+    add(['blobs: liteshift load', seconds(B.load.wallMs), count(B.rows / (B.load.wallMs / 1000)), megabytes(B.load.peakRssBytes), `alone; ${B.load.rowsInTarget} rows arrived${outcome(B.load)}`], B.load);
+    if (B.pgloader) {
+      const P = B.pgloader;
+      add(['blobs: pgloader (as is)', seconds(P.wallMs), count(B.rows / (P.wallMs / 1000)), megabytes(P.peakRssBytes), `${P.rowsInTarget ?? 'no'} of ${B.rows} rows arrived, exit ${P.exitCode}${P.firstError ? `; ${P.firstError}` : ''}`], P);
+    }
+  }
   const T = r.latency;
   if (T?.error) add(['live: change latency', '—', '—', '—', `FAILED: ${T.error}`]);
   if (T?.latencyMs) {
@@ -777,7 +797,12 @@ async function main() {
   }
   checkInterrupted();
 
-  const kafka = await kafkaBrokers(cacheDir, logDir, uniq, s.has('liteshift') || s.has('latency'));
+  const blobs = s.has('blobs') ? ensureBlobDataset(cacheDir, opts.blobRows, say) : undefined;
+  if (blobs) {
+    report.blobDataset = blobs;
+    say(`· blobs dataset: ${basename(blobs.path)} (${megabytes(blobs.sizeBytes)})`);
+  }
+  const kafka = await kafkaBrokers(cacheDir, logDir, uniq, s.has('liteshift') || s.has('blobs') || s.has('latency'));
   if (kafka) {
     report.kafka = { brokers: kafka.brokers, source: kafka.source };
     say(`· Kafka at ${kafka.brokers} (${kafka.source})`);
@@ -807,6 +832,7 @@ async function main() {
   };
 
   await section('liteshift', runLiteshift, opts.repeat);
+  await section('blobs', (c) => runBlobs(c, { blobs, cli: CLI, cwd: ROOT, say }));
   // The live figures while Kafka is up; then Kafka stops, so that pgloader and the raw
   // pipe do not share the machine with an idle broker.
   await section('latency', () =>
