@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { ColumnModel, ValueKind } from '@liteshift/shared';
 import { ByteBuffer } from '@liteshift/shared';
@@ -37,6 +38,17 @@ describe('checksumText: one form per type, whatever text the value arrived as', 
     expect(checksumText(column('real'), '\u0000rejected: x')).toBe('\u0000rejected: x');
     expect(checksumText(column('text'), ' a\tb ')).toBe(' a\tb ');
     expect(checksumText(column('blob'), '\\x00ff')).toBe('\\x00ff');
+  });
+});
+
+describe('checksumText of bytea', () => {
+  const bytea = (): ColumnModel => ({ ...column('blob'), pgType: 'bytea' });
+  it('keeps the hex of short values and takes the md5 of long ones, as pgChecksumText does', () => {
+    const short = Buffer.alloc(64, 7);
+    const long = Buffer.alloc(65, 7);
+    expect(checksumText(bytea(), `\\x${short.toString('hex')}`)).toBe(`\\x${short.toString('hex')}`);
+    expect(checksumText(bytea(), `\\x${long.toString('hex')}`)).toBe(`md5:${createHash('md5').update(long).digest('hex')}`);
+    expect(pgChecksumText(bytea())).toBe(`CASE WHEN octet_length(t."c") > 64 THEN 'md5:' || md5(t."c") ELSE t."c"::text END`);
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { canonical, pgColumnName, quoteIdent, type ByteBuffer, type ColumnModel } from '@liteshift/shared';
 
 /**
@@ -24,9 +25,21 @@ export function doubleHex(n: number): string {
   return doubleBits.toString('hex');
 }
 
+/**
+ * A bytea longer than this is checksummed by its md5 on both sides, not by its hex: hashing
+ * megabytes of hex twice (into the field, then into the range) cost more than the rest of
+ * the comparison. Short ones keep the hex, cheaper than an md5 each.
+ */
+const BYTEA_DIGEST_FROM = 64;
+/** The printed form of such a bytea: `md5:` and 32 hex digits. */
+const BYTEA_DIGEST_LENGTH = 36;
+
 /** The checksummed text of a value as the loader would have written it (`text` from toPgText). */
 export function checksumText(column: ColumnModel, text: string | null): string | null {
   if (text === null || text.startsWith('\u0000')) return text;
+  if (column.pgType === 'bytea' && text.length > 2 + 2 * BYTEA_DIGEST_FROM && text.startsWith('\\x')) {
+    return `md5:${createHash('md5').update(Buffer.from(text.slice(2), 'hex')).digest('hex')}`;
+  }
   switch (column.kind) {
     case 'real':
       return doubleHex(Number(text));
@@ -47,6 +60,7 @@ export function checksumText(column: ColumnModel, text: string | null): string |
 /** The same text computed by PostgreSQL from column `column` of the row aliased `alias`. */
 export function pgChecksumText(column: ColumnModel, alias = 't'): string {
   const c = `${alias}.${quoteIdent(pgColumnName(column))}`;
+  if (column.pgType === 'bytea') return `CASE WHEN octet_length(${c}) > ${BYTEA_DIGEST_FROM} THEN 'md5:' || md5(${c}) ELSE ${c}::text END`;
   switch (column.kind) {
     case 'real':
       return `encode(float8send(${c}::float8), 'hex')`;
@@ -83,7 +97,7 @@ export function writeChecksumField(out: ByteBuffer, text: string | null): void {
 export function pgChecksumField(column: ColumnModel, alias = 't'): string {
   const c = `${alias}.${quoteIdent(pgColumnName(column))}`;
   const text = pgChecksumText(column, alias);
-  // bytea prints as \x and two hex digits a byte: its length without printing it twice.
-  const length = column.pgType === 'bytea' ? `(2 + 2 * octet_length(${c}))` : `octet_length(${text})`;
+  // A bytea's printed length, without printing it twice: \x and two hex digits a byte, or its md5 form.
+  const length = column.pgType === 'bytea' ? `(CASE WHEN octet_length(${c}) > ${BYTEA_DIGEST_FROM} THEN ${BYTEA_DIGEST_LENGTH} ELSE 2 + 2 * octet_length(${c}) END)` : `octet_length(${text})`;
   return `CASE WHEN ${c} IS NULL THEN '~' ELSE ${length}::text || ':' || ${text} END`;
 }
