@@ -69,7 +69,7 @@ import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { count, megabytes, millis, ratio, renderTable, seconds } from './lib/format.mjs';
 import { Databases, DEFAULT_ADMIN_URL, countRows, describeUrl, withClient } from './lib/pg.mjs';
-import { haveGnuTime, runMeasured, runQuiet, stopAll, which } from './lib/proc.mjs';
+import { figuresOf, haveGnuTime, runMeasured, runQuiet, stopAll, which } from './lib/proc.mjs';
 import { measureCaptureOverhead, measureLatency } from './lib/live.mjs';
 import { ensureBlobDataset, runBlobs } from './lib/blobs.mjs';
 import { firstMatch, tailOf } from './lib/util.mjs';
@@ -386,11 +386,7 @@ async function measurePgloader(path, args, { ctx, url, logName }) {
   const counts = await checkCounts(url, dataset);
   const error = firstMatch(readFileSync(logFile, 'utf8'), / (ERROR|FATAL) /);
   return {
-    exitCode: r.code,
-    wallMs: r.wallMs,
-    peakRssBytes: r.peakRssBytes,
-    cpuMs: r.cpuMs,
-    serverCpuMs: r.serverCpuMs,
+    ...figuresOf(r),
     rowsInTarget: counts.got,
     ok: counts.ok,
     firstError: error?.replace(/^\S+\s+/, ''),

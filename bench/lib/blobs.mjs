@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } fro
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { countRows } from './pg.mjs';
-import { runMeasured, which } from './proc.mjs';
+import { figuresOf, runMeasured, which } from './proc.mjs';
 import { firstMatch } from './util.mjs';
 
 const BLOB_BYTES = 2 * 1024 * 1024;
@@ -48,11 +48,7 @@ export async function runBlobs(ctx, { blobs, cli, cwd, say }) {
     const rowsInTarget = url ? await countRows(url, 'attachments').catch(() => null) : undefined;
     const error = firstMatch(readFileSync(logFile, 'utf8'), / (ERROR|FATAL) |^liteshift: |^Heap exhausted/m);
     return {
-      exitCode: r.code,
-      wallMs: r.wallMs,
-      peakRssBytes: r.peakRssBytes,
-      cpuMs: r.cpuMs,
-      serverCpuMs: r.serverCpuMs,
+      ...figuresOf(r),
       mbPerSec: blobs.sizeBytes / 1024 / 1024 / (r.wallMs / 1000),
       ...(rowsInTarget !== undefined ? { rowsInTarget } : {}),
       ...(error ? { firstError: error.replace(/^\S+\s+(?=\S+ (ERROR|FATAL))/, '').slice(0, 200) } : {}),

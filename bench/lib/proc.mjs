@@ -89,6 +89,11 @@ export function kafkaBrokerCpuMs() {
   return cpuOfProcessesMs((pid, name) => name === 'java' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka'));
 }
 
+/** The figures of a runMeasured result that every section reports. */
+export function figuresOf(r) {
+  return { exitCode: r.code, wallMs: r.wallMs, peakRssBytes: r.peakRssBytes, cpuMs: r.cpuMs, serverCpuMs: r.serverCpuMs };
+}
+
 /**
  * Runs a command to completion. Returns { code, signal, wallMs, peakRssBytes, cpuMs,
  * serverCpuMs, brokerCpuMs, stdout }. stderr (and stdout unless captured) go to `logFile`. Peak RSS and
