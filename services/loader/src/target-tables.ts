@@ -1,5 +1,6 @@
 import {
   LiteshiftError,
+  META_TABLES,
   columnDefinition,
   columnTypes,
   createTableSql,
@@ -49,7 +50,7 @@ export async function ensureTargetTable(
       await requireUniqueKey(client, schema, table);
     }
     await client.query(
-      `INSERT INTO liteshift.tables (table_name, target_schema, fingerprint, model) VALUES ($1, $2, $3, $4)
+      `INSERT INTO ${META_TABLES.tables} (table_name, target_schema, fingerprint, model) VALUES ($1, $2, $3, $4)
        ON CONFLICT (table_name) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, model = EXCLUDED.model, target_schema = EXCLUDED.target_schema`,
       [table.name, schema, fingerprint, JSON.stringify(table)],
     );
@@ -83,7 +84,7 @@ async function requireUniqueKey(client: pg.ClientBase, schema: string, table: Ta
 export async function dropTargetTables(client: PgPoolClient | pg.ClientBase, schema: string, tables: readonly TableModel[]): Promise<void> {
   for (const table of tables) {
     await client.query(dropTableSql(schema, table));
-    await client.query('DELETE FROM liteshift.tables WHERE table_name = $1', [table.name]);
-    await client.query('DELETE FROM liteshift.rejects WHERE table_name = $1', [table.name]);
+    await client.query(`DELETE FROM ${META_TABLES.tables} WHERE table_name = $1`, [table.name]);
+    await client.query(`DELETE FROM ${META_TABLES.rejects} WHERE table_name = $1`, [table.name]);
   }
 }
