@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { TableModel } from '../schema/model.js';
 import { envelopeSchema } from '../contracts/change-event.js';
+import { VALUE_UNION } from './binary.js';
 
 /**
  * A table's change-event schemas: the row (and key) records of the envelope the contract
@@ -10,15 +11,6 @@ import { envelopeSchema } from '../contracts/change-event.js';
  * type is the loader's job, where a refused value becomes a reject.
  */
 
-/** Union branches, in this order, for every column. */
-export const VALUE_UNION = ['null', 'long', 'double', 'string', 'bytes'] as const;
-export const enum ValueClass {
-  Null = 0,
-  Long = 1,
-  Double = 2,
-  String = 3,
-  Bytes = 4,
-}
 
 export type AvroSchema = Record<string, unknown>;
 
