@@ -1,13 +1,12 @@
-import { lockOffset, postgresError, storeOffset, type PgPool, type UndecodedMessage } from '@liteshift/shared';
-import { insertRejects, type RejectRow } from './rejects.js';
-import type { ApplyStats, KeyedChange, TableApplier } from './table-applier.js';
-
 /**
  * The apply transaction (DESIGN contract 5): one batch of one partition, in one
  * PostgreSQL transaction — lock the partition's offset → dead letters → apply (collapse
  * per key, COPY/upsert/delete) → rejects → store the next offset → commit. A crash
  * anywhere rolls all of it back together: nothing lost, nothing applied twice.
  */
+import { lockOffset, postgresError, storeOffset, type PgPool, type UndecodedMessage } from '@liteshift/shared';
+import { insertRejects, type RejectRow } from './rejects.js';
+import type { ApplyStats, KeyedChange, TableApplier } from './table-applier.js';
 
 /** One partition's batch, decoded. */
 export interface PartitionBatch {

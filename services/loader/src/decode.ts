@@ -1,3 +1,8 @@
+/**
+ * Decoding change events with the writer schemas the loader knows, for a target table:
+ * pure, no I/O. The target is the newest writer schema of its table; an older writer's
+ * columns are mapped onto the target's (schemas evolve by adding columns).
+ */
 import {
   ChangeEventCodec,
   errorMessage,
@@ -9,12 +14,6 @@ import {
   type TableModel,
 } from '@liteshift/shared';
 import type { KeyedChange } from './table-applier.js';
-
-/**
- * Decoding change events with the writer schemas the loader knows, for a target table:
- * pure, no I/O. The target is the newest writer schema of its table; an older writer's
- * columns are mapped onto the target's (schemas evolve by adding columns).
- */
 
 interface WriterSchema {
   record: SchemaRecord;

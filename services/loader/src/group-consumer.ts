@@ -1,3 +1,11 @@
+/**
+ * The loader's membership of its consumer group: the only code that uses the Kafka
+ * client's consumer API. PostgreSQL's offsets are the truth (contract 5): Kafka's
+ * committed offsets of the group may be ahead (an emptied or new target database, a
+ * replay) or behind (a crash between the two commits), so every assigned partition is
+ * sought to PostgreSQL's offset at each join, and a batch that starts past it is read
+ * again from there.
+ */
 import {
   LiteshiftError,
   errorMessage,
@@ -11,15 +19,6 @@ import {
   type Logger,
 } from '@liteshift/shared';
 import type { LoaderEvents } from './events.js';
-
-/**
- * The loader's membership of its consumer group: the only code that uses the Kafka
- * client's consumer API. PostgreSQL's offsets are the truth (contract 5): Kafka's
- * committed offsets of the group may be ahead (an emptied or new target database, a
- * replay) or behind (a crash between the two commits), so every assigned partition is
- * sought to PostgreSQL's offset at each join, and a batch that starts past it is read
- * again from there.
- */
 
 export interface GroupConsumerOptions {
   kafka: Kafka;

@@ -1,3 +1,9 @@
+/**
+ * The writer schemas the loader knows, from the schema topic (read whole, or consumed as
+ * it grows): the only reader of schema records in the loader. The newest writer schema of
+ * a table defines its target table, created or altered here; batches are decoded for it
+ * (decode.ts).
+ */
 import {
   newestPerTable,
   parseSchemaRecord,
@@ -16,13 +22,6 @@ import {
 import { ensureTargetTable } from './target-tables.js';
 import { TableApplier } from './table-applier.js';
 import { UNKNOWN_WRITER, WriterDecoder, type DecodedChange } from './decode.js';
-
-/**
- * The writer schemas the loader knows, from the schema topic (read whole, or consumed as
- * it grows): the only reader of schema records in the loader. The newest writer schema of
- * a table defines its target table, created or altered here; batches are decoded for it
- * (decode.ts).
- */
 
 /** A table as the loader applies it: with the target's writer schema. */
 export interface TargetTable {
