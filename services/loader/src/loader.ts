@@ -18,6 +18,7 @@ import {
   sendDeadLetters,
   topicOffsets,
   readSnapshotMarker,
+  schemaTopic,
   endOffsets,
   type Admin,
   type HealthState,
@@ -33,7 +34,7 @@ import type pg from 'pg';
 import { applyBatch } from './apply-transaction.js';
 import { LoaderEvents, countTotals, logLoaderEvents } from './events.js';
 import { finalizeTables, type FinalizeStage } from './finalize.js';
-import { GroupConsumer } from './group-consumer.js';
+import { GroupConsumer, type BatchPosition, type BatchResult } from './group-consumer.js';
 import type { LoaderMetrics } from './metrics.js';
 import { planReplay, prepareReplay, restoreConstraints, type PreparedReplay, type ReplayFrom, type ReplayPlan } from './replay.js';
 import { WriterSchemas } from './writer-schemas.js';
@@ -95,7 +96,10 @@ export class Loader {
     this.group = loaderGroup(options.topicPrefix);
     this.kafka = createKafka({ brokers: options.brokers, clientId: 'liteshift-loader', log: options.log });
     logLoaderEvents(this.events, options.log, options.batchLogLevel);
-    this.events.on('batch-applied', () => (this.lastCommitAt = Date.now()));
+    this.events.on('batch-applied', (b) => {
+      this.lastCommitAt = Date.now();
+      this.offsets.committed(b.topic, b.partition, b.lastOffset + 1n);
+    });
     options.metrics?.subscribe(this.events);
     options.metrics?.readLagFrom(() => this.lag());
     this.offsets = new AppliedOffsets(this.group, () => this.requirePool(), options.databaseUrl, options.log);
@@ -107,6 +111,7 @@ export class Loader {
       targetSchema: options.targetSchema,
       databaseUrl: options.databaseUrl,
       log: options.log,
+      deadLetter: (invalid) => sendDeadLetters(this.producer!, options.topicPrefix, schemaTopic(options.topicPrefix), invalid.partition, [invalid]),
     });
     this.consumer = new GroupConsumer({
       kafka: this.kafka,
@@ -119,8 +124,13 @@ export class Loader {
       storedOffsets: () => this.offsets.refresh(),
       lowWatermarks: async (topic) => new Map((await topicOffsets(this.requireAdmin(), topic)).map((o) => [o.partition, o.low])),
       isOutage: (e) => this.isOutage(e),
-      onSchemaValues: (values) => this.schemas.takeValues(values),
-      onBatch: (topic, partition, messages, readsFrom) => this.applyPartitionBatch(topic, partition, messages, readsFrom),
+      onSchemaMessages: async (partition, messages) => {
+        for (const topic of await this.schemas.takeMessages(partition, messages)) {
+          this.consumer.resume(topic);
+          this.events.emit('table-resumed', { table: this.schemas.tableOf(topic) ?? topic, topic });
+        }
+      },
+      onBatch: (topic, partition, messages, position) => this.applyPartitionBatch(topic, partition, messages, position),
       onCommitted: () => this.offsets.notify(),
       onStopped: (error) => {
         if (this.current === 'following' && !this.fatal) this.events.emit('consumer-restarted', { error, by: 'loader' });
@@ -326,37 +336,30 @@ export class Loader {
     await this.pool?.end().catch(() => undefined);
   }
 
-  /** One partition's batch: decoded, then applied in one transaction; null once applied, else the offset to read again from. */
-  private async applyPartitionBatch(topic: string, partition: number, messages: readonly KafkaMessage[], readsFrom: () => bigint | undefined): Promise<bigint | null> {
-    const { target, decoded, undecoded } = await this.schemas.decodeBatch(topic, messages);
-    const table = target.applier.table.name;
-    const started = performance.now();
+  /** One partition's batch: decoded, then applied in one transaction (or not, and why). */
+  private async applyPartitionBatch(topic: string, partition: number, messages: readonly KafkaMessage[], position: BatchPosition): Promise<BatchResult> {
     const firstOffset = BigInt(messages[0]!.offset);
-    const lastOffset = BigInt(messages[messages.length - 1]!.offset);
-    let outcome;
-    try {
-      outcome = await applyBatch(
-        { group: this.group, topic, partition, firstOffset, lastOffset, decoded, undecoded, applier: target.applier },
-        {
-          pool: this.requirePool(),
-          databaseUrl: this.options.databaseUrl,
-          readsFrom,
-          sendDeadLetters: async (letters) => {
-            await sendDeadLetters(this.producer!, this.options.topicPrefix, topic, partition, letters);
-            for (const { message, reason } of letters) this.events.emit('dead-lettered', { topic, partition, offset: message.offset, reason });
-          },
-        },
-      );
-    } catch (error) {
-      const wrapped = error as LiteshiftError;
-      this.events.emit('batch-failed', { table, topic, partition, error: wrapped, retriable: wrapped.retriable });
-      if (!wrapped.retriable) this.fail(wrapped);
-      throw wrapped;
+    const batch = await this.schemas.decodeBatch(topic, messages);
+    if ('invalidWriter' in batch) {
+      this.events.emit('table-waiting', { table: this.schemas.tableOf(topic) ?? topic, topic, partition, ...batch.invalidWriter });
+      return { applied: false, readAgain: firstOffset, pause: true };
     }
-    if (!outcome.applied) return outcome.next;
-    this.offsets.committed(topic, partition, lastOffset + 1n);
-    this.events.emit('batch-applied', { table, topic, partition, from: outcome.from, firstOffset, lastOffset, stats: outcome.stats, deadLettered: outcome.deadLettered, ms: performance.now() - started });
-    return null;
+    const { target, decoded, undecoded } = batch;
+    const lastOffset = BigInt(messages[messages.length - 1]!.offset);
+    const outcome = await applyBatch(
+      { group: this.group, topic, partition, firstOffset, lastOffset, decoded, undecoded, applier: target.applier },
+      {
+        pool: this.requirePool(),
+        databaseUrl: this.options.databaseUrl,
+        events: this.events,
+        ...position,
+        sendDeadLetters: (t, p, letters) => sendDeadLetters(this.producer!, this.options.topicPrefix, t, p, letters),
+      },
+    ).catch((error: LiteshiftError) => {
+      if (!error.retriable) this.fail(error);
+      throw error;
+    });
+    return outcome.applied ? { applied: true } : { applied: false, readAgain: outcome.next };
   }
 
   /** Kafka or PostgreSQL down or restarting: what a running loader waits out instead of failing. */

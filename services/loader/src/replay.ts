@@ -8,6 +8,7 @@ import {
   lockOffset,
   moveOffsetBack,
   offsetsAt,
+  oneStatement,
   pgTableName,
   qualified,
   quoteIdent,
@@ -138,13 +139,13 @@ async function relaxConstraints(client: pg.ClientBase, schema: string, tables: r
   // Every foreign key first: one may reference a unique index dropped in the second pass.
   for (const table of tables.filter((t) => finalized.has(t.name))) {
     for (const fk of table.foreignKeys.filter((f) => selected.has(table.name) || selected.has(f.refTable))) {
-      await client.query(`ALTER TABLE ${qualified(schema, pgTableName(table))} DROP CONSTRAINT IF EXISTS ${quoteIdent(foreignKeyName(table, fk))}`);
+      await client.query(oneStatement(`ALTER TABLE ${qualified(schema, pgTableName(table))} DROP CONSTRAINT IF EXISTS ${quoteIdent(foreignKeyName(table, fk))}`));
       relaxed.add(table);
     }
   }
   for (const table of tables.filter((t) => finalized.has(t.name) && selected.has(t.name))) {
     for (const index of table.indexes.filter((i) => i.unique)) {
-      await client.query(`DROP INDEX IF EXISTS ${quoteIdent(schema)}.${quoteIdent(indexName(table, index))}`);
+      await client.query(oneStatement(`DROP INDEX IF EXISTS ${quoteIdent(schema)}.${quoteIdent(indexName(table, index))}`));
       relaxed.add(table);
     }
   }

@@ -1,7 +1,7 @@
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import type { MessageProducer } from './producer.js';
-import { parseSchemaRecord, type SchemaRecord } from '../contracts/schema-record.js';
-import { readCompacted } from './topic-reader.js';
+import { readSchemaRecord, type SchemaRecord } from '../contracts/schema-record.js';
+import { readCompacted, readTopicToEnd } from './topic-reader.js';
 import { controlTopic, schemaTopic, type PartitionOffsets } from './topics.js';
 
 export async function publishSchemas(producer: MessageProducer, prefix: string, records: readonly SchemaRecord[]): Promise<void> {
@@ -11,12 +11,27 @@ export async function publishSchemas(producer: MessageProducer, prefix: string, 
   );
 }
 
-export async function readSchemas(kafka: Kafka, admin: Admin, prefix: string): Promise<Map<string, SchemaRecord>> {
-  const raw = await readCompacted(kafka, admin, schemaTopic(prefix));
+/** A message of the schema topic that is no usable writer schema, and why (schema-record.ts). */
+export interface InvalidSchemaMessage {
+  partition: number;
+  message: KafkaMessage;
+  reason: string;
+  /** The table it names, if it names one. */
+  table?: string;
+}
+
+/** The writer schemas on the schema topic by fingerprint; each message that is none goes to `onInvalid`. */
+export async function readSchemas(kafka: Kafka, admin: Admin, prefix: string, onInvalid?: (invalid: InvalidSchemaMessage) => void): Promise<Map<string, SchemaRecord>> {
+  const latest = new Map<string, { partition: number; message: KafkaMessage }>();
+  await readTopicToEnd(kafka, admin, schemaTopic(prefix), (partition, message) => {
+    if (message.key) latest.set(message.key.toString(), { partition, message });
+  });
   const out = new Map<string, SchemaRecord>();
-  for (const [key, value] of raw) {
-    const record = parseSchemaRecord(value);
-    if (record) out.set(key, record);
+  for (const [key, { partition, message }] of latest) {
+    const reading = readSchemaRecord(message.value, prefix);
+    if (reading === null) continue;
+    if ('record' in reading) out.set(key, reading.record);
+    else onInvalid?.({ partition, message, reason: reading.invalid, ...(reading.table !== undefined ? { table: reading.table } : {}) });
   }
   return out;
 }
