@@ -37,6 +37,7 @@ export interface MigrationParams {
   onMisfit?: Settings['onMisfit'];
   cast?: Settings['cast'];
   foldIdentifiers?: Settings['foldIdentifiers'];
+  rename?: Settings['rename'];
   forceRecreate: boolean;
   log: Logger;
   logFor: (service: string) => Logger;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LiteshiftError } from './errors.js';
 import { parseCasts } from './schema/casts.js';
+import { parseRenames } from './schema/pg-names.js';
 import { postgresUrlTlsProblem, SSL_MODES } from './pg/tls.js';
 import { SASL_MECHANISMS } from './kafka/security.js';
 import { unreadableFileReason } from './readable-file.js';
@@ -212,6 +213,21 @@ export const SETTINGS = {
     description: 'PostgreSQL names: none (exactly as in SQLite, always quoted) or lower (A-Z lowered, so they need no quotes)',
     schema: z.enum(['none', 'lower']),
     default: 'none',
+  },
+  rename: {
+    env: 'LITESHIFT_RENAME',
+    flag: '--rename',
+    arg: '<table[.column]=name>',
+    description: 'PostgreSQL name for a table or column, used exactly, instead of the one liteshift makes (names past 63 bytes get a prefix and a hash): repeat the flag, or separate rules with ; (e.g. "Order Details"=order_details)',
+    schema: z.string().transform((value, ctx) => {
+      try {
+        return parseRenames(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+    }),
+    repeatable: true,
   },
   httpPort: {
     env: 'LITESHIFT_HTTP_PORT',

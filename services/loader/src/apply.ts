@@ -47,11 +47,16 @@ export interface ApplyStats {
   rejected: number;
 }
 
-/** Collapses a batch per key: the last event of every key wins (ON CONFLICT cannot touch a row twice). */
-export function collapseByKey<T extends { keyBytes: Buffer }>(changes: readonly T[]): T[] {
-  const last = new Map<string, T>();
-  for (const change of changes) {
-    const id = change.keyBytes.toString('latin1');
+/**
+ * Collapses a batch per key: the last event of every key wins (ON CONFLICT cannot touch a
+ * row twice). Where a key may hold NULL (keyMayHoldNull), events whose key does are kept
+ * apart: such a key names no one row (NULL equals nothing, in SQLite too), and each of
+ * those rows is rejected on its own, never folded into one.
+ */
+export function collapseByKey<T extends { keyBytes: Buffer; key: SqlValue[] }>(changes: readonly T[], keyMayHoldNull = false): T[] {
+  const last = new Map<string | number, T>();
+  for (const [i, change] of changes.entries()) {
+    const id = keyMayHoldNull && change.key.includes(null) ? i : change.keyBytes.toString('latin1');
     last.delete(id);
     last.set(id, change);
   }
@@ -99,6 +104,7 @@ export class TableApplier {
   readonly target: string;
   private readonly stage: string;
   private readonly columns: ColumnModel[];
+  private readonly keyNames: ReadonlySet<string>;
   private readonly deleteSql: string;
   private readonly stagedOn = new WeakSet<pg.ClientBase>();
   private readonly columnSets = new Map<string, ColumnSetSql>();
@@ -120,6 +126,7 @@ export class TableApplier {
     this.target = qualified(schema, pgTableName(table));
     this.stage = quoteIdent(`liteshift_stage_${createHash('sha256').update(`${table.name}/${fingerprint}`).digest('hex').slice(0, 16)}`);
     this.columns = table.columns;
+    this.keyNames = new Set(table.key);
     this.transcoder = new AvroCopyTranscoder(table.columns, targetTypes);
     const keyColumns = table.key.map((k) => this.columns.find((c) => c.name === k)!);
     const unnestArgs = keyColumns.map((_, i) => `$${i + 1}::text[]`).join(', ');
@@ -162,7 +169,12 @@ export class TableApplier {
     for (let j = 0; j < indexes.length; j++) {
       const column = this.columns[indexes[j]!]!;
       const value = row[indexes[j]!] ?? null;
-      if (value === null && column.notNull) return { column, value, reason: `NULL in NOT NULL column ${column.name}` };
+      if (value === null && column.notNull) {
+        const reason = this.keyNames.has(column.name)
+          ? `NULL in primary key column ${column.name}: SQLite allows it there, PostgreSQL's key does not, and the table is keyed by it (it held no NULL when planned); migrate the table again with --force-recreate, which keys it by rowid`
+          : `NULL in NOT NULL column ${column.name}`;
+        return { column, value, reason };
+      }
       const text = toPgText(column.kind, value, column);
       if (text instanceof Rejection) return { column, value, reason: text.reason };
       out[j] = text;
@@ -195,6 +207,7 @@ export class TableApplier {
         continue;
       }
       if (change.row === null) {
+        if (change.key.includes(null)) continue; // a key holding NULL was rejected, never applied
         const keyText = this.keyText(change.key);
         if (keyText instanceof Rejection) continue; // a key that never fit was never inserted
         keyText.forEach((k, i) => deleteKeys[i]!.push(k));

@@ -16,6 +16,7 @@ import {
   retry,
   isRetriableKafkaError,
   isLiteshiftError,
+  keyMayHoldNull,
   postgresError,
   readSchemas,
   schemaTopic,
@@ -569,7 +570,7 @@ export class Loader {
       const unseen = next <= firstOffset; // the usual case: nothing of the batch applied yet
       letters = unseen ? deadLetters : deadLetters.filter(({ message }) => BigInt(message.offset) >= next);
       if (letters.length > 0) await this.deadLetter(topic, partition, letters);
-      const fresh = collapseByKey(unseen ? decoded : decoded.filter((d) => BigInt(d.offset) >= next));
+      const fresh = collapseByKey(unseen ? decoded : decoded.filter((d) => BigInt(d.offset) >= next), keyMayHoldNull(state.applier.table));
       const rejects: RejectRow[] = [];
       stats = await state.applier.apply(client, fresh, rejects);
       await insertRejects(client, rejects, topic, partition);

@@ -9,6 +9,7 @@ import {
   pgTableName,
   qualified,
   quoteIdent,
+  quoteLiteral,
   type Logger,
   type PgPoolClient,
   type TableModel,
@@ -28,8 +29,11 @@ export async function ensureTargetTable(
   fingerprint: string,
   log: Logger,
 ): Promise<Map<string, string>> {
-  await client.query('SELECT pg_advisory_lock(hashtext($1))', [`liteshift.table.${schema}.${table.name}`]);
+  // Locked by the target's name: two source tables must never share one target table.
+  const lock = `liteshift.table.${schema}.${pgTableName(table)}`;
+  await client.query('SELECT pg_advisory_lock(hashtext($1))', [lock]);
   try {
+    await requireOwnTarget(client, schema, table);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     const existing = await client.query<{ column_name: string }>(
       'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
@@ -55,7 +59,26 @@ export async function ensureTargetTable(
     );
     return await columnTypes(client, qualified(schema, pgTableName(table)));
   } finally {
-    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`liteshift.table.${schema}.${table.name}`]);
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lock]);
+  }
+}
+
+/**
+ * The target table must not already hold another SQLite table: one recorded under the same
+ * PostgreSQL name, as PostgreSQL compares them (cut to 63 bytes, as an earlier run that did
+ * not shorten names may have left them).
+ */
+async function requireOwnTarget(client: pg.ClientBase, schema: string, table: TableModel): Promise<void> {
+  const other = await client.query<{ table_name: string }>(
+    `SELECT table_name FROM liteshift.tables
+      WHERE target_schema = $1 AND coalesce(model->>'pgName', table_name)::name = $2::name AND table_name <> $3`,
+    [schema, pgTableName(table), table.name],
+  );
+  if (other.rows.length > 0) {
+    const holder = other.rows[0]!.table_name;
+    throw new LiteshiftError('PG_TARGET_CONFLICT', `target table ${schema}.${pgTableName(table)} already holds SQLite table ${holder}; ${table.name} cannot go into it too`, {
+      hint: `give ${table.name} another name with --rename (or, if ${holder} is gone from SQLite, drop that table and DELETE FROM liteshift.tables WHERE table_name = ${quoteLiteral(holder)})`,
+    });
   }
 }
 

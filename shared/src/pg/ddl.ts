@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { pgColumnName, pgColumnOf, pgTableName, type ColumnModel, type ForeignKeyModel, type IndexModel, type TableModel } from '../schema/model.js';
-import { qualified, quoteIdent } from '../schema/identifiers.js';
+import { fitPgName, qualified, quoteIdent } from '../schema/identifiers.js';
 
 /**
  * PostgreSQL DDL derived from the schema model. Tables get their columns, NOT NULL,
@@ -27,18 +26,9 @@ export function dropTableSql(schema: string, table: TableModel): string {
   return `DROP TABLE IF EXISTS ${qualified(schema, pgTableName(table))} CASCADE`;
 }
 
-/** PostgreSQL truncates names past 63 bytes; a hash suffix keeps long ones distinct. */
-export function constraintName(base: string): string {
-  if (Buffer.byteLength(base) <= 63) return base;
-  const hash = createHash('sha256').update(base).digest('hex').slice(0, 8);
-  let cut = base;
-  while (Buffer.byteLength(cut) > 54) cut = cut.slice(0, -1);
-  return `${cut}_${hash}`;
-}
-
 export function indexName(table: TableModel, index: IndexModel): string {
   const columns = index.columns.map((c) => pgColumnOf(table, c));
-  return constraintName(index.origin === 'u' ? `${pgTableName(table)}_${columns.join('_')}_key` : (index.pgName ?? index.name));
+  return fitPgName(index.origin === 'u' ? `${pgTableName(table)}_${columns.join('_')}_key` : (index.pgName ?? index.name));
 }
 
 export function createIndexSql(schema: string, table: TableModel, index: IndexModel): string {
@@ -48,7 +38,7 @@ export function createIndexSql(schema: string, table: TableModel, index: IndexMo
 }
 
 export function foreignKeyName(table: TableModel, fk: ForeignKeyModel): string {
-  return constraintName(`${pgTableName(table)}_${fk.columns.map((c) => pgColumnOf(table, c)).join('_')}_fkey`);
+  return fitPgName(`${pgTableName(table)}_${fk.columns.map((c) => pgColumnOf(table, c)).join('_')}_fkey`);
 }
 
 /** Added NOT VALID, then validated separately, so orphans can be reported instead of aborting. */
@@ -65,7 +55,7 @@ export function addForeignKeySql(schema: string, table: TableModel, fk: ForeignK
 }
 
 export function checkName(table: TableModel, index: number): string {
-  return constraintName(`${pgTableName(table)}_check${index + 1}`);
+  return fitPgName(`${pgTableName(table)}_check${index + 1}`);
 }
 
 export function addCheckSql(schema: string, table: TableModel, index: number, expression: string, valid: boolean): string {

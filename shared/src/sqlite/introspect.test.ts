@@ -634,4 +634,17 @@ describe('readSchema: type fidelity', () => {
       db.close();
     }
   });
+
+  it('a name with INTEGER affinity that names no integer (POINT) holding only integers is typed by them, not as "no values"', () => {
+    const { db, model } = open('point.db', 'CREATE TABLE p (id INTEGER PRIMARY KEY, e POINT, k integer auto_increment)', (w) => w.exec('INSERT INTO p VALUES (1, 7, 10), (2, 8, 11)'));
+    try {
+      expect(table(model, 'p').columns.map((c) => [c.name, c.pgType])).toEqual([
+        ['id', 'bigint'],
+        ['e', 'bigint'],
+        ['k', 'bigint'],
+      ]);
+    } finally {
+      db.close();
+    }
+  });
 });
