@@ -83,6 +83,7 @@ export function nameColumns(table: string, columns: readonly ColumnModel[], opti
       label: `${table}.${c.name}`,
       where: { table, column: c.name },
       rule: c.synthetic ? undefined : findRule(rules, table, c.name),
+      ...(c.synthetic ? { ours: true } : {}),
     })),
     'columns',
     options,
@@ -95,6 +96,8 @@ interface Entry {
   label: string;
   where: { table: string; column?: string };
   rule: RenameRule | undefined;
+  /** liteshift's own column: its name cannot be chosen. */
+  ours?: boolean;
 }
 
 function settle(entries: readonly Entry[], what: 'tables' | 'columns', options: NamingOptions, notices: Notice[]): void {
@@ -104,9 +107,10 @@ function settle(entries: readonly Entry[], what: 'tables' | 'columns', options: 
     const pgName = entry.rule?.name ?? fitPgName(folded);
     const other = taken.get(pgName);
     if (other) {
-      const renamed = [other, entry].filter((e) => e.rule);
-      throw new LiteshiftError(renamed.length > 0 ? 'CONFIG_INVALID' : 'SQLITE_UNSUPPORTED', `${what} ${other.label} and ${entry.label} would both be "${pgName}" in PostgreSQL`, {
-        hint: `give one of them another name: --rename ${(renamed[0] ?? entry).label}=<name>`,
+      const renamed = [other, entry].find((e) => e.rule);
+      const free = renamed ?? [entry, other].find((e) => !e.ours)!;
+      throw new LiteshiftError(renamed ? 'CONFIG_INVALID' : 'SQLITE_UNSUPPORTED', `${what} ${other.label} and ${entry.label} would both be "${pgName}" in PostgreSQL`, {
+        hint: `give ${renamed || other.ours || entry.ours ? free.label : 'one of them'} another name: --rename ${free.label}=<name>`,
       });
     }
     taken.set(pgName, entry);
