@@ -355,6 +355,40 @@ describe('a primary key that holds NULL, migrated, then followed live', () => {
   });
 });
 
+describe('a key that held NULL, then none', () => {
+  const s = new Scenario('null-keys-gone');
+
+  beforeAll(() =>
+    s.create(`
+      CREATE TABLE things (id TEXT PRIMARY KEY, name TEXT NOT NULL);
+      INSERT INTO things (name) VALUES ('one'), ('two');
+      INSERT INTO things VALUES ('k3', 'three');`),
+  );
+  afterAll(() => s.destroy());
+
+  it('a second migrate keeps the rowid key the target has, saying why; the services refuse the other key in one line', async () => {
+    await expectReady(await s.migrate());
+    const app = new Database(s.sqlitePath);
+    app.exec("UPDATE things SET id = 'k' || rowid WHERE id IS NULL");
+    app.close();
+
+    // Alone, the plan keys the table by its key again: nothing tells it about the target.
+    expect((await s.planJson()).tables[0]!.key).toEqual(['id']);
+    const again = await s.migrate();
+    await expectReady(again);
+    expect(again.stdout).toContain('primary key (id) holds no NULL now, but the target table is keyed by rowid since an earlier run found some');
+    expect((await targetColumns(s.url)).things).toEqual(['id', 'name', 'liteshift_rowid']);
+    expect(await rowCount(s.url, 'things', "id IN ('k1', 'k2', 'k3')")).toBe(3);
+
+    const extract = await runCli(['extract'], s.env);
+    expect(extract.code, describeRun(extract)).toBe(0);
+    const load = await runCli(['load'], s.env);
+    const line = expectCleanFailure(load);
+    expect(line).toContain('target table public.things has column liteshift_rowid NOT NULL without a default, which liteshift does not write');
+    expect(await rowCount(s.url, 'things')).toBe(3);
+  });
+});
+
 describe('what liteshift still cannot take stops at plan time, one line naming table and column', () => {
   const s = new Scenario('names-refused');
 

@@ -10,6 +10,7 @@ import {
   qualified,
   quoteIdent,
   quoteLiteral,
+  ROWID_COLUMN,
   type Logger,
   type PgPoolClient,
   type TableModel,
@@ -35,8 +36,9 @@ export async function ensureTargetTable(
   try {
     await requireOwnTarget(client, schema, table);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-    const existing = await client.query<{ column_name: string }>(
-      'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
+    const existing = await client.query<{ column_name: string; required: boolean }>(
+      `SELECT column_name, is_nullable = 'NO' AND column_default IS NULL AND is_identity = 'NO' AND is_generated = 'NEVER' AS required
+         FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`,
       [schema, pgTableName(table)],
     );
     if (existing.rowCount === 0) {
@@ -44,6 +46,7 @@ export async function ensureTargetTable(
       log.info({ table: table.name }, 'created target table');
     } else {
       const have = new Set(existing.rows.map((r) => r.column_name));
+      requireWritable(schema, table, existing.rows.filter((r) => r.required).map((r) => r.column_name));
       for (const column of table.columns.filter((c) => !have.has(pgColumnName(c)))) {
         // Added columns cannot be NOT NULL without a default: existing rows get NULL.
         const definition = columnDefinition({ ...column, notNull: false, identity: false });
@@ -80,6 +83,17 @@ async function requireOwnTarget(client: pg.ClientBase, schema: string, table: Ta
       hint: `give ${table.name} another name with --rename (or, if ${holder} is gone from SQLite, drop that table and DELETE FROM liteshift.tables WHERE table_name = ${quoteLiteral(holder)})`,
     });
   }
+}
+
+/** Every insert would fail on a NOT NULL column without a default that no event fills: said before a row moves. */
+function requireWritable(schema: string, table: TableModel, required: readonly string[]): void {
+  const written = new Set(table.columns.map(pgColumnName));
+  const column = required.find((c) => !written.has(c));
+  if (column === undefined) return;
+  const why = column === ROWID_COLUMN ? ' (an earlier run keyed the table by rowid, as its primary key held NULL then; `liteshift migrate` keeps that key)' : '';
+  throw new LiteshiftError('PG_TARGET_CONFLICT', `target table ${schema}.${pgTableName(table)} has column ${column} NOT NULL without a default, which liteshift does not write${why}`, {
+    hint: `drop its NOT NULL (ALTER TABLE … ALTER COLUMN ${quoteIdent(column)} DROP NOT NULL), or rerun with --force-recreate`,
+  });
 }
 
 async function requireUniqueKey(client: pg.ClientBase, schema: string, table: TableModel): Promise<void> {

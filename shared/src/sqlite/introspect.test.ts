@@ -302,6 +302,19 @@ describe('readSchema edge cases', () => {
     });
   });
 
+  it('keyByRowid: a table the target keys by rowid stays keyed so when its key holds no NULL any more', () => {
+    const db = build('nullkey-gone.db', 'CREATE TABLE codes (code TEXT PRIMARY KEY, v); INSERT INTO codes VALUES (\'c\', 1); CREATE TABLE other (id INTEGER PRIMARY KEY);');
+    try {
+      const model = readSchema(db, { keyByRowid: ['codes', 'other'] });
+      expect(table(model, 'codes')).toMatchObject({ key: [ROWID_COLUMN], keyIsRowid: true, declaredKey: ['code'] });
+      // A rowid alias is the rowid already.
+      expect(table(model, 'other')).toMatchObject({ key: ['id'], keyIsRowid: false });
+      expect(model.notices.find((n) => n.table === 'codes')!.message).toMatch(/^primary key \(code\) holds no NULL now, but the target table is keyed by rowid since an earlier run found some/);
+    } finally {
+      db.close();
+    }
+  });
+
   describe('names PostgreSQL cannot take', () => {
     const long = 'accounts_receivable_ledger_entries_for_the_fiscal_year_2026_of_';
     const sql = `CREATE TABLE "${long}parent" (id INTEGER PRIMARY KEY, "${long}name" TEXT, "${long}code" TEXT CHECK ("${long}code" <> ''));

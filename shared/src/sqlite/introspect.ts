@@ -58,6 +58,12 @@ export interface ReadSchemaOptions extends MappingOptions {
   profile?: boolean;
   /** Count rows per table (default true). */
   count?: boolean;
+  /**
+   * Tables the target already keys by rowid (an earlier run found NULL in their declared
+   * key, which may be gone since): keyed by rowid again, so that the rows there keep the
+   * only key they have. `migrate` passes them; --force-recreate plans afresh.
+   */
+  keyByRowid?: readonly string[];
 }
 
 /** The mapping options from the settings of the same names (--on-misfit, --cast, --fold-identifiers, --rename). */
@@ -189,10 +195,12 @@ function readTable(
   }
   // SQLite lets the declared key of a rowid table hold NULL unless it is the rowid itself
   // (WITHOUT ROWID tables refuse it); PostgreSQL's key never can, so such a table is keyed by rowid.
-  const nullKeyRows = withoutRowid || rowidAlias !== null || pk.length === 0 ? 0 : countNullKeys(db, name, pk.map((c) => c.name));
-  const keyIsRowid = pk.length === 0 || nullKeyRows > 0;
+  const nullable = !withoutRowid && rowidAlias === null && pk.length > 0;
+  const nullKeyRows = nullable ? countNullKeys(db, name, pk.map((c) => c.name)) : 0;
+  const keptByTarget = nullable && nullKeyRows === 0 && (options.keyByRowid?.includes(name) ?? false);
+  const keyIsRowid = pk.length === 0 || nullKeyRows > 0 || keptByTarget;
   if (keyIsRowid && info.some((c) => c.name === ROWID_COLUMN)) {
-    const why = pk.length === 0 ? 'it has no primary key' : `its primary key holds NULL in ${nullKeyRows} row(s)`;
+    const why = pk.length === 0 ? 'it has no primary key' : keptByTarget ? 'the target is keyed so' : `its primary key holds NULL in ${nullKeyRows} row(s)`;
     throw new LiteshiftError('SQLITE_UNSUPPORTED', `${name}.${ROWID_COLUMN}: liteshift keys this table by rowid (${why}) and keeps the rowid in a column of that very name`, {
       hint: `rename the column in SQLite: ALTER TABLE ${quoteIdent(name)} RENAME COLUMN ${ROWID_COLUMN} TO <another name>`,
     });
@@ -285,15 +293,20 @@ function readTable(
       pgDefault: null,
       identity: false,
       synthetic: 'rowid',
-      reason: declaredKey ? `declared primary key (${declaredKey.join(', ')}) holds NULL: keyed by SQLite rowid` : 'no declared primary key: keyed by SQLite rowid',
+      reason: declaredKey
+        ? `declared primary key (${declaredKey.join(', ')}) ${keptByTarget ? 'held NULL in an earlier run' : 'holds NULL'}: keyed by SQLite rowid`
+        : 'no declared primary key: keyed by SQLite rowid',
       ...(profiles.get(ROWID_COLUMN) ? { profile: profiles.get(ROWID_COLUMN)! } : {}),
     });
     if (declaredKey) {
       const key = declaredKey.join(', ');
+      const why = keptByTarget
+        ? `primary key (${key}) holds no NULL now, but the target table is keyed by rowid since an earlier run found some (--force-recreate plans it afresh)`
+        : `primary key (${key}) holds NULL in ${nullKeyRows} row(s), which a PostgreSQL primary key cannot`;
       notices.push({
         level: 'warn',
         table: name,
-        message: `primary key (${key}) holds NULL in ${nullKeyRows} row(s), which a PostgreSQL primary key cannot: keyed by rowid (column ${ROWID_COLUMN}); ${key} keeps its values under a UNIQUE constraint (NULLs are distinct there, as in SQLite)`,
+        message: `${why}: keyed by rowid (column ${ROWID_COLUMN}); ${key} keeps its values under a UNIQUE constraint (NULLs are distinct there, as in SQLite)`,
       });
     } else {
       notices.push({ level: 'info', table: name, message: `no primary key: keyed by rowid, kept in column ${ROWID_COLUMN}` });
