@@ -33,7 +33,7 @@ export interface MigrationParams {
   targetSchema: string;
   partitions: number;
   chunkRows: number;
-  /** How the schema maps to PostgreSQL (--on-misfit, --cast, --fold-identifiers). */
+  /** How the schema maps to PostgreSQL (--on-misfit, --cast, --fold-identifiers, --rename). */
   onMisfit?: Settings['onMisfit'];
   cast?: Settings['cast'];
   foldIdentifiers?: Settings['foldIdentifiers'];

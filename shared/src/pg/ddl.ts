@@ -6,7 +6,8 @@ import { fitPgName, qualified, quoteIdent } from '../schema/identifiers.js';
  * defaults and primary key at once (upserts need the key); unique and secondary indexes,
  * CHECKs and foreign keys come when the data is in, as pgloader does, so that rows
  * arriving from per-table topics in any order are never refused. Every name is the
- * model's PostgreSQL name (SQLite's own unless --fold-identifiers), always quoted.
+ * model's PostgreSQL name (SQLite's own unless folded, renamed or too long: schema/pg-names.ts),
+ * always quoted; index and constraint names past 63 bytes are shortened as table names are.
  */
 export function columnDefinition(column: ColumnModel): string {
   let sql = `${quoteIdent(pgColumnName(column))} ${column.pgType}`;

@@ -102,7 +102,7 @@ export interface ForeignKeyModel {
   refTable: string;
   /** Empty in SQLite means "the parent's primary key"; resolved during introspection. */
   refColumns: string[];
-  /** The parent's PostgreSQL names when they differ from SQLite's (--fold-identifiers). */
+  /** The parent's PostgreSQL names when they differ from SQLite's (schema/pg-names.ts). */
   pgRefTable?: string;
   pgRefColumns?: string[];
   onUpdate: string;
