@@ -56,6 +56,17 @@ const yesNo = z
 
 const positiveInt = (max: number) => z.coerce.number().int().positive().max(max);
 
+/** Rules parsed by `parse`, which throws an Error naming every mistake (--cast, --rename). */
+const rules = <T>(parse: (spec: string) => T) =>
+  z.string().transform((value, ctx) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+      return z.NEVER;
+    }
+  });
+
 export const SETTINGS = {
   sqlitePath: {
     env: 'SQLITE_PATH',
@@ -196,14 +207,7 @@ export const SETTINGS = {
     flag: '--cast',
     arg: '<table.column=type>',
     description: 'PostgreSQL type for a column, as pgloader CAST: repeat the flag, or separate rules with ; (e.g. orders.total=numeric(12,2))',
-    schema: z.string().transform((value, ctx) => {
-      try {
-        return parseCasts(value);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
-        return z.NEVER;
-      }
-    }),
+    schema: rules(parseCasts),
     repeatable: true,
   },
   foldIdentifiers: {
@@ -219,14 +223,7 @@ export const SETTINGS = {
     flag: '--rename',
     arg: '<table[.column]=name>',
     description: 'PostgreSQL name for a table or column, used exactly, instead of the one liteshift makes (names past 63 bytes get a prefix and a hash): repeat the flag, or separate rules with ; (e.g. "Order Details"=order_details)',
-    schema: z.string().transform((value, ctx) => {
-      try {
-        return parseRenames(value);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
-        return z.NEVER;
-      }
-    }),
+    schema: rules(parseRenames),
     repeatable: true,
   },
   httpPort: {

@@ -70,10 +70,15 @@ export function castTarget(type: string): CastTarget | string {
  * so names with dots, spaces or '=' work. Throws an Error naming every mistake.
  */
 export function parseCasts(spec: string): CastRule[] {
-  const rules: CastRule[] = [];
+  return parseRules(spec, parseRule);
+}
+
+/** Every rule of `spec` read by `parse`, which answers a rule or what is wrong with it; throws an Error naming every mistake. */
+export function parseRules<R>(spec: string, parse: (text: string) => R | string): R[] {
+  const rules: R[] = [];
   const problems: string[] = [];
   for (const part of splitRules(spec)) {
-    const rule = parseRule(part);
+    const rule = parse(part);
     if (typeof rule === 'string') problems.push(rule);
     else rules.push(rule);
   }
@@ -82,7 +87,7 @@ export function parseCasts(spec: string): CastRule[] {
 }
 
 /** Rules separated by commas, semicolons or newlines; those inside quotes or parentheses belong to the rule. */
-export function splitRules(spec: string): string[] {
+function splitRules(spec: string): string[] {
   const parts: string[] = [];
   let depth = 0;
   let quote: string | null = null;

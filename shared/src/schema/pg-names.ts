@@ -1,5 +1,5 @@
 import { LiteshiftError } from '../errors.js';
-import { findRule, splitRules } from './casts.js';
+import { findRule, parseRules } from './casts.js';
 import { PG_NAME_BYTES, fitPgName, pgNameFits } from './identifiers.js';
 import { foldIdentifier, type ColumnModel, type IdentifierFolding, type Notice, type TableModel } from './model.js';
 import { tokenize, type Token } from './sql-tokens.js';
@@ -29,15 +29,7 @@ export interface RenameRule {
  * Error naming every mistake.
  */
 export function parseRenames(spec: string): RenameRule[] {
-  const rules: RenameRule[] = [];
-  const problems: string[] = [];
-  for (const part of splitRules(spec)) {
-    const rule = parseRename(part);
-    if (typeof rule === 'string') problems.push(rule);
-    else rules.push(rule);
-  }
-  if (problems.length > 0) throw new Error(problems.join('; '));
-  return rules;
+  return parseRules(spec, parseRename);
 }
 
 const isName = (t: Token | undefined): t is Token => t?.kind === 'ident' || t?.kind === 'quoted-ident';
