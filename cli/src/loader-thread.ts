@@ -7,14 +7,14 @@ import { Loader, type LoaderOptions } from '@liteshift/loader';
  * Avro encoding, produce) and the loader (consume, decode, COPY) then each get a core
  * instead of sharing one JavaScript thread.
  */
-type LoaderSettings = Omit<LoaderOptions, 'log' | 'onApplied'> & { logLevel: string; logFormat: 'json' | 'pretty' };
+type LoaderSettings = Omit<LoaderOptions, 'log'> & { logLevel: string; logFormat: 'json' | 'pretty' };
 /** What the thread reports besides replies; its log lines go to `onLog` when given, else to stderr. */
 interface LoaderEvents {
   onApplied?: (table: string, rows: number) => void;
   onLog?: (line: string) => void;
 }
 
-type Command = { op: 'connect' | 'start' | 'stop' | 'close' } | { op: 'waitFor'; until: Record<string, PartitionOffsets> };
+type Command = { op: 'connect' | 'consume' | 'stop' | 'close' } | { op: 'waitUntil'; until: Record<string, PartitionOffsets> };
 type Request = Command & { id: number };
 type Reply = { id: number; ok: true } | { id: number; ok: false; error: { code: string; message: string; hint?: string; retriable: boolean } };
 /** Rows of a table a batch put into PostgreSQL (upserted or rejected): one message per batch, for progress. */
@@ -65,8 +65,8 @@ export class LoaderThread {
   }
 
   connect = (): Promise<void> => this.call({ op: 'connect' });
-  start = (): Promise<void> => this.call({ op: 'start' });
-  waitFor = (until: Record<string, PartitionOffsets>): Promise<void> => this.call({ op: 'waitFor', until });
+  consume = (): Promise<void> => this.call({ op: 'consume' });
+  waitUntil = (until: Record<string, PartitionOffsets>): Promise<void> => this.call({ op: 'waitUntil', until });
   stop = (): Promise<void> => this.call({ op: 'stop' });
 
   async close(): Promise<void> {
@@ -88,17 +88,17 @@ if (!isMainThread && parentPort) {
       ...(forwardLogs ? { write: (line: string) => port.postMessage({ log: line } satisfies LogLine) } : {}),
     }),
     batchLogLevel: 'debug',
-    onApplied: (table, stats) => port.postMessage({ applied: { table, rows: stats.upserted + stats.rejected } } satisfies Applied),
   });
+  loader.events.on('batch-applied', ({ table, stats }) => port.postMessage({ applied: { table, rows: stats.upserted + stats.rejected } } satisfies Applied));
   port.on('message', (request: Request) => {
     const run = async (): Promise<void> => {
       switch (request.op) {
         case 'connect':
           return loader.connect();
-        case 'start':
-          return loader.start();
-        case 'waitFor':
-          return loader.waitFor(request.until);
+        case 'consume':
+          return loader.consume();
+        case 'waitUntil':
+          return loader.waitUntil(request.until);
         case 'stop':
           return loader.stop();
         case 'close':

@@ -18,9 +18,12 @@ import {
   qualified,
   sqlValueFromCanonical,
   type PgClient,
+  deleteOffsets,
+  loaderGroup,
+  startAtEnd,
 } from '@liteshift/shared';
 import { Extractor } from '@liteshift/extractor';
-import { loaderGroup, deleteOffsets, dropTargetTables, finalizeTables, startAtEnd } from '@liteshift/loader';
+import { dropTargetTables, finalizeTables } from '@liteshift/loader';
 import { LoaderThread } from './loader-thread.js';
 import type { Progress } from './progress.js';
 import { diffTableRows, keyOnly, loadedModels, verify, type VerifyReport } from '@liteshift/verifier';
@@ -133,10 +136,10 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
     const ends: Record<string, PartitionOffsets> = {};
     for (const topic of topics) ends[topic] = await endOffsets(admin, topic);
     await startAtEnd(pg, group, ends);
-    await loader.start();
+    await loader.consume();
     p.progress?.expect(model.tables.map((t) => ({ name: t.name, total: t.rowCount ?? 0 })));
     const snapshot = await extractor.snapshot();
-    await loader.waitFor(snapshot.marker.endOffsets);
+    await loader.waitUntil(snapshot.marker.endOffsets);
     if (preexisting.length > 0) {
       p.onPhase?.('deleting rows that are no longer in SQLite (the target held an earlier run)');
       let deleted = 0;
@@ -152,7 +155,7 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
         if (keys.length > 0) await extractor.emitDeletes(table.name, keys);
         deleted += keys.length;
       }
-      if (deleted > 0) await loader.waitFor(await extractor.tableEndOffsets());
+      if (deleted > 0) await loader.waitUntil(await extractor.tableEndOffsets());
       log.info({ deleted }, 'rows deleted from SQLite since the earlier run are deleted in PostgreSQL too');
     }
     await loader.stop();

@@ -12,13 +12,15 @@ import {
   schemaTopic,
   type Logger,
   type PartitionOffsets,
-  type SchemaRecord,
   type SqlValue,
   type TableModel,
+  loaderGroup,
+  newestPerTable,
+  waitForOffsets,
 } from '@liteshift/shared';
 import { RowReemitter, requestReemit } from '@liteshift/extractor';
-import { Loader, loaderGroup } from '@liteshift/loader';
-import { KeyLookup, diffTableRows, loadedTables, verify, waitForApplied, waitForPipeline, type VerifyReport } from '@liteshift/verifier';
+import { Loader } from '@liteshift/loader';
+import { KeyLookup, diffTableRows, loadedTables, verify, waitForPipeline, type VerifyReport } from '@liteshift/verifier';
 
 export interface RepairParams {
   sqlitePath: string;
@@ -151,7 +153,7 @@ export async function runRepair(p: RepairParams): Promise<RepairResult> {
         loader = new Loader({ databaseUrl: p.databaseUrl, brokers: p.kafkaBrokers, topicPrefix: p.topicPrefix, targetSchema: p.targetSchema, log: p.logFor('loader') });
         closers.push(() => loader!.close());
         await loader.connect();
-        await loader.start();
+        await loader.consume();
       }
       p.onPhase?.(`re-sending ${total} row(s) through Kafka${loader ? ' (applied by a loader run here)' : ' (applied by the running `liteshift load --follow`)'}`);
       for (const wave of waves(work, model.tables)) {
@@ -163,8 +165,8 @@ export async function runRepair(p: RepairParams): Promise<RepairResult> {
           ends[sent.topic] = await endOffsets(admin, sent.topic);
           log.debug({ table: w.table.name, kind, ...sent }, 're-sent');
         }
-        const polled = waitForApplied(pg, group, ends, deadline);
-        const applied = loader ? await Promise.race([polled, loader.waitFor(ends).then(() => ({ ok: true as const }))]) : await polled;
+        const polled = waitForOffsets(pg, group, ends, { deadline });
+        const applied = loader ? await Promise.race([polled, loader.waitUntil(ends).then(() => ({ ok: true as const }))]) : await polled;
         if (!applied.ok) {
           throw new LiteshiftError('NOT_READY', `repair: the re-sent rows were not applied within ${Math.round(p.timeoutMs / 1000)} s (${applied.lag} message(s) left)`, {
             hint: loader ? 'see the loader lines in the log' : 'is `liteshift load --follow` running? (without --no-apply, repair runs a loader itself)',
@@ -194,11 +196,7 @@ async function loaderWriters(
 ): Promise<Map<string, TableModel>> {
   const loaded = await loadedTables(pg);
   const records = await readSchemas(kafka, admin, prefix);
-  const newest = new Map<string, SchemaRecord>();
-  for (const r of records.values()) {
-    const current = newest.get(r.table.name);
-    if (!current || current.publishedAt < r.publishedAt) newest.set(r.table.name, r);
-  }
+  const newest = newestPerTable(records.values());
   const out = new Map<string, TableModel>();
   for (const [name, record] of newest) out.set(name, (records.get(loaded.get(name)?.fingerprint ?? '') ?? record).table);
   return out;

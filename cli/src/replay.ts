@@ -1,15 +1,5 @@
 import { LiteshiftError, describePostgresUrl, type Logger, type Settings } from '@liteshift/shared';
-import {
-  Loader,
-  noSchemasError,
-  planReplay,
-  prepareReplay,
-  replaySize,
-  restoreConstraints,
-  unknownTables,
-  waitForOffsets,
-  type ReplayFrom,
-} from '@liteshift/loader';
+import { Loader, noSchemasError, replaySize, unknownTables, type ReplayFrom } from '@liteshift/loader';
 
 export type ReplaySettings = Pick<Settings, 'databaseUrl' | 'kafkaBrokers' | 'topicPrefix' | 'targetSchema'>;
 
@@ -70,47 +60,28 @@ export async function runReplay(p: ReplayParams): Promise<ReplayResult> {
     }
     targets.sort((a, b) => (a.table.name < b.table.name ? -1 : 1));
 
-    const plan = await planReplay(loader.requireAdmin(), targets, p.from);
+    const plan = await loader.planReplay(targets, p.from);
     const messages = replaySize(plan);
     p.onPhase?.(
       `moving the loader back ${'beginning' in p.from ? 'to the beginning' : `to ${p.from.since.toISOString()}`} of ${targets.length} table topic(s) (${messages} message(s))${p.truncate ? ', emptying the tables first' : ''}`,
     );
-    const pool = loader.requirePool();
-    const client = await pool.connect();
-    let prepared;
-    try {
-      prepared = await prepareReplay(client, {
-        group: loader.group,
-        schema: p.targetSchema,
-        plan,
-        allTables: loader.tableModels(),
-        truncate: p.truncate,
-        log: p.log,
-      });
-    } finally {
-      client.release();
-    }
+    const prepared = await loader.prepareReplay(plan, p.truncate);
     p.log.info({ tables: targets.map((t) => t.table.name), startsAt: prepared.startsAt, until: plan.until, postgres: describePostgresUrl(p.databaseUrl) }, 'replay starts');
 
     p.onPhase?.('applying');
-    await loader.start();
-    const caughtUp = await waitForOffsets(pool, loader.group, plan.until, {
-      signal: p.signal,
-      failure: () => loader.failure,
-      log: p.log,
-      databaseUrl: p.databaseUrl,
+    await loader.consume();
+    let told = Date.now();
+    const caughtUp = await loader.waitForStored(plan.until, p.signal, (remaining) => {
+      if (Date.now() - told < 5_000) return;
+      told = Date.now();
+      p.log.info({ remaining }, 'replaying');
     });
     let restored: string[] = [];
     if (caughtUp && !p.follow) {
       await loader.stop();
       if (prepared.relaxed.length > 0) {
         p.onPhase?.('creating the unique indexes and foreign keys again');
-        const c = await pool.connect();
-        try {
-          await restoreConstraints(c, p.targetSchema, prepared.relaxed, p.log);
-        } finally {
-          c.release();
-        }
+        await loader.restoreConstraints(prepared.relaxed);
         restored = prepared.relaxed.map((t) => t.name);
       }
     }

@@ -8,7 +8,6 @@ export type ErrorCode =
   | 'SQLITE_NOT_FOUND'
   | 'SQLITE_NOT_DATABASE'
   | 'SQLITE_OPEN_FAILED'
-  | 'SQLITE_BUSY'
   | 'SQLITE_UNSUPPORTED'
   | 'PG_UNREACHABLE'
   | 'PG_AUTH_FAILED'
@@ -23,7 +22,6 @@ export type ErrorCode =
   | 'KAFKA_MESSAGE_TOO_LARGE'
   | 'STACK_FAILED'
   | 'SCHEMA_UNKNOWN'
-  | 'DECODE_FAILED'
   | 'NOT_READY'
   | 'INTERNAL';
 

@@ -1,6 +1,6 @@
 import { Health, createLogger, createMetricsRegistry, errorMessage, isKafkaOutage, mappingOptions, openSqlite, postgresError, readSchema, sleep, type Logger, type Settings } from '@liteshift/shared';
 import { Extractor, ExtractorMetrics, type ExtractorOptions } from '@liteshift/extractor';
-import { Loader, LoaderMetrics, finalizeTables } from '@liteshift/loader';
+import { Loader, LoaderMetrics } from '@liteshift/loader';
 import { keepHeapNearLiveData } from '../heap.js';
 import { formatCount, print } from '../output.js';
 import { Progress, wantsBars } from '../progress.js';
@@ -121,16 +121,8 @@ async function load(loader: Loader, settings: Parameters<typeof loadCommand>[0],
         marker = await loader.snapshotMarker();
       }
       if (!marker || signal.aborted) return;
-      await loader.start();
-      await Promise.race([loader.waitFor(marker.endOffsets), new Promise((resolve) => signal.addEventListener('abort', resolve))]);
-      await loader.stop();
-      if (signal.aborted) return;
-      const client = await loader.requirePool().connect();
-      try {
-        await finalizeTables(client, settings.targetSchema, loader.tableModels(), log);
-      } finally {
-        client.release();
-      }
+      if (!(await loader.runUntil(marker.endOffsets, signal))) return;
+      await loader.finalize();
       print(`snapshot applied: ${formatCount(loader.totals.upserted)} rows upserted, ${loader.totals.rejected} rejected, ${loader.totals.deadLettered} dead-lettered`);
     },
     () => loader.close(),

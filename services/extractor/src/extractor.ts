@@ -16,9 +16,13 @@ import {
   changelogBacklog,
   changelogHead,
   installCapture,
-  readState,
   requireWal,
-  writeState,
+  readCompletedSnapshot,
+  readExtractorPosition,
+  readSnapshotProgress,
+  writeSnapshotProgress,
+  writeExtractorStatus,
+  completeSnapshot,
   readSchema,
   retry,
   sleep,
@@ -36,7 +40,7 @@ import {
   type SqliteDatabase,
 } from '@liteshift/shared';
 import { EventDispatcher } from './dispatcher.js';
-import { POSITION_STATE, StreamingSource } from './streaming-source.js';
+import { StreamingSource } from './streaming-source.js';
 import { diffSchemas } from './schema-watch.js';
 import type { ExtractorMetrics } from './metrics.js';
 
@@ -64,28 +68,9 @@ export interface FollowOptions {
   batchChanges?: number;
 }
 
-const SNAPSHOT_STATE = 'snapshot';
-const STATUS_STATE = 'status';
-/** A snapshot under way: its watermark and the tables Kafka has acknowledged whole. */
-const SNAPSHOT_PROGRESS_STATE = 'snapshot_progress';
-
-interface SnapshotProgress {
-  snapshotId: string;
-  watermark: string;
-  startedAt: string;
-  /** Table → rows, for tables whose every row Kafka has acknowledged. */
-  done: Record<string, number>;
-}
-
-function readSnapshotProgress(db: SqliteDatabase): SnapshotProgress | null {
-  const raw = readState(db, SNAPSHOT_PROGRESS_STATE);
-  return typeof raw === 'string' ? (JSON.parse(raw) as SnapshotProgress) : null;
-}
-
+/** Where the stream resumes: null until the first snapshot is in Kafka whole. */
 function readPosition(db: SqliteDatabase): bigint | null {
-  if (readState(db, SNAPSHOT_STATE) === undefined) return null;
-  const position = readState(db, POSITION_STATE);
-  return typeof position === 'bigint' ? position : null;
+  return readCompletedSnapshot(db) ? readExtractorPosition(db) : null;
 }
 
 /** Per table, the changes after what Kafka acknowledged (during the snapshot: after its watermark). */
@@ -106,7 +91,7 @@ function snapshotProgress(
   let written = 0;
   const write = (): void => {
     try {
-      setStatus(db, { phase: 'snapshot', watermark: watermark.toString(), tables: progress });
+      writeExtractorStatus(db, { phase: 'snapshot', watermark: watermark.toString(), tables: progress });
     } catch {
       // The application holds the write lock: progress is only informative, the next write will do.
     }
@@ -120,10 +105,6 @@ function snapshotProgress(
       write();
     }
   };
-}
-
-function setStatus(db: SqliteDatabase, status: Record<string, unknown>): void {
-  writeState(db, STATUS_STATE, JSON.stringify({ ...status, updatedAt: new Date().toISOString() }));
 }
 
 const isBusy = (error: unknown): boolean => /SQLITE_BUSY|database is locked/i.test(String((error as { code?: string })?.code ?? error));
@@ -316,7 +297,7 @@ export class Extractor {
     } else {
       log.info({ position: position.toString() }, 'resuming the change stream');
     }
-    await this.waitOut(signal, () => setStatus(db, { phase: 'streaming' }));
+    await this.waitOut(signal, () => writeExtractorStatus(db, { phase: 'streaming' }));
     this.health.ready('streaming');
 
     const stream = new StreamingSource(db, this.dispatcher!, log, position);
@@ -370,7 +351,7 @@ export class Extractor {
     } else {
       const watermark = changelogHead(db);
       progress = { snapshotId: randomUUID(), watermark: watermark.toString(), startedAt: new Date().toISOString(), done: {} };
-      writeState(db, SNAPSHOT_PROGRESS_STATE, JSON.stringify(progress));
+      writeSnapshotProgress(db, progress);
       log.info({ watermark: progress.watermark }, 'snapshot starts at changelog watermark');
     }
     const state = progress;
@@ -381,14 +362,10 @@ export class Extractor {
       done: { ...state.done },
       onTableDone: (table, rows) => {
         state.done[table] = rows;
-        writeState(db, SNAPSHOT_PROGRESS_STATE, JSON.stringify(state));
+        writeSnapshotProgress(db, state);
       },
     });
-    db.transaction(() => {
-      writeState(db, POSITION_STATE, watermark);
-      writeState(db, SNAPSHOT_STATE, JSON.stringify({ watermark: watermark.toString(), completedAt: new Date().toISOString() }));
-      writeState(db, SNAPSHOT_PROGRESS_STATE, null);
-    }).immediate();
+    completeSnapshot(db, watermark);
     return watermark;
   }
 

@@ -1,8 +1,6 @@
-import { CHUNK_BYTES, keyWidth, pruneChangelog, readChanges, rowBytes, writeState, type ChangeRow, type Logger, type SqlValue, type SqliteDatabase, type TableModel } from '@liteshift/shared';
+import { CHUNK_BYTES, keyWidth, pruneChangelog, readChanges, rowBytes, writeExtractorPosition, type ChangeRow, type Logger, type SqlValue, type SqliteDatabase, type TableModel } from '@liteshift/shared';
 import type { DispatchedRow, EventDispatcher } from './dispatcher.js';
 import { currentRowLookup, rowsWithKeyLookup } from './reemit.js';
-
-export const POSITION_STATE = 'position';
 
 /**
  * The streaming source (DESIGN contract 4): reads the changelog after its position, and
@@ -78,7 +76,7 @@ export class StreamingSource {
     await this.dispatcher.flush();
     this.position = lastSeq;
     this.db.transaction(() => {
-      writeState(this.db, POSITION_STATE, lastSeq);
+      writeExtractorPosition(this.db, lastSeq);
       pruneChangelog(this.db, lastSeq);
     }).immediate();
     this.log.info({ changes: changes.length, events, tables: perTableEvents, from: changes[0]!.seq.toString(), position: lastSeq.toString() }, 'changes streamed');

@@ -5,6 +5,7 @@ import {
   createIndexSql,
   errorMessage,
   foreignKeyName,
+  META_TABLES,
   pgTableName,
   qualified,
   quoteIdent,
@@ -80,7 +81,7 @@ export async function finalizeTables(
       }
     }
     if (complete) {
-      await client.query('UPDATE liteshift.tables SET finalized_at = now() WHERE table_name = ANY($1::text[])', [tables.map((t) => t.name)]);
+      await client.query(`UPDATE ${META_TABLES.tables} SET finalized_at = now() WHERE table_name = ANY($1::text[])`, [tables.map((t) => t.name)]);
     }
     await client.query('COMMIT');
   } catch (error) {

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, METRIC_PREFIX, errorMessage, type Logger, type Registry } from '@liteshift/shared';
-import type { ApplyStats } from './apply.js';
+import type { LoaderEvents } from './events.js';
 
 /** Seconds one batch takes in PostgreSQL: COPY, upsert, deletes and its offsets, committed. */
 const BATCH_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -54,11 +54,14 @@ export class LoaderMetrics {
     this.lagSource = source;
   }
 
-  batchApplied(table: string, stats: ApplyStats, deadLettered: number, seconds: number): void {
-    if (stats.upserted > 0) this.upserted.inc({ table }, stats.upserted);
-    if (stats.deleted > 0) this.deleted.inc({ table }, stats.deleted);
-    if (stats.rejected > 0) this.rejected.inc({ table }, stats.rejected);
-    if (deadLettered > 0) this.deadLettered.inc({ table }, deadLettered);
-    this.batchSeconds.observe({ table }, seconds);
+  /** Counts every batch a loader applies. */
+  subscribe(events: LoaderEvents): void {
+    events.on('batch-applied', ({ table, stats, deadLettered, ms }) => {
+      if (stats.upserted > 0) this.upserted.inc({ table }, stats.upserted);
+      if (stats.deleted > 0) this.deleted.inc({ table }, stats.deleted);
+      if (stats.rejected > 0) this.rejected.inc({ table }, stats.rejected);
+      if (deadLettered > 0) this.deadLettered.inc({ table }, deadLettered);
+      this.batchSeconds.observe({ table }, ms / 1000);
+    });
   }
 }

@@ -1,63 +1,98 @@
-import type pg from 'pg';
+import {
+  errorMessage,
+  offsetsBehind,
+  partitionId,
+  postgresError,
+  readOffsets,
+  waitForOffsets,
+  type Logger,
+  type PartitionOffsets,
+  type PgPool,
+} from '@liteshift/shared';
 
 /**
- * The loader's position per topic-partition lives in PostgreSQL, written in the same
- * transaction as the rows (DESIGN contract 5): a crash anywhere loses nothing and
- * applies nothing twice.
+ * The loader's knowledge of its group's offsets: what PostgreSQL stores (the shared
+ * contract, contracts/loader-offsets.ts) merged with what this process has just applied,
+ * and the waits on it — "reached", lag, and callers waiting for an end offset.
  */
-export async function lockOffset(client: pg.ClientBase, group: string, topic: string, partition: number): Promise<bigint> {
-  await client.query(
-    `INSERT INTO liteshift.offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, 0)
-     ON CONFLICT (consumer_group, topic, partition) DO NOTHING`,
-    [group, topic, partition],
-  );
-  const result = await client.query<{ next_offset: string }>(
-    'SELECT next_offset FROM liteshift.offsets WHERE consumer_group = $1 AND topic = $2 AND partition = $3 FOR UPDATE',
-    [group, topic, partition],
-  );
-  return BigInt(result.rows[0]!.next_offset);
-}
+export class AppliedOffsets {
+  /** Next offset applied in PostgreSQL per partition, as far as this process knows. */
+  private readonly applied = new Map<string, bigint>();
+  private waiters: (() => boolean)[] = [];
+  private failure: Error | null = null;
 
-export async function storeOffset(client: pg.ClientBase, group: string, topic: string, partition: number, next: bigint): Promise<void> {
-  await client.query(
-    'UPDATE liteshift.offsets SET next_offset = $4, updated_at = now() WHERE consumer_group = $1 AND topic = $2 AND partition = $3',
-    [group, topic, partition, next.toString()],
-  );
-}
+  constructor(
+    private readonly group: string,
+    private readonly pool: () => PgPool,
+    private readonly databaseUrl: string,
+    private readonly log: Logger,
+  ) {}
 
-export async function readOffsets(client: pg.ClientBase, group: string): Promise<Map<string, bigint>> {
-  const result = await client.query<{ topic: string; partition: number; next_offset: string }>(
-    'SELECT topic, partition, next_offset FROM liteshift.offsets WHERE consumer_group = $1',
-    [group],
-  );
-  return new Map(result.rows.map((r) => [partitionId(r.topic, r.partition), BigInt(r.next_offset)]));
-}
-
-export async function deleteOffsets(client: pg.ClientBase, group: string, topics: readonly string[]): Promise<void> {
-  await client.query('DELETE FROM liteshift.offsets WHERE consumer_group = $1 AND topic = ANY($2::text[])', [group, topics]);
-}
-
-export function partitionId(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
-}
-
-/**
- * Where a fresh target starts reading: at the current end of each partition that has no
- * stored position, because the snapshot about to be taken re-sends every row and older
- * events could resurrect rows deleted since they were written.
- */
-export async function startAtEnd(
-  client: pg.ClientBase,
-  group: string,
-  ends: Record<string, Record<number, string>>,
-): Promise<void> {
-  for (const [topic, partitions] of Object.entries(ends)) {
-    for (const [partition, end] of Object.entries(partitions)) {
-      await client.query(
-        `INSERT INTO liteshift.offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (consumer_group, topic, partition) DO NOTHING`,
-        [group, topic, Number(partition), end],
-      );
+  /** Takes in what PostgreSQL holds, including what other members of the group applied; returns what is known now. */
+  async refresh(): Promise<ReadonlyMap<string, bigint>> {
+    let stored: Map<string, bigint>;
+    try {
+      stored = await readOffsets(this.pool(), this.group);
+    } catch (error) {
+      throw postgresError(error, this.databaseUrl);
     }
+    for (const [id, next] of stored) this.advance(id, next);
+    return this.applied;
+  }
+
+  /** A batch up to `next` is committed. */
+  committed(topic: string, partition: number, next: bigint): void {
+    this.advance(partitionId(topic, partition), next);
+  }
+
+  private advance(id: string, next: bigint): void {
+    if ((this.applied.get(id) ?? -1n) < next) this.applied.set(id, next);
+  }
+
+  reached(until: Record<string, PartitionOffsets>): boolean {
+    return offsetsBehind(this.applied, until) === 0;
+  }
+
+  /** Messages of a topic not applied yet, by any member of the group (read from PostgreSQL now). */
+  async behind(topic: string, ends: PartitionOffsets): Promise<number> {
+    return offsetsBehind(await this.refresh(), { [topic]: ends });
+  }
+
+  /** Resolves once every partition in `until` is applied by this process; rejects if the loader fails. */
+  waitUntil(until: Record<string, PartitionOffsets>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const check = (): boolean => {
+        if (this.failure) reject(this.failure);
+        else if (this.reached(until)) resolve();
+        else return false;
+        return true;
+      };
+      if (!check()) this.waiters.push(check);
+    });
+  }
+
+  /** Something was applied, or the loader failed: waiters look again. */
+  notify(failure?: Error): void {
+    this.failure ??= failure ?? null;
+    this.waiters = this.waiters.filter((check) => !check());
+  }
+
+  /**
+   * Waits until PostgreSQL's offsets reach `until`, whichever member of the group applies
+   * them (this process, or `load --follow` processes beside it). False when `signal` aborted.
+   */
+  async waitForStored(until: Record<string, PartitionOffsets>, signal: AbortSignal, onWait: (lag: number) => void): Promise<boolean> {
+    const result = await waitForOffsets(this.pool(), this.group, until, {
+      signal,
+      pollMs: 250,
+      onWait,
+      failure: () => this.failure,
+      onReadError: (error) => {
+        const wrapped = postgresError(error, this.databaseUrl, 'read the replay progress');
+        if (!wrapped.retriable) throw wrapped;
+        this.log.warn({ err: errorMessage(wrapped) }, 'cannot read the replay progress yet; retrying');
+      },
+    });
+    return result.ok;
   }
 }

@@ -1,27 +1,26 @@
 import {
   LiteshiftError,
+  META_TABLES,
   endOffsets,
   errorMessage,
   foreignKeyName,
   indexName,
+  lockOffset,
+  moveOffsetBack,
   offsetsAt,
   pgTableName,
   qualified,
   quoteIdent,
   retry,
-  sleep,
   startOffsets,
-  postgresError,
   type Admin,
   type Logger,
   type Notice,
   type PartitionOffsets,
-  type PgPool,
   type TableModel,
 } from '@liteshift/shared';
 import type pg from 'pg';
 import { finalizeTables } from './finalize.js';
-import { partitionId, readOffsets } from './offsets.js';
 
 /**
  * Replay (DESIGN contract 9): the loader group's offsets in PostgreSQL are moved back to
@@ -105,34 +104,18 @@ async function prepareOnce(client: pg.ClientBase, o: PrepareReplayOptions): Prom
   try {
     const rows = Object.entries(o.plan.from).flatMap(([topic, starts]) => Object.entries(starts).map(([p, start]) => ({ topic, partition: Number(p), start })));
     rows.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
-    for (const row of rows) {
-      await client.query(
-        `INSERT INTO liteshift.offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (consumer_group, topic, partition) DO NOTHING`,
-        [o.group, row.topic, row.partition, row.start],
-      );
-      await client.query('SELECT 1 FROM liteshift.offsets WHERE consumer_group = $1 AND topic = $2 AND partition = $3 FOR UPDATE', [
-        o.group,
-        row.topic,
-        row.partition,
-      ]);
-    }
+    for (const row of rows) await lockOffset(client, o.group, row.topic, row.partition, BigInt(row.start));
 
     const relaxed = await relaxConstraints(client, o.schema, o.allTables, selected);
     if (o.truncate && o.plan.tables.length > 0) {
       await client.query(`TRUNCATE ${o.plan.tables.map((t) => qualified(o.schema, pgTableName(t))).join(', ')}`);
-      await client.query('DELETE FROM liteshift.rejects WHERE table_name = ANY($1::text[])', [[...selected]]);
+      await client.query(`DELETE FROM ${META_TABLES.rejects} WHERE table_name = ANY($1::text[])`, [[...selected]]);
     }
     for (const row of rows) {
-      const moved = await client.query<{ next_offset: string }>(
-        `UPDATE liteshift.offsets SET next_offset = LEAST(next_offset, $4), updated_at = now()
-          WHERE consumer_group = $1 AND topic = $2 AND partition = $3 RETURNING next_offset`,
-        [o.group, row.topic, row.partition, row.start],
-      );
-      const next = moved.rows[0]!.next_offset;
+      const next = (await moveOffsetBack(client, o.group, row.topic, row.partition, BigInt(row.start))).toString();
       (startsAt[row.topic] ??= {})[row.partition] = next;
       // The rows rejected from here on will be rejected again, and recorded again.
-      await client.query('DELETE FROM liteshift.rejects WHERE topic = $1 AND partition = $2 AND "offset" >= $3', [row.topic, row.partition, next]);
+      await client.query(`DELETE FROM ${META_TABLES.rejects} WHERE topic = $1 AND partition = $2 AND "offset" >= $3`, [row.topic, row.partition, next]);
     }
     await client.query('COMMIT');
     if (relaxed.length > 0) {
@@ -147,7 +130,7 @@ async function prepareOnce(client: pg.ClientBase, o: PrepareReplayOptions): Prom
 
 async function relaxConstraints(client: pg.ClientBase, schema: string, tables: readonly TableModel[], selected: ReadonlySet<string>): Promise<TableModel[]> {
   const finalized = new Set(
-    (await client.query<{ table_name: string }>('SELECT table_name FROM liteshift.tables WHERE finalized_at IS NOT NULL AND target_schema = $1', [schema])).rows.map(
+    (await client.query<{ table_name: string }>(`SELECT table_name FROM ${META_TABLES.tables} WHERE finalized_at IS NOT NULL AND target_schema = $1`, [schema])).rows.map(
       (r) => r.table_name,
     ),
   );
@@ -172,50 +155,6 @@ async function relaxConstraints(client: pg.ClientBase, schema: string, tables: r
 export async function restoreConstraints(client: pg.ClientBase, schema: string, relaxed: readonly TableModel[], log: Logger): Promise<Notice[]> {
   if (relaxed.length === 0) return [];
   return finalizeTables(client, schema, relaxed, log, 'complete');
-}
-
-/**
- * Waits until PostgreSQL's offsets reach `until` for every partition, whichever member of
- * the group applies them (this process, or `load --follow` processes running beside it).
- */
-export async function waitForOffsets(
-  pool: PgPool,
-  group: string,
-  until: Record<string, PartitionOffsets>,
-  o: { signal: AbortSignal; failure: () => Error | null; log: Logger; databaseUrl: string; pollMs?: number },
-): Promise<boolean> {
-  let told = Date.now();
-  while (!o.signal.aborted) {
-    const failure = o.failure();
-    if (failure) throw failure;
-    let remaining = 0;
-    try {
-      const client = await pool.connect();
-      try {
-        const stored = await readOffsets(client, group);
-        for (const [topic, partitions] of Object.entries(until)) {
-          for (const [partition, end] of Object.entries(partitions)) {
-            const next = stored.get(partitionId(topic, Number(partition))) ?? 0n;
-            if (next < BigInt(end)) remaining += Number(BigInt(end) - next);
-          }
-        }
-      } finally {
-        client.release();
-      }
-    } catch (error) {
-      const wrapped = postgresError(error, o.databaseUrl, 'read the replay progress');
-      if (!wrapped.retriable) throw wrapped;
-      o.log.warn({ err: errorMessage(wrapped) }, 'cannot read the replay progress yet; retrying');
-      remaining = -1;
-    }
-    if (remaining === 0) return true;
-    if (Date.now() - told >= 5_000) {
-      told = Date.now();
-      if (remaining > 0) o.log.info({ remaining }, 'replaying');
-    }
-    await sleep(o.pollMs ?? 250, o.signal);
-  }
-  return false;
 }
 
 /** Names given with --tables that no schema on the schema topic has. */

@@ -1,5 +1,6 @@
 import {
   LiteshiftError,
+  META_TABLES,
   columnDefinition,
   columnTypes,
   createTableSql,
@@ -56,7 +57,7 @@ export async function ensureTargetTable(
       await requireUniqueKey(client, schema, table);
     }
     await client.query(
-      `INSERT INTO liteshift.tables (table_name, target_schema, fingerprint, model) VALUES ($1, $2, $3, $4)
+      `INSERT INTO ${META_TABLES.tables} (table_name, target_schema, fingerprint, model) VALUES ($1, $2, $3, $4)
        ON CONFLICT (table_name) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, model = EXCLUDED.model, target_schema = EXCLUDED.target_schema`,
       [table.name, schema, fingerprint, JSON.stringify(table)],
     );
@@ -73,14 +74,14 @@ export async function ensureTargetTable(
  */
 async function requireOwnTarget(client: pg.ClientBase, schema: string, table: TableModel): Promise<void> {
   const other = await client.query<{ table_name: string }>(
-    `SELECT table_name FROM liteshift.tables
+    `SELECT table_name FROM ${META_TABLES.tables}
       WHERE target_schema = $1 AND coalesce(model->>'pgName', table_name)::name = $2::name AND table_name <> $3`,
     [schema, pgTableName(table), table.name],
   );
   if (other.rows.length > 0) {
     const holder = other.rows[0]!.table_name;
     throw new LiteshiftError('PG_TARGET_CONFLICT', `target table ${schema}.${pgTableName(table)} already holds SQLite table ${holder}; ${table.name} cannot go into it too`, {
-      hint: `give ${table.name} another name with --rename (or, if ${holder} is gone from SQLite, drop that table and DELETE FROM liteshift.tables WHERE table_name = ${quoteLiteral(holder)})`,
+      hint: `give ${table.name} another name with --rename (or, if ${holder} is gone from SQLite, drop that table and DELETE FROM ${META_TABLES.tables} WHERE table_name = ${quoteLiteral(holder)})`,
     });
   }
 }
@@ -120,7 +121,7 @@ async function requireUniqueKey(client: pg.ClientBase, schema: string, table: Ta
 export async function dropTargetTables(client: PgPoolClient | pg.ClientBase, schema: string, tables: readonly TableModel[]): Promise<void> {
   for (const table of tables) {
     await client.query(dropTableSql(schema, table));
-    await client.query('DELETE FROM liteshift.tables WHERE table_name = $1', [table.name]);
-    await client.query('DELETE FROM liteshift.rejects WHERE table_name = $1', [table.name]);
+    await client.query(`DELETE FROM ${META_TABLES.tables} WHERE table_name = $1`, [table.name]);
+    await client.query(`DELETE FROM ${META_TABLES.rejects} WHERE table_name = $1`, [table.name]);
   }
 }

@@ -2,9 +2,11 @@ import {
   captureInstalled,
   changelogHead,
   endOffsets,
-  readState,
+  loaderGroup,
+  readExtractorPosition,
   sleep,
   tableTopic,
+  waitForOffsets,
   type Admin,
   type Logger,
   type PartitionOffsets,
@@ -14,7 +16,6 @@ import {
   type TableModel,
 } from '@liteshift/shared';
 import { KeyLookup, type RowDifference } from './row-diff.js';
-import { appliedOffsets } from './status.js';
 
 /**
  * Lag-aware verification. While the application writes, a row compared before the loader
@@ -30,8 +31,6 @@ import { appliedOffsets } from './status.js';
 export interface PipelineContext {
   admin: Admin;
   topicPrefix: string;
-  /** The loader's consumer group (default `<prefix>-loader`). */
-  consumerGroup?: string;
 }
 
 export interface Suspect {
@@ -181,45 +180,20 @@ export async function waitForPipeline(
     p.log?.info({ suspects, ...lag }, `waiting for the pipeline to catch up (${what}) to re-check differences found while changes were in flight`);
   };
   for (;;) {
-    const position = readState(p.db, 'position');
-    const at = typeof position === 'bigint' ? position : 0n;
+    const at = readExtractorPosition(p.db);
     if (at >= head) break;
     if (Date.now() > p.deadline) return { ok: false, reason: `the extractor did not catch up in time (changelog head ${head}, produced ${at})` };
     tell('extractor', { head: head.toString(), position: at.toString() });
     await sleep(POLL_MS);
   }
   const { admin, topicPrefix } = p.pipeline;
-  const group = p.pipeline.consumerGroup ?? `${topicPrefix}-loader`;
+  const group = loaderGroup(topicPrefix);
   const existing = new Set(await admin.listTopics());
   const ends: Record<string, PartitionOffsets> = {};
   for (const table of tables) {
     const topic = tableTopic(topicPrefix, table);
     if (existing.has(topic)) ends[topic] = await endOffsets(admin, topic);
   }
-  const applied = await waitForApplied(p.pg, group, ends, p.deadline, (lag) => tell('loader', { loaderLag: lag }));
+  const applied = await waitForOffsets(p.pg, group, ends, { deadline: p.deadline, pollMs: POLL_MS, onWait: (lag) => tell('loader', { loaderLag: lag }) });
   return applied.ok ? applied : { ok: false, reason: `the loader did not catch up in time (${applied.lag} message(s) not applied)` };
-}
-
-/** Waits until liteshift.offsets of `group` reach `ends`, whichever loader applies them; `lag` is what was left at the deadline. */
-export async function waitForApplied(
-  pg: PgClient,
-  group: string,
-  ends: Record<string, PartitionOffsets>,
-  deadline: number,
-  onWait?: (lag: number) => void,
-): Promise<{ ok: true } | { ok: false; lag: number }> {
-  for (;;) {
-    const applied = await appliedOffsets(pg, group);
-    let lag = 0n;
-    for (const [topic, partitions] of Object.entries(ends)) {
-      for (const [partition, end] of Object.entries(partitions)) {
-        const behind = BigInt(end) - (applied.get(`${topic}:${partition}`) ?? 0n);
-        if (behind > 0n) lag += behind;
-      }
-    }
-    if (lag === 0n) return { ok: true };
-    if (Date.now() > deadline) return { ok: false, lag: Number(lag) };
-    onWait?.(Number(lag));
-    await sleep(POLL_MS);
-  }
 }

@@ -538,7 +538,7 @@ export class KeyLookup {
   private readonly sqliteGet;
 
   constructor(
-    private readonly db: SqliteDatabase,
+    db: SqliteDatabase,
     private readonly pg: PgClient,
     private readonly schema: string,
     readonly table: TableModel,

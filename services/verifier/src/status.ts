@@ -3,8 +3,14 @@ import {
   changelogHead,
   countDeadLetters,
   endOffsets,
-  readState,
+  loaderGroup,
+  metaTableExists,
+  offsetsBehind,
+  readExtractorPosition,
+  readExtractorStatus,
+  readOffsets,
   tableTopic,
+  META_TABLES,
   type Admin,
   type PgClient,
   type SchemaModel,
@@ -39,12 +45,6 @@ export interface PipelineStatus {
   deadLettered: number;
 }
 
-interface StoredStatus {
-  phase?: string;
-  updatedAt?: string;
-  tables?: Record<string, { done: number; total: number }>;
-}
-
 /** What the SQLite file alone tells: capture, the extractor's phase and position, per-table snapshot progress. */
 export interface CaptureStatus {
   extractor: PipelineStatus['extractor'];
@@ -55,9 +55,8 @@ export interface CaptureStatus {
 export function captureStatus(db: SqliteDatabase, model: SchemaModel, topicPrefix: string): CaptureStatus {
   const captured = captureInstalled(db);
   const head = captured ? changelogHead(db) : 0n;
-  const positionValue = captured ? readState(db, 'position') : undefined;
-  const position = typeof positionValue === 'bigint' ? positionValue : 0n;
-  const stored = JSON.parse(String((captured && readState(db, 'status')) || '{}')) as StoredStatus;
+  const position = captured ? readExtractorPosition(db) : 0n;
+  const stored = captured ? readExtractorStatus(db) : {};
   const tables = model.tables.map((table) => {
     const progress = stored.phase === 'snapshot' ? stored.tables?.[table.name] : undefined;
     const snapshotting = progress !== undefined && progress.done < progress.total;
@@ -88,19 +87,13 @@ export async function pipelineStatus(
   admin: Admin,
   model: SchemaModel,
   topicPrefix: string,
-  consumerGroup = `${topicPrefix}-loader`,
 ): Promise<PipelineStatus> {
   const capture = captureStatus(db, model, topicPrefix);
-  const applied = await appliedOffsets(pg, consumerGroup);
+  const applied = await readOffsets(pg, loaderGroup(topicPrefix));
   const topics = new Set(await admin.listTopics());
   const tables: TableStatus[] = [];
   for (const table of capture.tables) {
-    let lag = 0;
-    if (topics.has(table.topic)) {
-      for (const [partition, end] of Object.entries(await endOffsets(admin, table.topic))) {
-        lag += Math.max(0, Number(BigInt(end) - (applied.get(`${table.topic}:${partition}`) ?? 0n)));
-      }
-    }
+    const lag = topics.has(table.topic) ? offsetsBehind(applied, { [table.topic]: await endOffsets(admin, table.topic) }) : 0;
     tables.push({ ...table, loaderLag: lag });
   }
   return {
@@ -112,22 +105,10 @@ export async function pipelineStatus(
   };
 }
 
-/** The loader's applied offsets (next offset to apply) per `topic:partition`, from liteshift.offsets. */
-export async function appliedOffsets(pg: PgClient, group: string): Promise<Map<string, bigint>> {
-  const exists = await pg.query("SELECT to_regclass('liteshift.offsets') IS NOT NULL AS present");
-  if (!exists.rows[0].present) return new Map();
-  const result = await pg.query<{ topic: string; partition: number; next_offset: string }>(
-    'SELECT topic, partition, next_offset FROM liteshift.offsets WHERE consumer_group = $1',
-    [group],
-  );
-  return new Map(result.rows.map((r) => [`${r.topic}:${r.partition}`, BigInt(r.next_offset)]));
-}
-
-/** Rows PostgreSQL refused (liteshift.rejects), 0 before the loader created the table. */
+/** Rows PostgreSQL refused, 0 before the loader created their table. */
 export async function rejectTotal(pg: PgClient): Promise<number> {
-  const exists = await pg.query("SELECT to_regclass('liteshift.rejects') IS NOT NULL AS present");
-  if (!exists.rows[0].present) return 0;
-  return Number((await pg.query<{ n: string }>('SELECT count(*) AS n FROM liteshift.rejects')).rows[0]!.n);
+  if (!(await metaTableExists(pg, META_TABLES.rejects))) return 0;
+  return Number((await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ${META_TABLES.rejects}`)).rows[0]!.n);
 }
 
 export function renderStatus(status: PipelineStatus): string {

@@ -1,6 +1,8 @@
 import {
   canonical,
   captureInstalled,
+  metaTableExists,
+  META_TABLES,
   deadLetterTopic,
   pgTableName,
   postgresError,
@@ -73,7 +75,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
     );
     const rejects = await rejectCounts(pg);
     const loaded = await loadedModels(pg);
-    const status = pipeline ? await pipelineStatus(db, pg, pipeline.admin, model, pipeline.topicPrefix, pipeline.consumerGroup) : null;
+    const status = pipeline ? await pipelineStatus(db, pg, pipeline.admin, model, pipeline.topicPrefix) : null;
     const captured = captureInstalled(db);
     // Changes may be in flight: the application writes through capture, or the loader has not applied everything.
     const live = captured || (status?.loaderLag ?? 0) > 0;
@@ -144,7 +146,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
         await recheck(options, work, reasons, warnings);
       }
     }
-    const end = status ? await pipelineStatus(db, pg, pipeline!.admin, model, pipeline!.topicPrefix, pipeline!.consumerGroup) : null;
+    const end = status ? await pipelineStatus(db, pg, pipeline!.admin, model, pipeline!.topicPrefix) : null;
     let lag: LagReport | undefined;
     if (end) {
       lag = {
@@ -257,9 +259,8 @@ async function orphanExamples(pg: PgClient, pgFrom: (t: string) => string, table
 }
 
 async function rejectCounts(pg: PgClient): Promise<Map<string, number>> {
-  const exists = await pg.query("SELECT to_regclass('liteshift.rejects') IS NOT NULL AS present");
-  if (!exists.rows[0].present) return new Map();
-  const result = await pg.query<{ table_name: string; n: string }>('SELECT table_name, count(*) AS n FROM liteshift.rejects GROUP BY table_name');
+  if (!(await metaTableExists(pg, META_TABLES.rejects))) return new Map();
+  const result = await pg.query<{ table_name: string; n: string }>(`SELECT table_name, count(*) AS n FROM ${META_TABLES.rejects} GROUP BY table_name`);
   return new Map(result.rows.map((r) => [r.table_name, Number(r.n)]));
 }
 
@@ -270,8 +271,7 @@ export async function loadedModels(pg: PgClient): Promise<Map<string, TableModel
 
 /** What liteshift.tables records per table: the model the loader applies with, and its writer-schema fingerprint. */
 export async function loadedTables(pg: PgClient): Promise<Map<string, { model: TableModel; fingerprint: string }>> {
-  const exists = await pg.query("SELECT to_regclass('liteshift.tables') IS NOT NULL AS present");
-  if (!exists.rows[0].present) return new Map();
-  const result = await pg.query<{ table_name: string; model: TableModel; fingerprint: string }>('SELECT table_name, fingerprint, model FROM liteshift.tables');
+  if (!(await metaTableExists(pg, META_TABLES.tables))) return new Map();
+  const result = await pg.query<{ table_name: string; model: TableModel; fingerprint: string }>(`SELECT table_name, fingerprint, model FROM ${META_TABLES.tables}`);
   return new Map(result.rows.map((r) => [r.table_name, { model: r.model, fingerprint: r.fingerprint }]));
 }

@@ -4,7 +4,16 @@
  * (one call per row) and because longs must stay exact above 2^53, which a JavaScript
  * number cannot; avsc checks it against the schema in the tests.
  */
-import { ValueClass } from './change-event.js';
+
+/** Union branches, in this order, for every column of a change event's row and key. */
+export const VALUE_UNION = ['null', 'long', 'double', 'string', 'bytes'] as const;
+export const enum ValueClass {
+  Null = 0,
+  Long = 1,
+  Double = 2,
+  String = 3,
+  Bytes = 4,
+}
 
 export type SqlValue = null | number | bigint | string | Buffer | Uint8Array;
 

@@ -1,26 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { TableModel } from '../schema/model.js';
+import { envelopeSchema } from '../contracts/change-event.js';
+import { VALUE_UNION } from './binary.js';
 
 /**
- * The change event (DESIGN contract 2), as an Avro schema derived from the table model.
- * Every column is the union of SQLite's storage classes, so a value reaches Kafka exactly
- * as SQLite stored it (an INTEGER column may hold text; longs stay 64-bit); converting it
- * to the PostgreSQL type is the loader's job, where a refused value becomes a reject.
+ * A table's change-event schemas: the row (and key) records of the envelope the contract
+ * states (contracts/change-event.ts), derived from the table model. Every column is the
+ * union of SQLite's storage classes, so a value reaches Kafka exactly as SQLite stored it
+ * (an INTEGER column may hold text; longs stay 64-bit); converting it to the PostgreSQL
+ * type is the loader's job, where a refused value becomes a reject.
  */
-export const CHANGE_EVENT_VERSION = 1;
 
-export type Op = 'r' | 'c' | 'u' | 'd';
-export const OPS: readonly Op[] = ['r', 'c', 'u', 'd'];
-
-/** Union branches, in this order, for every column. */
-export const VALUE_UNION = ['null', 'long', 'double', 'string', 'bytes'] as const;
-export const enum ValueClass {
-  Null = 0,
-  Long = 1,
-  Double = 2,
-  String = 3,
-  Bytes = 4,
-}
 
 export type AvroSchema = Record<string, unknown>;
 
@@ -62,31 +52,7 @@ export function tableSchemas(table: TableModel): TableSchemas {
   });
   const rowFields = table.columns.map((c, i) => column(c.name, fieldNames[i]!));
   const namespace = namespaceOf(table.name);
-  const value: AvroSchema = {
-    type: 'record',
-    name: 'Envelope',
-    namespace,
-    'liteshift.table': table.name,
-    'liteshift.version': CHANGE_EVENT_VERSION,
-    fields: [
-      { name: 'op', type: { type: 'enum', name: 'Op', namespace: 'liteshift', symbols: [...OPS] } },
-      { name: 'table', type: 'string' },
-      { name: 'after', type: ['null', { type: 'record', name: 'Row', fields: rowFields }], default: null },
-      {
-        name: 'source',
-        type: {
-          type: 'record',
-          name: 'Source',
-          namespace: 'liteshift',
-          fields: [
-            { name: 'seq', type: 'long', doc: 'changelog sequence, or the snapshot watermark for snapshot reads' },
-            { name: 'snapshot', type: 'boolean' },
-          ],
-        },
-      },
-      { name: 'ts_ms', type: 'long' },
-    ],
-  };
+  const value: AvroSchema = envelopeSchema(namespace, table.name, { type: 'record', name: 'Row', fields: rowFields });
   const key: AvroSchema = {
     type: 'record',
     name: 'Key',

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { ColumnModel, TableModel } from '../schema/model.js';
 import { AvroReader, AvroWriter, type SqlValue } from './binary.js';
 import { avroFieldNames, tableSchemas } from './change-event.js';
-import { ChangeEventCodec, FRAME_LENGTH, FRAME_MAGIC, writerFingerprint, type ChangeEvent } from './codec.js';
+import { ChangeEventCodec } from './codec.js';
+import { FRAME_LENGTH, FRAME_MAGIC, writerFingerprint, type ChangeEvent } from '../contracts/change-event.js';
 
 function column(name: string, kind: ColumnModel['kind'], pgType: string): ColumnModel {
   return { name, declaredType: '', notNull: false, sqliteDefault: null, kind, pgType, pgDefault: null, identity: false, reason: 'test' };

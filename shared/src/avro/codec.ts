@@ -1,31 +1,6 @@
 import { AvroReader, AvroWriter, type SqlValue } from './binary.js';
-import { OPS, type Op, type TableSchemas } from './change-event.js';
-
-export interface ChangeEvent {
-  op: Op;
-  table: string;
-  /** Column values in table-model order; null for a delete. */
-  after: SqlValue[] | null;
-  /** Changelog sequence, or the snapshot watermark for snapshot reads. */
-  seq: bigint;
-  snapshot: boolean;
-  tsMs: number;
-}
-
-/**
- * Every change-event value starts with a wire prefix naming its writer schema: a magic
- * byte, then the 8 bytes of the schema fingerprint (published on the schema topic), then
- * the Avro payload. Cheaper than a Kafka header per message; keys carry no prefix, so a
- * key's bytes (hence its partition and compaction) never change with the schema.
- */
-export const FRAME_MAGIC = 0x01;
-export const FRAME_LENGTH = 9;
-
-/** The fingerprint of the writer schema of a framed value, or null if it is not one of ours. */
-export function writerFingerprint(value: Buffer): string | null {
-  if (value.length < FRAME_LENGTH || value[0] !== FRAME_MAGIC) return null;
-  return value.toString('hex', 1, FRAME_LENGTH);
-}
+import type { TableSchemas } from './change-event.js';
+import { FRAME_LENGTH, FRAME_MAGIC, readEnvelope, writeEnvelope, type ChangeEvent } from '../contracts/change-event.js';
 
 /** Encodes and decodes one table's change events and keys with one writer schema. */
 export class ChangeEventCodec {
@@ -45,20 +20,27 @@ export class ChangeEventCodec {
     const w = this.writer;
     w.reset();
     w.writeRaw(this.frame);
-    w.writeLong(OPS.indexOf(event.op));
-    w.writeString(event.table);
-    if (event.after === null) {
-      w.writeLong(0);
-    } else {
-      if (event.after.length !== this.columnCount) throw new Error(`row has ${event.after.length} values, schema ${this.columnCount}`);
-      w.writeLong(1);
-      for (const value of event.after) w.writeValue(value);
-    }
-    w.writeLong(event.seq);
-    w.writeBoolean(event.snapshot);
-    w.writeLong(event.tsMs);
+    writeEnvelope(w, event, this.writeRow);
     return w.take();
   }
+
+  private readonly writeRow = (after: readonly SqlValue[]): void => {
+    if (after.length !== this.columnCount) throw new Error(`row has ${after.length} values, schema ${this.columnCount}`);
+    for (const value of after) this.writer.writeValue(value);
+  };
+
+  private readonly readRow = (r: AvroReader): SqlValue[] => {
+    const row = new Array<SqlValue>(this.columnCount);
+    for (let i = 0; i < this.columnCount; i++) row[i] = r.readValue();
+    return row;
+  };
+
+  /** Skips the row's values, answering where they start. */
+  private readonly skipRow = (r: AvroReader): number => {
+    const at = r.pos;
+    for (let i = 0; i < this.columnCount; i++) r.skipValue();
+    return at;
+  };
 
   encodeKey(values: readonly SqlValue[]): Buffer {
     const w = this.writer;
@@ -69,24 +51,8 @@ export class ChangeEventCodec {
 
   decodeValue(buf: Buffer): ChangeEvent {
     if (!this.framedWith(buf)) throw new Error('value is not framed with this writer schema');
-    const r = new AvroReader(buf, FRAME_LENGTH);
-    const op = OPS[r.readInt()];
-    if (op === undefined) throw new Error('unknown op symbol');
-    const table = r.readString();
-    const branch = r.readInt();
-    let after: SqlValue[] | null = null;
-    if (branch === 1) {
-      after = new Array<SqlValue>(this.columnCount);
-      for (let i = 0; i < this.columnCount; i++) after[i] = r.readValue();
-    } else if (branch !== 0) {
-      throw new Error(`bad union branch ${branch} for after`);
-    }
-    const seqRaw = r.readLong();
-    const seq = typeof seqRaw === 'number' ? BigInt(seqRaw) : seqRaw;
-    const snapshot = r.readBoolean();
-    const ts = r.readLong();
-    if (!r.done) throw new Error('trailing bytes after change event');
-    return { op, table, after, seq, snapshot, tsMs: Number(ts) };
+    const e = readEnvelope(new AvroReader(buf, FRAME_LENGTH), this.readRow);
+    return { op: e.op, table: e.table!, after: e.row, seq: e.seq, snapshot: e.snapshot, tsMs: e.tsMs };
   }
 
   /** True when `buf` starts with this writer schema's prefix: compared in place, no hex string per message. */
@@ -103,24 +69,8 @@ export class ChangeEventCodec {
    */
   locateRow(buf: Buffer): number | null {
     if (!this.framedWith(buf)) throw new Error('value is not framed with this writer schema');
-    const r = new AvroReader(buf, FRAME_LENGTH);
-    const op = OPS[r.readInt()];
-    if (op === undefined) throw new Error('unknown op symbol');
-    const tableLength = r.readLength();
-    r.pos += tableLength;
-    const branch = r.readInt();
-    let at: number | null = null;
-    if (branch === 1) {
-      at = r.pos;
-      for (let i = 0; i < this.columnCount; i++) r.skipValue();
-    } else if (branch !== 0) {
-      throw new Error(`bad union branch ${branch} for after`);
-    }
-    r.readLong();
-    r.readBoolean();
-    r.readLong();
-    if (!r.done) throw new Error('trailing bytes after change event');
-    return op === 'd' ? null : at;
+    const e = readEnvelope(new AvroReader(buf, FRAME_LENGTH), this.skipRow, false);
+    return e.op === 'd' ? null : e.row;
   }
 
   /** Checks a key as decodeKey would, without making its values. */

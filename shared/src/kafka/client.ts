@@ -10,7 +10,7 @@ import { kafkaSecurity, kafkajsSecurityOptions, kafkaTlsOptions } from './securi
  * kafkajs for admin and consuming (producing is in producer.ts). Services use these
  * helpers only, so either client can be replaced when a benchmark says so.
  */
-export type { Admin, Consumer, EachBatchPayload, KafkaMessage, IHeaders } from 'kafkajs';
+export type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, IHeaders } from 'kafkajs';
 
 const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',

@@ -1,4 +1,5 @@
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import type { MessageProducer } from './producer.js';
 import { readTopicToEnd } from './topic-reader.js';
 import { deadLetterTopic, topicOffsets } from './topics.js';
 
@@ -9,6 +10,29 @@ export const DEAD_LETTER_HEADERS = {
   partition: 'liteshift.dlq.partition',
   offset: 'liteshift.dlq.offset',
 } as const;
+
+/** A message the loader could not decode, and why: it goes to the dead-letter topic unchanged. */
+export interface UndecodedMessage {
+  message: KafkaMessage;
+  reason: string;
+}
+
+/** Sends messages of one table partition to the dead-letter topic, each with where it was and why. */
+export async function sendDeadLetters(producer: MessageProducer, prefix: string, topic: string, partition: number, letters: readonly UndecodedMessage[]): Promise<void> {
+  await producer.send(
+    deadLetterTopic(prefix),
+    letters.map(({ message, reason }) => ({
+      key: message.key,
+      value: message.value,
+      headers: {
+        [DEAD_LETTER_HEADERS.reason]: reason,
+        [DEAD_LETTER_HEADERS.topic]: topic,
+        [DEAD_LETTER_HEADERS.partition]: String(partition),
+        [DEAD_LETTER_HEADERS.offset]: message.offset,
+      },
+    })),
+  );
+}
 
 export interface DeadLetter {
   /** Where the loader found it; null when a header is missing (not written by liteshift). */

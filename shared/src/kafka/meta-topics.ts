@@ -1,32 +1,8 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type { MessageProducer } from './producer.js';
-import type { TableModel } from '../schema/model.js';
-import { tableSchemas, type AvroSchema } from '../avro/change-event.js';
+import { parseSchemaRecord, type SchemaRecord } from '../contracts/schema-record.js';
 import { readCompacted } from './topic-reader.js';
 import { controlTopic, schemaTopic, type PartitionOffsets } from './topics.js';
-
-/** A writer schema on the schema topic, keyed by fingerprint; carries the table model too. */
-export interface SchemaRecord {
-  version: 1;
-  fingerprint: string;
-  topic: string;
-  table: TableModel;
-  avro: { key: AvroSchema; value: AvroSchema };
-  publishedAt: string;
-}
-
-
-export function schemaRecord(table: TableModel, topic: string): SchemaRecord {
-  const schemas = tableSchemas(table);
-  return {
-    version: 1,
-    fingerprint: schemas.fingerprint,
-    topic,
-    table,
-    avro: { key: schemas.key, value: schemas.value },
-    publishedAt: new Date().toISOString(),
-  };
-}
 
 export async function publishSchemas(producer: MessageProducer, prefix: string, records: readonly SchemaRecord[]): Promise<void> {
   await producer.send(
@@ -39,9 +15,8 @@ export async function readSchemas(kafka: Kafka, admin: Admin, prefix: string): P
   const raw = await readCompacted(kafka, admin, schemaTopic(prefix));
   const out = new Map<string, SchemaRecord>();
   for (const [key, value] of raw) {
-    if (!value) continue;
-    const record = JSON.parse(value.toString()) as SchemaRecord;
-    if (record.version === 1) out.set(key, record);
+    const record = parseSchemaRecord(value);
+    if (record) out.set(key, record);
   }
   return out;
 }

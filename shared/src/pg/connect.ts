@@ -1,7 +1,6 @@
 import pg from 'pg';
 import { LiteshiftError, errorMessage } from '../errors.js';
 import { describePostgresUrl, scrubSecrets } from '../redact.js';
-import { retry } from '../retry.js';
 import { certificateProblem } from '../tls-errors.js';
 import { postgresConnectionTls } from './tls.js';
 
@@ -124,11 +123,6 @@ export async function connectPostgres(url: string, applicationName = 'liteshift'
     await client.end().catch(() => undefined);
     throw postgresError(error, url);
   }
-}
-
-/** Connects, retrying while the server is unreachable (a restart), never on bad credentials. */
-export async function connectPostgresWithRetry(url: string, applicationName: string, retries = 2): Promise<PgClient> {
-  return retry(() => connectPostgres(url, applicationName), { retries, initialDelayMs: 500, maxDelayMs: 4000 });
 }
 
 export function createPool(url: string, applicationName: string, max: number): PgPool {

@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import { AvroReader } from '../avro/binary.js';
-import { ValueClass } from '../avro/change-event.js';
+import { AvroReader, ValueClass } from '../avro/binary.js';
 import { pgColumnName, type ColumnModel } from '../schema/model.js';
 import { digitsAt, isSqliteDateAt, isSqliteDatetimeAt } from '../values/to-pg.js';
 import type { ByteBuffer } from '../values/byte-buffer.js';

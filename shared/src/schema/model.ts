@@ -22,8 +22,6 @@ export type ValueKind =
   | 'date'
   | 'time';
 
-export type StorageClass = 'null' | 'integer' | 'real' | 'text' | 'blob';
-
 export interface ColumnProfile {
   rows: number;
   /**

@@ -3,7 +3,9 @@ import {
   connectPostgres,
   createKafka,
   errorMessage,
+  loaderGroup,
   openSqlite,
+  readOffsets,
   readSchema,
   sleep,
   type Admin,
@@ -13,7 +15,7 @@ import {
   type SqliteDatabase,
 } from '@liteshift/shared';
 import type { VerifyReport } from '../report.js';
-import { appliedOffsets, captureStatus, pipelineStatus, rejectTotal } from '../status.js';
+import { captureStatus, pipelineStatus, rejectTotal } from '../status.js';
 import { History } from './history.js';
 import { buildState, type PipelineReading, type StatusPageState } from './state.js';
 
@@ -23,7 +25,6 @@ export interface StatusBoardOptions {
   /** Without brokers the page has no loader lag and no dead letters. */
   kafkaBrokers?: string[];
   topicPrefix: string;
-  consumerGroup?: string;
   /** Seconds between verifications, shown on the page. */
   intervalSeconds: number;
   log: Logger;
@@ -137,16 +138,15 @@ export class StatusBoard {
 
   private async read(): Promise<{ reading: PipelineReading; appliedTotal: bigint }> {
     const { topicPrefix } = this.options;
-    const group = this.options.consumerGroup ?? `${topicPrefix}-loader`;
     this.db ??= openSqlite(this.options.sqlitePath, { readonly: true });
     const model = this.currentModel(this.db);
     this.pg ??= await connectPostgres(this.options.databaseUrl, 'liteshift-status');
     if (this.kafka && this.options.kafkaBrokers) this.admin ??= await connectAdmin(this.kafka, this.options.kafkaBrokers);
-    const appliedTotal = [...(await appliedOffsets(this.pg, group)).values()].reduce((a, b) => a + b, 0n);
+    const appliedTotal = [...(await readOffsets(this.pg, loaderGroup(topicPrefix))).values()].reduce((a, b) => a + b, 0n);
     if (!this.admin) {
       return { reading: { capture: captureStatus(this.db, model, topicPrefix), loaderLag: null, rejects: await rejectTotal(this.pg), deadLettered: null }, appliedTotal };
     }
-    const status = await pipelineStatus(this.db, this.pg, this.admin, model, topicPrefix, group);
+    const status = await pipelineStatus(this.db, this.pg, this.admin, model, topicPrefix);
     return {
       reading: {
         capture: status,

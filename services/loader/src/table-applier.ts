@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import type pg from 'pg';
+import { shown, type RejectRow } from './rejects.js';
 import {
   AvroCopyTranscoder,
   ByteBuffer,
@@ -32,61 +33,14 @@ export interface KeyedChange {
   encoded?: { value: Buffer; at: number };
 }
 
-export interface RejectRow {
-  table: string;
-  key: SqlValue[];
-  column: string | null;
-  value: string | null;
-  reason: string;
-  offset: string;
-}
-
 export interface ApplyStats {
   upserted: number;
   deleted: number;
   rejected: number;
 }
 
-/**
- * Collapses a batch per key: the last event of every key wins (ON CONFLICT cannot touch a
- * row twice). Where a key may hold NULL (keyMayHoldNull), events whose key does are kept
- * apart: such a key names no one row (NULL equals nothing, in SQLite too), and each of
- * those rows is rejected on its own, never folded into one.
- */
-export function collapseByKey<T extends { keyBytes: Buffer; key: SqlValue[] }>(changes: readonly T[], keyMayHoldNull = false): T[] {
-  const last = new Map<string | number, T>();
-  for (const [i, change] of changes.entries()) {
-    const id = keyMayHoldNull && change.key.includes(null) ? i : change.keyBytes.toString('latin1');
-    last.delete(id);
-    last.set(id, change);
-  }
-  return [...last.values()];
-}
-
-/** PostgreSQL text and jsonb cannot hold NUL, which is often the very reason for a reject. */
-export function printable(text: string): string {
-  return text.replace(/\u0000/g, '\\0');
-}
-
-function jsonSafe(values: readonly SqlValue[]): unknown[] {
-  return values.map((v) =>
-    typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? `\\x${Buffer.from(v).toString('hex')}` : typeof v === 'string' ? printable(v) : v,
-  );
-}
-
-function shown(value: SqlValue): string | null {
-  if (value === null) return null;
-  if (value instanceof Uint8Array) return `\\x${Buffer.from(value).toString('hex').slice(0, 2000)}`;
-  return printable(String(value).slice(0, 2000));
-}
-
-/**
- * Applies one batch of one table to PostgreSQL inside the caller's transaction: upserts
- * through a COPY into a temporary staging table, deletes by key, and rows PostgreSQL
- * could not take into liteshift.rejects.
- */
 /** The statements for one set of columns: all of them, or the part an older writer schema knew. */
-interface ColumnSetSql {
+export interface ColumnSetSql {
   indexes: readonly number[];
   /** COPY … FROM STDIN into the target and into the staging table, without the format option. */
   copyDirect: string;
@@ -100,6 +54,44 @@ interface CopyData {
   binary: Buffer | null;
 }
 
+/**
+ * The statements for the columns at `indexes` of `table` (all when undefined). Columns an
+ * event's writer schema does not have (added in SQLite after it was written) are left out
+ * of the insert and the update: PostgreSQL's default (SQLite's, translated) fills a new
+ * row, and an existing row keeps what it has. A table of key columns only has nothing to update.
+ */
+export function columnSetSql(table: TableModel, target: string, stage: string, indexes: readonly number[] | undefined): ColumnSetSql {
+  const chosen = indexes ?? table.columns.map((_, i) => i);
+  const names = chosen.map((i) => quoteIdent(pgColumnName(table.columns[i]!))).join(', ');
+  const keySet = new Set(table.key);
+  const updates = chosen
+    .map((i) => table.columns[i]!)
+    .filter((c) => !keySet.has(c.name))
+    .map((c) => `${quoteIdent(pgColumnName(c))} = EXCLUDED.${quoteIdent(pgColumnName(c))}`);
+  const conflict = `ON CONFLICT (${table.key.map((k) => quoteIdent(pgColumnOf(table, k))).join(', ')}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
+  return {
+    indexes: chosen,
+    copyDirect: `COPY ${target} (${names}) FROM STDIN`,
+    copyStage: `COPY pg_temp.${stage} (${names}) FROM STDIN`,
+    upsert: `INSERT INTO ${target} (${names}) SELECT ${names} FROM pg_temp.${stage} ${conflict}`,
+  };
+}
+
+/** Deletes by key: one text array per key column ($1, $2, …), each value cast to its column's type. */
+export function deleteByKeySql(table: TableModel, target: string): string {
+  const keyColumns = table.key.map((k) => table.columns.find((c) => c.name === k)!);
+  const unnestArgs = keyColumns.map((_, i) => `$${i + 1}::text[]`).join(', ');
+  const aliases = keyColumns.map((_, i) => `k${i}`);
+  const casts = keyColumns.map((c, i) => `${aliases[i]}::${c.pgType} AS ${quoteIdent(pgColumnName(c))}`).join(', ');
+  const match = keyColumns.map((c) => `t.${quoteIdent(pgColumnName(c))} = d.${quoteIdent(pgColumnName(c))}`).join(' AND ');
+  return `DELETE FROM ${target} t USING (SELECT ${casts} FROM unnest(${unnestArgs}) AS u(${aliases.join(', ')})) d WHERE ${match}`;
+}
+
+/**
+ * Applies one batch of one table to PostgreSQL inside the caller's transaction: upserts
+ * through a COPY into a temporary staging table, deletes by key, and rows PostgreSQL
+ * could not take into the caller's list of rejects.
+ */
 export class TableApplier {
   readonly target: string;
   private readonly stage: string;
@@ -128,38 +120,13 @@ export class TableApplier {
     this.columns = table.columns;
     this.keyNames = new Set(table.key);
     this.transcoder = new AvroCopyTranscoder(table.columns, targetTypes);
-    const keyColumns = table.key.map((k) => this.columns.find((c) => c.name === k)!);
-    const unnestArgs = keyColumns.map((_, i) => `$${i + 1}::text[]`).join(', ');
-    const aliases = keyColumns.map((_, i) => `k${i}`);
-    const casts = keyColumns.map((c, i) => `${aliases[i]}::${c.pgType} AS ${quoteIdent(pgColumnName(c))}`).join(', ');
-    const match = keyColumns.map((c) => `t.${quoteIdent(pgColumnName(c))} = d.${quoteIdent(pgColumnName(c))}`).join(' AND ');
-    this.deleteSql = `DELETE FROM ${this.target} t USING (SELECT ${casts} FROM unnest(${unnestArgs}) AS u(${aliases.join(', ')})) d WHERE ${match}`;
+    this.deleteSql = deleteByKeySql(table, this.target);
   }
 
-  /**
-   * Columns an event's writer schema does not have (added in SQLite after it was written)
-   * are left out of the insert and the update: PostgreSQL's default (SQLite's, translated)
-   * fills a new row, and an existing row keeps what it has.
-   */
   private columnSet(indexes: readonly number[] | undefined): ColumnSetSql {
     const id = indexes ? indexes.join(',') : '*';
     let set = this.columnSets.get(id);
-    if (set) return set;
-    const chosen = indexes ?? this.columns.map((_, i) => i);
-    const names = chosen.map((i) => quoteIdent(pgColumnName(this.columns[i]!))).join(', ');
-    const keySet = new Set(this.table.key);
-    const updates = chosen
-      .map((i) => this.columns[i]!)
-      .filter((c) => !keySet.has(c.name))
-      .map((c) => `${quoteIdent(pgColumnName(c))} = EXCLUDED.${quoteIdent(pgColumnName(c))}`);
-    const conflict = `ON CONFLICT (${this.table.key.map((k) => quoteIdent(pgColumnOf(this.table, k))).join(', ')}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
-    set = {
-      indexes: chosen,
-      copyDirect: `COPY ${this.target} (${names}) FROM STDIN`,
-      copyStage: `COPY pg_temp.${this.stage} (${names}) FROM STDIN`,
-      upsert: `INSERT INTO ${this.target} (${names}) SELECT ${names} FROM pg_temp.${this.stage} ${conflict}`,
-    };
-    this.columnSets.set(id, set);
+    if (!set) this.columnSets.set(id, (set = columnSetSql(this.table, this.target, this.stage, indexes)));
     return set;
   }
 
@@ -280,22 +247,4 @@ export class TableApplier {
 async function copyData(client: pg.ClientBase, sql: string, data: CopyData): Promise<void> {
   if (data.text) await pipeline(Readable.from([data.text]), client.query(copyFrom(sql)));
   if (data.binary) await pipeline(Readable.from([data.binary]), client.query(copyFrom(`${sql} WITH (FORMAT binary)`)));
-}
-
-export async function insertRejects(client: pg.ClientBase, rejects: readonly RejectRow[], topic: string, partition: number): Promise<void> {
-  if (rejects.length === 0) return;
-  await client.query(
-    `INSERT INTO liteshift.rejects (table_name, key, column_name, value, reason, topic, partition, "offset")
-     SELECT t, k::jsonb, c, v, r, $6, $7, o::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $8::text[]) AS u(t, k, c, v, r, o)`,
-    [
-      rejects.map((r) => r.table),
-      rejects.map((r) => JSON.stringify(jsonSafe(r.key))),
-      rejects.map((r) => r.column),
-      rejects.map((r) => r.value),
-      rejects.map((r) => printable(r.reason)),
-      topic,
-      partition,
-      rejects.map((r) => r.offset),
-    ],
-  );
 }

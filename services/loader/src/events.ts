@@ -1,0 +1,93 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '@liteshift/shared';
+import type { ApplyStats } from './table-applier.js';
+
+/**
+ * What happens in a loader, as typed events: the log, the metrics, the CLI's progress and
+ * the worker-thread bridge subscribe to them instead of the loader calling each.
+ */
+export interface BatchApplied {
+  table: string;
+  topic: string;
+  partition: number;
+  /** The first offset applied by this batch (later than the batch's first when part of it was applied before). */
+  from: bigint;
+  firstOffset: bigint;
+  lastOffset: bigint;
+  stats: ApplyStats;
+  deadLettered: number;
+  ms: number;
+}
+
+export interface DeadLettered {
+  topic: string;
+  partition: number;
+  offset: string;
+  reason: string;
+}
+
+export interface LoaderEventMap {
+  'batch-applied': [BatchApplied];
+  'dead-lettered': [DeadLettered];
+  /** The partitions this member was given at a group join. */
+  'partitions-assigned': [{ member: string; partitions: string[] }];
+  /** A batch that started past PostgreSQL's offset: the partition is read again from there. */
+  'read-again': [{ topic: string; partition: number; offset: bigint; batchStart: bigint }];
+  /** The Kafka consumer failed: the client restarts it, or the loader starts a new one. */
+  'consumer-restarted': [{ error: Error; by: 'client' | 'loader' }];
+  /** A batch was not applied: retried when `retriable`, else the loader fails with it. */
+  'batch-failed': [{ table: string; topic: string; partition: number; error: Error; retriable: boolean }];
+  /** The loader stopped for good (a non-retriable batch failure, or a consumer that cannot be replaced). */
+  failed: [{ error: Error }];
+}
+
+export class LoaderEvents extends EventEmitter<LoaderEventMap> {}
+
+export type LoaderTotals = ApplyStats & { deadLettered: number };
+
+/** What the loader has applied since it started, kept up to date by its events. */
+export function countTotals(events: LoaderEvents): LoaderTotals {
+  const totals: LoaderTotals = { upserted: 0, deleted: 0, rejected: 0, deadLettered: 0 };
+  events.on('batch-applied', ({ stats, deadLettered }) => {
+    totals.upserted += stats.upserted;
+    totals.deleted += stats.deleted;
+    totals.rejected += stats.rejected;
+    totals.deadLettered += deadLettered;
+  });
+  return totals;
+}
+
+/** The loader's log lines: one per applied batch at `batchLevel`, and what needs attention at warn. */
+export function logLoaderEvents(events: LoaderEvents, log: Logger, batchLevel: 'info' | 'debug' = 'info'): void {
+  events.on('batch-applied', (b) => {
+    if (b.from <= b.lastOffset) {
+      log[batchLevel](
+        {
+          table: b.table,
+          topic: b.topic,
+          partition: b.partition,
+          from: b.from.toString(),
+          to: b.lastOffset.toString(),
+          messages: Number(b.lastOffset - b.from) + 1,
+          ...b.stats,
+          deadLettered: b.deadLettered,
+          ms: Math.round(b.ms),
+        },
+        'batch applied',
+      );
+    }
+    if (b.from > b.firstOffset) {
+      log.debug({ table: b.table, topic: b.topic, partition: b.partition, skipped: Number(b.from - b.firstOffset), appliedUpTo: b.from.toString() }, 'messages already applied skipped');
+    }
+  });
+  events.on('dead-lettered', (d) => log.warn(d, 'message sent to the dead-letter topic'));
+  events.on('partitions-assigned', (a) => log.info(a, 'partitions assigned'));
+  events.on('read-again', (r) =>
+    log.info({ topic: r.topic, partition: r.partition, offset: r.offset.toString(), batchStart: r.batchStart.toString() }, 'reading again from the offset stored in PostgreSQL'),
+  );
+  events.on('consumer-restarted', ({ error, by }) => log.warn({ err: error.message }, by === 'client' ? 'consumer failed; it restarts by itself' : 'consumer stopped; starting a new one'));
+  events.on('batch-failed', ({ table, topic, partition, error, retriable }) => {
+    if (retriable) log.warn({ table, topic, partition, err: error.message }, 'batch failed; retrying');
+    else log.error({ table, topic, partition, err: error.message }, 'batch failed');
+  });
+}
