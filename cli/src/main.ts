@@ -21,8 +21,8 @@ const EXIT_NOT_READY = 1;
 const EXIT_USER = 2;
 const EXIT_INTERNAL = 70;
 
-/** How the schema maps (--on-misfit, --cast, --fold-identifiers): wherever a command reads it to plan or to extract. */
-const MAPPING_KEYS = ['onMisfit', 'cast', 'foldIdentifiers'] as const;
+/** How the schema maps (--on-misfit, --cast, --fold-identifiers, --rename): wherever a command reads it to plan or to extract. */
+const MAPPING_KEYS = ['onMisfit', 'cast', 'foldIdentifiers', 'rename'] as const;
 const MIGRATE_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', 'partitions', 'chunkRows', ...MAPPING_KEYS] as const;
 const PLAN_KEYS = ['sqlitePath', 'targetSchema', 'topicPrefix', ...MAPPING_KEYS] as const;
 
@@ -54,11 +54,11 @@ export function buildProgram(): Command {
     MIGRATE_KEYS,
   ).action(async (flags: Record<string, unknown>) => {
     if (flags.dryRun) {
-      const { settings } = context('cli', PLAN_KEYS, flags, ['cast']);
+      const { settings } = context('cli', PLAN_KEYS, flags, ['cast', 'rename']);
       showPlan({ ...settings, json: Boolean(flags.json) });
       return;
     }
-    const { settings, log, logFor, logging } = context('cli', MIGRATE_KEYS, flags, ['cast']);
+    const { settings, log, logFor, logging } = context('cli', MIGRATE_KEYS, flags, ['cast', 'rename']);
     const result = await migrate(settings, { forceRecreate: Boolean(flags.forceRecreate), json: Boolean(flags.json) }, log, logFor, logging);
     if (result.report.verdict !== 'READY') process.exitCode = EXIT_NOT_READY;
   });
@@ -67,7 +67,7 @@ export function buildProgram(): Command {
     program.command('plan').description('the dry run: type mapping per column with reasons, DDL, notices').option('--json', 'print the plan as JSON'),
     PLAN_KEYS,
   ).action((flags: Record<string, unknown>) => {
-    const { settings } = context('cli', PLAN_KEYS, flags, ['cast']);
+    const { settings } = context('cli', PLAN_KEYS, flags, ['cast', 'rename']);
     showPlan({ ...settings, json: Boolean(flags.json) });
   });
 
@@ -112,7 +112,7 @@ export function buildProgram(): Command {
       .option('--follow', 'install change capture (triggers) in the SQLite file and keep streaming changes until SIGTERM'),
     EXTRACT_KEYS,
   ).action(async (flags: Record<string, unknown>) => {
-    const { settings, log, logging } = context('extractor', EXTRACT_KEYS, flags, ['cast', 'httpPort']);
+    const { settings, log, logging } = context('extractor', EXTRACT_KEYS, flags, ['cast', 'rename', 'httpPort']);
     await extractCommand(settings, { follow: Boolean(flags.follow) }, log, logging);
   });
 

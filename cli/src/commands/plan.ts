@@ -13,7 +13,7 @@ import {
 } from '@liteshift/shared';
 import { print, printJson, formatCount } from '../output.js';
 
-export interface PlanOptions extends Partial<Pick<Settings, 'onMisfit' | 'cast' | 'foldIdentifiers'>> {
+export interface PlanOptions extends Partial<Pick<Settings, 'onMisfit' | 'cast' | 'foldIdentifiers' | 'rename'>> {
   sqlitePath: string;
   targetSchema: string;
   topicPrefix: string;
@@ -35,11 +35,12 @@ export function showPlan(options: PlanOptions): SchemaModel {
       return model;
     }
     const casts = model.mapping?.casts?.length ?? 0;
+    const renames = model.mapping?.renames?.length ?? 0;
     print(`Plan for ${options.sqlitePath} (dry run: nothing is written)`);
     print(
       `Type choices: --on-misfit ${model.mapping?.onMisfit ?? 'widen'}, ` +
         `names ${model.mapping?.foldIdentifiers === 'lower' ? 'folded to lower case' : 'exactly as in SQLite'}` +
-        `${casts ? `, ${casts} --cast rule(s)` : ''}`,
+        `${casts ? `, ${casts} --cast rule(s)` : ''}${renames ? `, ${renames} --rename rule(s)` : ''}`,
     );
     print(`Tables found: ${model.tables.length}`);
     for (const t of model.tables) print(`  ${t.name.padEnd(30)} ${formatCount(t.rowCount ?? 0).padStart(12)} rows → topic ${tableTopic(options.topicPrefix, t.name)}`);

@@ -27,7 +27,7 @@ export async function untilSignal<T>(log: Logger, work: (signal: AbortSignal) =>
 
 export async function extractCommand(
   settings: Pick<Settings, 'sqlitePath' | 'kafkaBrokers' | 'topicPrefix' | 'partitions' | 'chunkRows'> &
-    Partial<Pick<Settings, 'onMisfit' | 'cast' | 'foldIdentifiers'>> &
+    Partial<Pick<Settings, 'onMisfit' | 'cast' | 'foldIdentifiers' | 'rename'>> &
     HttpSettings,
   flags: { follow: boolean },
   stderrLog: Logger,

@@ -26,6 +26,18 @@ export function currentRowLookup(db: SqliteDatabase, table: TableModel): (key: r
   return (key) => statement.get(...key) as SqlValue[] | undefined;
 }
 
+/**
+ * Every row whose key is `key` now, a NULL matching a NULL: a declared key may hold NULL
+ * in several rows (keyMayHoldNull), and a change to one of them names no one row. The
+ * stream sends each of them, for the loader to reject each on its own.
+ */
+export function rowsWithKeyLookup(db: SqliteDatabase, table: TableModel): (key: readonly SqlValue[]) => SqlValue[][] {
+  const select = table.columns.map((c) => sqliteReadExpr(c, rowidName(table) ?? 'rowid')).join(', ');
+  const where = keyColumns(table).map((c) => `${sqliteCompareExpr(c)} IS ?`).join(' AND ');
+  const statement: Statement = db.prepare(`SELECT ${select} FROM main.${quoteIdent(table.name)} WHERE ${where}`).raw(true);
+  return (key) => statement.all(...key) as SqlValue[][];
+}
+
 export interface ReemitResult {
   upserts: number;
   deletes: number;

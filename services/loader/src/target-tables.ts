@@ -10,6 +10,8 @@ import {
   pgTableName,
   qualified,
   quoteIdent,
+  quoteLiteral,
+  ROWID_COLUMN,
   type Logger,
   type PgPoolClient,
   type TableModel,
@@ -29,11 +31,15 @@ export async function ensureTargetTable(
   fingerprint: string,
   log: Logger,
 ): Promise<Map<string, string>> {
-  await client.query('SELECT pg_advisory_lock(hashtext($1))', [`liteshift.table.${schema}.${table.name}`]);
+  // Locked by the target's name: two source tables must never share one target table.
+  const lock = `liteshift.table.${schema}.${pgTableName(table)}`;
+  await client.query('SELECT pg_advisory_lock(hashtext($1))', [lock]);
   try {
+    await requireOwnTarget(client, schema, table);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-    const existing = await client.query<{ column_name: string }>(
-      'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
+    const existing = await client.query<{ column_name: string; required: boolean }>(
+      `SELECT column_name, is_nullable = 'NO' AND column_default IS NULL AND is_identity = 'NO' AND is_generated = 'NEVER' AS required
+         FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`,
       [schema, pgTableName(table)],
     );
     if (existing.rowCount === 0) {
@@ -41,6 +47,7 @@ export async function ensureTargetTable(
       log.info({ table: table.name }, 'created target table');
     } else {
       const have = new Set(existing.rows.map((r) => r.column_name));
+      requireWritable(schema, table, existing.rows.filter((r) => r.required).map((r) => r.column_name));
       for (const column of table.columns.filter((c) => !have.has(pgColumnName(c)))) {
         // Added columns cannot be NOT NULL without a default: existing rows get NULL.
         const definition = columnDefinition({ ...column, notNull: false, identity: false });
@@ -56,8 +63,38 @@ export async function ensureTargetTable(
     );
     return await columnTypes(client, qualified(schema, pgTableName(table)));
   } finally {
-    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`liteshift.table.${schema}.${table.name}`]);
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lock]);
   }
+}
+
+/**
+ * The target table must not already hold another SQLite table: one recorded under the same
+ * PostgreSQL name, as PostgreSQL compares them (cut to 63 bytes, as an earlier run that did
+ * not shorten names may have left them).
+ */
+async function requireOwnTarget(client: pg.ClientBase, schema: string, table: TableModel): Promise<void> {
+  const other = await client.query<{ table_name: string }>(
+    `SELECT table_name FROM ${META_TABLES.tables}
+      WHERE target_schema = $1 AND coalesce(model->>'pgName', table_name)::name = $2::name AND table_name <> $3`,
+    [schema, pgTableName(table), table.name],
+  );
+  if (other.rows.length > 0) {
+    const holder = other.rows[0]!.table_name;
+    throw new LiteshiftError('PG_TARGET_CONFLICT', `target table ${schema}.${pgTableName(table)} already holds SQLite table ${holder}; ${table.name} cannot go into it too`, {
+      hint: `give ${table.name} another name with --rename (or, if ${holder} is gone from SQLite, drop that table and DELETE FROM ${META_TABLES.tables} WHERE table_name = ${quoteLiteral(holder)})`,
+    });
+  }
+}
+
+/** Every insert would fail on a NOT NULL column without a default that no event fills: said before a row moves. */
+function requireWritable(schema: string, table: TableModel, required: readonly string[]): void {
+  const written = new Set(table.columns.map(pgColumnName));
+  const column = required.find((c) => !written.has(c));
+  if (column === undefined) return;
+  const why = column === ROWID_COLUMN ? ' (an earlier run keyed the table by rowid, as its primary key held NULL then; `liteshift migrate` keeps that key)' : '';
+  throw new LiteshiftError('PG_TARGET_CONFLICT', `target table ${schema}.${pgTableName(table)} has column ${column} NOT NULL without a default, which liteshift does not write${why}`, {
+    hint: `drop its NOT NULL (ALTER TABLE … ALTER COLUMN ${quoteIdent(column)} DROP NOT NULL), or rerun with --force-recreate`,
+  });
 }
 
 async function requireUniqueKey(client: pg.ClientBase, schema: string, table: TableModel): Promise<void> {

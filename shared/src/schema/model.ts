@@ -6,6 +6,7 @@
  */
 import { quoteIdent } from './identifiers.js';
 import type { CastRule } from './casts.js';
+import type { RenameRule } from './pg-names.js';
 import type { MisfitPolicy } from './type-mapping.js';
 
 /** How a value is converted and compared; each maps to one PostgreSQL type. */
@@ -62,7 +63,7 @@ export interface ColumnProfile {
 export interface ColumnModel {
   /** The name in SQLite, exactly as declared. */
   name: string;
-  /** The name in PostgreSQL when it differs (--fold-identifiers); see pgColumnName. */
+  /** The name in PostgreSQL when it differs (--fold-identifiers, --rename, or too long: schema/pg-names.ts); see pgColumnName. */
   pgName?: string;
   /** As written in CREATE TABLE; '' when the column has no declared type. */
   declaredType: string;
@@ -99,7 +100,7 @@ export interface ForeignKeyModel {
   refTable: string;
   /** Empty in SQLite means "the parent's primary key"; resolved during introspection. */
   refColumns: string[];
-  /** The parent's PostgreSQL names when they differ from SQLite's (--fold-identifiers). */
+  /** The parent's PostgreSQL names when they differ from SQLite's (schema/pg-names.ts). */
   pgRefTable?: string;
   pgRefColumns?: string[];
   onUpdate: string;
@@ -128,14 +129,21 @@ export interface CheckModel {
 export interface TableModel {
   /** The name in SQLite, exactly as declared. */
   name: string;
-  /** The name in PostgreSQL when it differs (--fold-identifiers); see pgTableName. */
+  /** The name in PostgreSQL when it differs (--fold-identifiers, --rename, or too long: schema/pg-names.ts); see pgTableName. */
   pgName?: string;
   withoutRowid: boolean;
   columns: ColumnModel[];
   /** Column names of the key that Kafka messages and upserts use, in key order. */
   key: string[];
-  /** True when the table has no declared primary key and is keyed by rowid. */
+  /** True when the table is keyed by rowid: it has no declared primary key, or one that held NULL (declaredKey). */
   keyIsRowid: boolean;
+  /**
+   * The declared PRIMARY KEY of a rowid table that held NULL when the schema was read (SQLite
+   * allows it in a key that is no INTEGER PRIMARY KEY; PostgreSQL's key never does). The
+   * table is keyed by rowid instead; these columns keep their values, nullable, under a
+   * UNIQUE index (NULLs are distinct there, as in SQLite), which foreign keys can reference.
+   */
+  declaredKey?: string[];
   foreignKeys: ForeignKeyModel[];
   indexes: IndexModel[];
   checks: CheckModel[];
@@ -166,7 +174,7 @@ export interface SchemaModel {
   mapping?: MappingOptions;
 }
 
-/** The choices that shape the target: the settings --on-misfit, --cast and --fold-identifiers. */
+/** The choices that shape the target: the settings --on-misfit, --cast, --fold-identifiers and --rename. */
 export interface MappingOptions {
   /** Widen a column to a type that holds every stored value (default), or keep the declared type and reject the rows that do not fit. */
   onMisfit?: MisfitPolicy;
@@ -174,6 +182,8 @@ export interface MappingOptions {
   casts?: readonly CastRule[];
   /** PostgreSQL names: SQLite's exactly (default), or with ASCII letters lowered. */
   foldIdentifiers?: IdentifierFolding;
+  /** PostgreSQL names chosen by the user per table or column (`--rename table[.column]=name`). */
+  renames?: readonly RenameRule[];
 }
 
 /** How PostgreSQL names are made from SQLite's: kept exactly (always quoted), or ASCII letters lowered. */
@@ -224,6 +234,15 @@ export function sqliteCompareExpr(column: ColumnModel): string {
 
 /** Name of the synthetic key column for tables keyed by rowid. */
 export const ROWID_COLUMN = 'liteshift_rowid';
+
+/**
+ * Whether a row's key may hold NULL: a declared key of a rowid table that is no rowid
+ * alias, which held none when the schema was read (else the table is keyed by rowid) but
+ * may since. Such rows cannot be keyed; each one is rejected on its own.
+ */
+export function keyMayHoldNull(table: TableModel): boolean {
+  return !table.withoutRowid && !table.keyIsRowid && !table.columns.some((c) => c.identity);
+}
 
 export function findTable(model: SchemaModel, name: string): TableModel | undefined {
   return model.tables.find((table) => table.name === name);

@@ -435,7 +435,7 @@ describe('--on-misfit reject', () => {
 });
 
 describe('isIntegerName', () => {
-  it.each(['INT', 'integer', 'BIGINT(20) UNSIGNED', 'TINYINT UNSIGNED', 'MEDIUMINT', 'INT8', 'UNSIGNED BIG INT', 'SMALLINT ZEROFILL'])('%s is an integer type', (name) => {
+  it.each(['INT', 'integer', 'BIGINT(20) UNSIGNED', 'TINYINT UNSIGNED', 'MEDIUMINT', 'INT8', 'UNSIGNED BIG INT', 'SMALLINT ZEROFILL', 'integer auto_increment'])('%s is an integer type', (name) => {
     expect(isIntegerName(name)).toBe(true);
   });
 

@@ -172,12 +172,13 @@ function wantedBy(declared: string, p: ColumnProfile): Wanted | null {
   }
 }
 
-/** INT, INTEGER, TINYINT UNSIGNED, BIGINT(20), INT8, UNSIGNED BIG INT…: names that mean an integer. */
+/** INT, INTEGER, TINYINT UNSIGNED, BIGINT(20), INT8, UNSIGNED BIG INT, INTEGER AUTO_INCREMENT…: names that mean an integer. */
 export function isIntegerName(declared: string): boolean {
   const t = declared
     .toUpperCase()
     .replace(/\(.*?\)/g, ' ')
-    .replace(/\b(UNSIGNED|SIGNED|ZEROFILL)\b/g, ' ')
+    // MySQL's words, which SQLite takes as part of the type name (`id integer auto_increment primary key`).
+    .replace(/\b(UNSIGNED|SIGNED|ZEROFILL|AUTO_INCREMENT)\b/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
   return /^((TINY|SMALL|MEDIUM|BIG)?INT(EGER)?[248]?|BIG INT)$/.test(t);

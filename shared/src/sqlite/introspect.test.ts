@@ -5,9 +5,10 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiteshiftError } from '../errors.js';
 import { ROWID_COLUMN, findTable, sqliteCompareExpr, sqliteReadExpr, type SchemaModel, type TableModel } from '../schema/model.js';
-import { quoteIdent } from '../schema/identifiers.js';
+import { fitPgName, quoteIdent } from '../schema/identifiers.js';
 import { parseCasts } from '../schema/casts.js';
-import { addForeignKeySql, createTableSql } from '../pg/ddl.js';
+import { parseRenames } from '../schema/pg-names.js';
+import { addForeignKeySql, createIndexSql, createTableSql } from '../pg/ddl.js';
 import { Rejection, toPgText } from '../values/to-pg.js';
 import type { SqlValue } from '../avro/binary.js';
 import { readSchema, type ReadSchemaOptions } from './introspect.js';
@@ -231,13 +232,132 @@ describe('readSchema edge cases', () => {
     }
   });
 
-  it('refuses a rowid table that already has a liteshift_rowid column', () => {
-    const db = build('clash.db', `CREATE TABLE t (${ROWID_COLUMN} INTEGER, v TEXT);`);
+  it('refuses a rowid table that already has a liteshift_rowid column, in one line naming table and column and what to do', () => {
+    for (const [file, sql, why] of [
+      ['clash.db', `CREATE TABLE t (${ROWID_COLUMN} INTEGER, v TEXT)`, 'it has no primary key'],
+      ['clash-null.db', `CREATE TABLE t (id TEXT PRIMARY KEY, ${ROWID_COLUMN} INTEGER); INSERT INTO t VALUES (NULL, 1);`, 'its primary key holds NULL in 1 row(s)'],
+    ]) {
+      const db = build(file!, sql!);
+      try {
+        expect(() => readSchema(db)).toThrow(`t.${ROWID_COLUMN}: liteshift keys this table by rowid (${why}) and keeps the rowid in a column of that very name`);
+        expect(() => readSchema(db)).toThrow(expect.objectContaining({ code: 'SQLITE_UNSUPPORTED', hint: `rename the column in SQLite: ALTER TABLE "t" RENAME COLUMN ${ROWID_COLUMN} TO <another name>` }));
+      } finally {
+        db.close();
+      }
+    }
+  });
+
+  it('refuses a table PostgreSQL cannot hold: more than 1600 columns', () => {
+    const columns = Array.from({ length: 1601 }, (_, i) => `c${i} INTEGER`).join(', ');
+    const db = build('wide.db', `CREATE TABLE wide (id INTEGER PRIMARY KEY, ${columns});`);
     try {
-      expect(() => readSchema(db)).toThrow(ROWID_COLUMN);
+      expect(() => readSchema(db, { profile: false })).toThrow('table wide has 1602 columns; PostgreSQL takes at most 1600');
     } finally {
       db.close();
     }
+  });
+
+  describe('a declared primary key that holds NULL', () => {
+    const sql = `CREATE TABLE things (id integer auto_increment PRIMARY KEY, name TEXT);
+      CREATE TABLE pairs (a TEXT, b TEXT, v, PRIMARY KEY (a, b));
+      CREATE TABLE codes (code TEXT PRIMARY KEY, v);
+      CREATE TABLE parts (id INTEGER PRIMARY KEY, thing_id INTEGER REFERENCES things, pair_a TEXT, pair_b TEXT, FOREIGN KEY (pair_a, pair_b) REFERENCES pairs);
+      INSERT INTO things (name) VALUES ('x'), ('y');
+      INSERT INTO things VALUES (7, 'seven');
+      INSERT INTO pairs VALUES ('a', NULL, 1), ('a', 'b', 2);
+      INSERT INTO codes VALUES ('c', 1);`;
+
+    it('keys the table by rowid; the declared columns keep their values, nullable, under a UNIQUE index', () => {
+      const db = build('nullkey.db', sql);
+      try {
+        for (const options of [{}, { profile: false, count: false }]) {
+          const model = readSchema(db, options);
+          const things = table(model, 'things');
+          expect(things).toMatchObject({ key: [ROWID_COLUMN], keyIsRowid: true, declaredKey: ['id'] });
+          expect(col(things, 'id')).toMatchObject({ notNull: false, identity: false, kind: 'integer' });
+          expect(col(things, ROWID_COLUMN)).toMatchObject({ synthetic: 'rowid', notNull: true, reason: 'declared primary key (id) holds NULL: keyed by SQLite rowid' });
+          expect(things.indexes).toEqual([{ name: 'sqlite_autoindex_things_1', unique: true, columns: ['id'], origin: 'u' }]);
+          expect(createIndexSql('public', things, things.indexes[0]!)).toBe('CREATE UNIQUE INDEX IF NOT EXISTS "things_id_key" ON "public"."things" ("id")');
+          // NULL in the second column of a composite key counts too.
+          expect(table(model, 'pairs')).toMatchObject({ key: [ROWID_COLUMN], declaredKey: ['a', 'b'] });
+          expect(table(model, 'codes')).toMatchObject({ key: ['code'], keyIsRowid: false });
+          expect(col(table(model, 'codes'), 'code').notNull).toBe(true);
+          expect(table(model, 'codes').declaredKey).toBeUndefined();
+          // A foreign key naming only the parent points at its declared key, which the UNIQUE index serves.
+          expect(table(model, 'parts').foreignKeys.map((fk) => [fk.refTable, fk.refColumns]).sort()).toEqual([
+            ['pairs', ['a', 'b']],
+            ['things', ['id']],
+          ]);
+          expect(model.notices.filter((n) => n.table === 'things')).toEqual([
+            {
+              level: 'warn',
+              table: 'things',
+              message: `primary key (id) holds NULL in 2 row(s), which a PostgreSQL primary key cannot: keyed by rowid (column ${ROWID_COLUMN}); id keeps its values under a UNIQUE constraint (NULLs are distinct there, as in SQLite)`,
+            },
+          ]);
+        }
+      } finally {
+        db.close();
+      }
+    });
+  });
+
+  it('keyByRowid: a table the target keys by rowid stays keyed so when its key holds no NULL any more', () => {
+    const db = build('nullkey-gone.db', 'CREATE TABLE codes (code TEXT PRIMARY KEY, v); INSERT INTO codes VALUES (\'c\', 1); CREATE TABLE other (id INTEGER PRIMARY KEY);');
+    try {
+      const model = readSchema(db, { keyByRowid: ['codes', 'other'] });
+      expect(table(model, 'codes')).toMatchObject({ key: [ROWID_COLUMN], keyIsRowid: true, declaredKey: ['code'] });
+      // A rowid alias is the rowid already.
+      expect(table(model, 'other')).toMatchObject({ key: ['id'], keyIsRowid: false });
+      expect(model.notices.find((n) => n.table === 'codes')!.message).toMatch(/^primary key \(code\) holds no NULL now, but the target table is keyed by rowid since an earlier run found some/);
+    } finally {
+      db.close();
+    }
+  });
+
+  describe('names PostgreSQL cannot take', () => {
+    const long = 'accounts_receivable_ledger_entries_for_the_fiscal_year_2026_of_';
+    const sql = `CREATE TABLE "${long}parent" (id INTEGER PRIMARY KEY, "${long}name" TEXT, "${long}code" TEXT CHECK ("${long}code" <> ''));
+      CREATE TABLE "${long}child" (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES "${long}parent");`;
+
+    it('shortens table and column names past 63 bytes everywhere the model names them', () => {
+      const db = build('long.db', sql);
+      try {
+        const model = readSchema(db);
+        const parent = table(model, `${long}parent`);
+        const child = table(model, `${long}child`);
+        expect(parent.pgName).toBe(fitPgName(parent.name));
+        expect(child.pgName).toBe(fitPgName(child.name));
+        expect(parent.pgName).not.toBe(child.pgName);
+        expect(col(parent, `${long}name`).pgName).toBe(fitPgName(`${long}name`));
+        expect(col(parent, `${long}code`).pgName).not.toBe(col(parent, `${long}name`).pgName);
+        expect(parent.checks[0]!.pgSql).toBe(`${quoteIdent(col(parent, `${long}code`).pgName!)} <> ''`);
+        expect(child.foreignKeys[0]).toMatchObject({ refTable: parent.name, pgRefTable: parent.pgName });
+        expect(addForeignKeySql('public', child, child.foreignKeys[0]!)).toContain(`REFERENCES "public"."${parent.pgName}" ("id")`);
+        expect(model.notices.filter((n) => /PostgreSQL keeps 63/.test(n.message)).map((n) => [n.table, n.column])).toEqual([
+          [parent.name, `${long}name`],
+          [parent.name, `${long}code`],
+          [child.name, undefined],
+          [parent.name, undefined],
+        ]);
+      } finally {
+        db.close();
+      }
+    });
+
+    it('--rename chooses a name instead; a rule naming nothing is refused', () => {
+      const db = build('renamed.db', sql);
+      try {
+        const model = readSchema(db, { renames: parseRenames(`"${long}PARENT"=ledger; "${long}parent"."${long}name"=name`) });
+        expect(table(model, `${long}parent`).pgName).toBe('ledger');
+        expect(col(table(model, `${long}parent`), `${long}name`).pgName).toBe('name');
+        expect(table(model, `${long}child`).foreignKeys[0]!.pgRefTable).toBe('ledger');
+        expect(model.mapping?.renames).toHaveLength(2);
+        expect(() => readSchema(db, { renames: parseRenames('nope=x; "nope too".c=y') })).toThrow('--rename names no such table or column: nope, nope too.c');
+      } finally {
+        db.close();
+      }
+    });
   });
 
   it('skips liteshift\'s own tables', () => {
@@ -630,6 +750,19 @@ describe('readSchema: type fidelity', () => {
     try {
       const f = table(model, 'f');
       expect(f.columns.map((c) => c.pgType)).toEqual(['bigint', 'bigint', 'bigint', 'text', 'text', 'bytea', 'text', 'double precision', 'numeric(40,38)']);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a name with INTEGER affinity that names no integer (POINT) holding only integers is typed by them, not as "no values"', () => {
+    const { db, model } = open('point.db', 'CREATE TABLE p (id INTEGER PRIMARY KEY, e POINT, k integer auto_increment)', (w) => w.exec('INSERT INTO p VALUES (1, 7, 10), (2, 8, 11)'));
+    try {
+      expect(table(model, 'p').columns.map((c) => [c.name, c.pgType])).toEqual([
+        ['id', 'bigint'],
+        ['e', 'bigint'],
+        ['k', 'bigint'],
+      ]);
     } finally {
       db.close();
     }

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { ColumnProfile, ValueKind } from '../schema/model.js';
 import { quoteIdent } from '../schema/identifiers.js';
-import { familyOf, affinityOf, numericParams } from '../schema/type-mapping.js';
+import { familyOf, affinityOf, isIntegerName, numericParams } from '../schema/type-mapping.js';
 import { Rejection, toPgText, type PgTarget } from '../values/to-pg.js';
 import type { SqlValue } from '../avro/binary.js';
 import type { SqliteDatabase } from './open.js';
@@ -92,7 +92,8 @@ function misfitTest(column: ProfiledColumn): string | null {
   }
   switch (affinityOf(column.declaredType)) {
     case 'INTEGER':
-      return `${c} IS NOT NULL AND typeof(${c}) <> 'integer'`;
+      // POINT has INTEGER affinity by its letters alone: the stored classes decide its type, always counted.
+      return isIntegerName(column.declaredType) ? `${c} IS NOT NULL AND typeof(${c}) <> 'integer'` : null;
     case 'TEXT':
       return `typeof(${c}) = 'blob' OR (${badText(c)})`;
     case 'REAL':
