@@ -225,7 +225,9 @@ function readTable(
     const fromCopy = `FROM ${READABLE_COPY_SCHEMA}.${q}`;
     if (!copied || unreadable(fromCopy)) {
       const collation = withoutRowid ? foreignKeyCollation(db, name) : null;
-      if (collation) return `its WITHOUT ROWID key compares with collation ${collation}, which only the application registers: SQLite reads it only from a readable copy, which this command does not make`;
+      if (collation) {
+        return `its WITHOUT ROWID key compares with collation ${collation}, which only the application registers: SQLite reads it only from a private readable copy, and none holds it here (the commands that read rows make one; their log says why one could not be); copy it into a plain table from the application, or leave it out with --exclude-table ${name}`;
+      }
       const why = prepareError(db, `SELECT * ${from}`) ?? prepareError(db, `SELECT count(*) ${from}`) ?? 'it cannot be read';
       return `SQLite cannot read it here (${why}): it needs something only the application registers; copy it into a plain table from the application, or leave it out with --exclude-table ${name}`;
     }

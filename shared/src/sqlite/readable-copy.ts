@@ -127,7 +127,8 @@ export class ReadableCopy {
       // steps restarts a backup, and one step reads the file in a single read transaction.
       await this.db.backup(backup, { progress: () => 1 << 30 });
       const readable = join(dir, 'readable.db');
-      buildReadableTables(backup, readable, this.tables);
+      const failed = buildReadableTables(backup, readable, this.tables);
+      for (const [table, why] of failed) this.log?.warn({ table, err: why }, 'no readable copy of this table: it stays unread, and the verdict NOT READY');
       rmSync(backup, { force: true });
       this.detach();
       this.db.prepare(`ATTACH DATABASE ? AS ${READABLE_COPY_SCHEMA}`).run(readable);
@@ -148,8 +149,12 @@ export class ReadableCopy {
   }
 }
 
-/** In the backup, renames the tables' collations to BINARY; copies their rows into `readable`, in BINARY order. */
-function buildReadableTables(backup: string, readable: string, tables: readonly string[]): void {
+/**
+ * In the backup, renames the tables' collations to BINARY; copies their rows into
+ * `readable`, in BINARY order. A table that cannot be copied (a generated column computed by
+ * the application's own function) is left out, and stays unreadable: returns why, by table.
+ */
+function buildReadableTables(backup: string, readable: string, tables: readonly string[]): Map<string, string> {
   const marks = tables.map(() => '?').join(', ');
   const rewrite = new Database(backup);
   try {
@@ -162,26 +167,43 @@ function buildReadableTables(backup: string, readable: string, tables: readonly 
   } finally {
     rewrite.close();
   }
+  const failed = new Map<string, string>();
   const target = new Database(readable);
   const source = new Database(backup);
   try {
-    for (const table of tables) {
+    const created = tables.filter((table) => {
       const sql = (source.prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?").get(table) as { sql: string }).sql;
-      target.exec(sql);
-    }
+      try {
+        target.exec(sql);
+        return true;
+      } catch (error) {
+        failed.set(table, errorMessage(error));
+        return false;
+      }
+    });
     target.close();
+    source.unsafeMode(true);
     source.prepare('ATTACH DATABASE ? AS readable').run(readable);
-    for (const table of tables) {
+    for (const table of created) {
       const columns = (source.prepare(`PRAGMA main.table_xinfo(${quoteIdent(table)})`).all() as { name: string; hidden: number }[])
         .filter((c) => c.hidden === 0)
         .map((c) => quoteIdent(c.name))
         .join(', ');
-      // A column list keeps SQLite from copying the b-tree as it is (the transfer
-      // optimisation), which would keep the application's order under BINARY's name.
-      source.exec(`INSERT INTO readable.${quoteIdent(table)} (${columns}) SELECT ${columns} FROM main.${quoteIdent(table)}`);
+      try {
+        // A column list keeps SQLite from copying the b-tree as it is (the transfer
+        // optimisation), which would keep the application's order under BINARY's name.
+        source.exec(`INSERT INTO readable.${quoteIdent(table)} (${columns}) SELECT ${columns} FROM main.${quoteIdent(table)}`);
+      } catch (error) {
+        failed.set(table, errorMessage(error));
+        // Not DROP TABLE, which would need what failed: the entry goes, its pages stay in a file soon deleted.
+        source.pragma('writable_schema = ON');
+        source.prepare('DELETE FROM readable.sqlite_schema WHERE tbl_name = ?').run(table);
+        source.pragma('writable_schema = OFF');
+      }
     }
   } finally {
     if (target.open) target.close();
     source.close();
   }
+  return failed;
 }
