@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 
 import { columnTypes } from '@liteshift/shared';
 import type { TodoReport } from './apps/todo-orm/app.js';
 import { describeRun, runCli } from './helpers/cli.js';
-import { deleteTopicsWithPrefix, uniquePrefix } from './helpers/kafka.js';
-import { adminQuery, createTestDatabase, withClient, type TestDatabase } from './helpers/postgres.js';
+import { withClient } from './helpers/postgres.js';
+import { MigrationTargets } from './helpers/targets.js';
 import { Service, waitForStatus } from './helpers/services.js';
 import { appOutput, runTodoApp } from './helpers/todo-orm.js';
 
@@ -21,28 +21,25 @@ import { appOutput, runTodoApp } from './helpers/todo-orm.js';
  */
 describe('an ORM application moves to PostgreSQL and reads back what it wrote', () => {
   const brokers = inject('kafkaBrokers');
-  const adminUrl = inject('adminDatabaseUrl');
-  const prefix = uniquePrefix('orm-todo');
+  const targets = new MigrationTargets(inject('adminDatabaseUrl'), brokers);
   const services: Service[] = [];
   let dir: string;
   let sqliteUrl: string;
-  let target: TestDatabase;
+  let target: { url: string; prefix: string };
   let env: Record<string, string>;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'liteshift-orm-todo-'));
     const sqlitePath = join(dir, 'todo.db');
     sqliteUrl = `sqlite://${sqlitePath}`;
-    target = await createTestDatabase(adminUrl, 'orm-todo');
-    await adminQuery(adminUrl, `ALTER DATABASE "${target.name}" SET timezone = 'Asia/Kolkata'`);
-    env = { SQLITE_PATH: sqlitePath, DATABASE_URL: target.url, KAFKA_BROKERS: brokers, LITESHIFT_TOPIC_PREFIX: prefix, LOG_FORMAT: 'json' };
+    target = await targets.create('orm-todo', { timezone: 'Asia/Kolkata' });
+    env = { SQLITE_PATH: sqlitePath, DATABASE_URL: target.url, KAFKA_BROKERS: brokers, LITESHIFT_TOPIC_PREFIX: target.prefix, LOG_FORMAT: 'json' };
   });
 
   afterAll(async () => {
     await Promise.all(services.map((s) => s.stop('SIGTERM', 15_000).catch(() => undefined)));
     for (const s of services) s.kill();
-    await target?.drop();
-    await deleteTopicsWithPrefix(brokers, prefix);
+    await targets.dropAll();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

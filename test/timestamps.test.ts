@@ -5,8 +5,8 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { columnTypes } from '@liteshift/shared';
 import { describeRun, migrateArgs, runCli } from './helpers/cli.js';
-import { deleteTopicsWithPrefix, uniquePrefix } from './helpers/kafka.js';
-import { adminQuery, createTestDatabase, withClient, type TestDatabase } from './helpers/postgres.js';
+import { withClient } from './helpers/postgres.js';
+import { MigrationTargets } from './helpers/targets.js';
 
 /**
  * DATETIME text without an offset is what ORMs write for UTC: it lands as timestamptz with
@@ -17,9 +17,7 @@ import { adminQuery, createTestDatabase, withClient, type TestDatabase } from '.
  */
 describe('timestamps: naive DATETIME text lands as timestamptz, read as UTC', () => {
   const brokers = inject('kafkaBrokers');
-  const adminUrl = inject('adminDatabaseUrl');
-  const databases: TestDatabase[] = [];
-  const prefixes: string[] = [];
+  const targets = new MigrationTargets(inject('adminDatabaseUrl'), brokers);
   let dir: string;
   let path: string;
 
@@ -50,20 +48,12 @@ describe('timestamps: naive DATETIME text lands as timestamptz, read as UTC', ()
   });
 
   afterAll(async () => {
-    for (const db of databases) await db.drop();
-    for (const prefix of prefixes) await deleteTopicsWithPrefix(brokers, prefix);
+    await targets.dropAll();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   /** A database whose sessions default to India's time zone (+05:30, no daylight saving). */
-  async function kolkataTarget(label: string): Promise<{ url: string; prefix: string }> {
-    const db = await createTestDatabase(adminUrl, label);
-    databases.push(db);
-    await adminQuery(adminUrl, `ALTER DATABASE "${db.name}" SET timezone = 'Asia/Kolkata'`);
-    const prefix = uniquePrefix(label);
-    prefixes.push(prefix);
-    return { url: db.url, prefix };
-  }
+  const kolkataTarget = (label: string) => targets.create(label, { timezone: 'Asia/Kolkata' });
 
   /** Each row's instant in ms since the epoch (with the microseconds as a fraction), read by a session in the database's own zone. */
   async function instants(url: string, table: string): Promise<Map<number, number>> {

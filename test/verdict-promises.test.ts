@@ -5,8 +5,9 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { describeRun, migrateArgs, runCli } from './helpers/cli.js';
 import { compareAllRows, expectNoDifferences } from './helpers/compare.js';
-import { deleteTopicsWithPrefix, uniquePrefix } from './helpers/kafka.js';
-import { createTestDatabase, withClient, type TestDatabase } from './helpers/postgres.js';
+import { withClient } from './helpers/postgres.js';
+import { MigrationTargets } from './helpers/targets.js';
+import { rewriteSchemaText } from './helpers/sqlite-schema.js';
 
 /**
  * What READY promises: every table and column SQLite holds is in PostgreSQL, except what
@@ -16,9 +17,7 @@ import { createTestDatabase, withClient, type TestDatabase } from './helpers/pos
  */
 describe('the verdict: nothing missing unless left out by name', () => {
   const brokers = inject('kafkaBrokers');
-  const adminUrl = inject('adminDatabaseUrl');
-  const databases: TestDatabase[] = [];
-  const prefixes: string[] = [];
+  const targets = new MigrationTargets(inject('adminDatabaseUrl'), brokers);
   let dir: string;
   let path: string;
 
@@ -44,27 +43,15 @@ describe('the verdict: nothing missing unless left out by name', () => {
       INSERT INTO audit (what) VALUES ('opened'), ('synced');
       INSERT INTO search (flds) SELECT flds FROM notes WHERE id <= 50;`);
     db.close();
-    const rewrite = new Database(path);
-    rewrite.unsafeMode(true);
-    rewrite.pragma('writable_schema = ON');
-    rewrite.prepare("UPDATE sqlite_schema SET sql = replace(sql, 'COLLATE NOCASE', 'COLLATE unicase') WHERE tbl_name IN ('tags', 'notetypes')").run();
-    rewrite.pragma('writable_schema = OFF');
-    rewrite.close();
+    rewriteSchemaText(path, 'COLLATE NOCASE', 'COLLATE unicase', ['tags', 'notetypes']);
   });
 
   afterAll(async () => {
-    for (const db of databases) await db.drop();
-    for (const prefix of prefixes) await deleteTopicsWithPrefix(brokers, prefix);
+    await targets.dropAll();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function target(label: string): Promise<{ url: string; prefix: string }> {
-    const db = await createTestDatabase(adminUrl, label);
-    databases.push(db);
-    const prefix = uniquePrefix(label);
-    prefixes.push(prefix);
-    return { url: db.url, prefix };
-  }
+  const target = (label: string) => targets.create(label);
 
   it('migrates the table keyed by the collation only the application has, every row, and says it was read from a copy', async () => {
     const { url, prefix } = await target('verdict-unicase');
@@ -93,12 +80,7 @@ describe('the verdict: nothing missing unless left out by name', () => {
       INSERT INTO fields (name, ord) VALUES ('Front', 0), ('Back', 1);
       INSERT INTO notes (flds) VALUES ('a'), ('b');`);
     w.close();
-    const rewrite = new Database(odd);
-    rewrite.unsafeMode(true);
-    rewrite.pragma('writable_schema = ON');
-    rewrite.prepare("UPDATE sqlite_schema SET sql = replace(sql, 'COLLATE NOCASE', 'COLLATE unicase') WHERE tbl_name = 'fields'").run();
-    rewrite.pragma('writable_schema = OFF');
-    rewrite.close();
+    rewriteSchemaText(odd, 'COLLATE NOCASE', 'COLLATE unicase', ['fields']);
 
     const { url, prefix } = await target('verdict-unreadable');
     const run = await runCli(migrateArgs({ sqlitePath: odd, databaseUrl: url, brokers, prefix }), {}, 170_000);

@@ -13,6 +13,8 @@ import { Rejection, toPgText } from '../values/to-pg.js';
 import type { SqlValue } from '../avro/binary.js';
 import { readSchema, type ReadSchemaOptions } from './introspect.js';
 import { openSqlite, type SqliteDatabase } from './open.js';
+// Rewrites CREATE statements as an application with its own collation would have left them.
+import { rewriteSchemaText as rewriteSchema } from '../../../test/helpers/sqlite-schema.js';
 
 let dir: string;
 
@@ -427,15 +429,6 @@ describe('openSqlite', () => {
   });
 });
 
-/** Rewrites CREATE statements as an application with its own collation would have left them (defensive mode off). */
-function rewriteSchema(path: string, from: string, to: string): void {
-  const db = new Database(path);
-  db.unsafeMode(true);
-  db.pragma('writable_schema = ON');
-  db.prepare('UPDATE sqlite_schema SET sql = replace(sql, ?, ?)').run(from, to);
-  db.pragma('writable_schema = OFF');
-  db.close();
-}
 
 /** Every value as the pipeline reads it, through the loader's mapping: how many rows would be refused per column. */
 function refusals(db: SqliteDatabase, t: TableModel): Record<string, number> {

@@ -8,6 +8,9 @@ import { readSchema } from './introspect.js';
 import { openSqlite } from './open.js';
 import { ReadableCopy, withBuiltinCollations } from './readable-copy.js';
 import { TableReader } from './table-reader.js';
+import { installCapture, readChanges } from './capture.js';
+// Renames a collation in the schema text, as if the application had declared its own (SQLite then cannot open the table).
+import { rewriteSchemaText as renameCollation } from '../../../test/helpers/sqlite-schema.js';
 
 let dir: string;
 
@@ -19,15 +22,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Renames a collation in the schema text, as if the application had declared its own (SQLite then cannot open the table). */
-function renameCollation(path: string, from: string, to: string): void {
-  const db = new Database(path);
-  db.unsafeMode(true);
-  db.pragma('writable_schema = ON');
-  db.prepare('UPDATE sqlite_schema SET sql = replace(sql, ?, ?)').run(from, to);
-  db.pragma('writable_schema = OFF');
-  db.close();
-}
 
 /**
  * A WITHOUT ROWID table keyed by a collation only "the application" has: written under
@@ -102,6 +96,33 @@ describe('ReadableCopy', () => {
       const tags = findTable(readSchema(db), 'tags')!;
       expect([...new TableReader(db, tags).chunks(10)].flat().map((r) => r[0])).toEqual(['A', 'B2', 'a2', 'b']);
       expect(await copy.refresh()).toBe(false);
+    } finally {
+      copy.close();
+      db.close();
+    }
+  });
+
+  it('under change capture: triggers install on the table itself, the application\'s changes are recorded, the refreshed copy holds them', async () => {
+    const path = anki('capture.db');
+    const db = openSqlite(path);
+    db.pragma('journal_mode = WAL');
+    const copy = (await ReadableCopy.attach(db))!;
+    try {
+      const tags = findTable(readSchema(db), 'tags')!;
+      installCapture(db, [tags]);
+      renameCollation(path, 'COLLATE unicase', 'COLLATE NOCASE');
+      const app = new Database(path);
+      app.exec("INSERT INTO tags VALUES ('z9', 9, NULL); UPDATE tags SET usn = 20 WHERE tag = 'b'; DELETE FROM tags WHERE tag = 'A'");
+      app.close();
+      renameCollation(path, 'COLLATE NOCASE', 'COLLATE unicase');
+      expect(readChanges(db, 0n, 10, 1).map((c) => [c.op, c.key[0]])).toEqual([
+        ['c', 'z9'],
+        ['u', 'b'],
+        ['d', 'A'],
+      ]);
+      expect(await copy.refresh()).toBe(true);
+      const byKey = db.prepare(`SELECT usn FROM ${sqliteTableRef(tags)} WHERE tag COLLATE BINARY = ?`).pluck();
+      expect([byKey.get('z9'), byKey.get('b'), byKey.get('A')]).toEqual([9n, 20n, undefined]);
     } finally {
       copy.close();
       db.close();

@@ -1,5 +1,6 @@
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { Between, DataSource, type Repository } from 'typeorm';
+import { mulberry32 } from '@liteshift/shared';
 import { MIGRATIONS, dialectOf, entities, type Dialect, type RecurringPattern, type Task, type TaskStatus, type User } from './schema.js';
 
 /**
@@ -90,7 +91,7 @@ export class TodoApp {
 
   /** Users with tasks and patterns, the same for the same `seed`: dates to the millisecond, as the application keeps them. */
   async seed(options: { users: number; tasksPerUser: number; seed?: number }): Promise<void> {
-    const random = prng(options.seed ?? 1);
+    const random = mulberry32(options.seed ?? 1);
     for (let u = 1; u <= options.users; u++) {
       const user = await this.createUser(emailOf(u), passwordOf(u), `User ${u}`);
       const pattern = await this.addPattern(user.id, (['daily', 'weekly', 'monthly'] as const)[u % 3]!, 1 + (u % 7), at(random, 0, 30));
@@ -111,7 +112,7 @@ export class TodoApp {
 
   /** A round of what the application's users do: sign up, add tasks, start, complete, star, reschedule, delete. */
   async work(round: number): Promise<void> {
-    const random = prng(1000 + round);
+    const random = mulberry32(1000 + round);
     const user = await this.createUser(`round${round}@example.com`, `pw-round-${round}`, `Round ${round}`);
     const others = await this.users.find({ order: { id: 'ASC' }, take: 5 });
     for (const owner of [user, ...others]) {
@@ -241,18 +242,6 @@ function verifyPassword(stored: string, password: string): boolean {
 
 export const emailOf = (u: number): string => `user${u}@example.com`;
 export const passwordOf = (u: number): string => `pw-${u}-secret`;
-
-/** A small deterministic generator (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An instant `from` to `to` days after 2026-01-05 UTC, to the millisecond. */
 function at(random: () => number, from: number, to: number): Date {
