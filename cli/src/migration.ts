@@ -6,6 +6,7 @@ import {
   openSqlite,
   readSchema,
   mappingOptions,
+  ReadableCopy,
   pgTableName,
   tableTopic,
   type Settings,
@@ -41,6 +42,9 @@ export interface MigrationParams {
   cast?: Settings['cast'];
   foldIdentifiers?: Settings['foldIdentifiers'];
   rename?: Settings['rename'];
+  timestamps?: Settings['timestamps'];
+  excludeTable?: Settings['excludeTable'];
+  excludeColumn?: Settings['excludeColumn'];
   forceRecreate: boolean;
   log: Logger;
   logFor: (service: string) => Logger;
@@ -74,6 +78,8 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
   const db = openSqlite(p.sqlitePath, { readonly: true });
   const closers: (() => Promise<unknown>)[] = [async () => db.close()];
   try {
+    const copy = await ReadableCopy.attach(db, log);
+    if (copy) closers.push(async () => copy.close());
     let model = readSchema(db, mappingOptions(p));
     let planMs = Date.now() - started;
     log.info({ tables: model.tables.length, ms: planMs }, 'schema read');
@@ -99,6 +105,7 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
       chunkRows: p.chunkRows,
       log: p.logFor('extractor'),
       batchLogLevel: 'debug',
+      copy,
       ...(p.progress ? { onProgress: p.progress.sent.bind(p.progress) } : {}),
     });
     closers.push(() => extractor.close());
@@ -168,7 +175,7 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
 
     p.onPhase?.('verifying');
     const verifyStarted = Date.now();
-    const report = await verify({ db, model, pg, databaseUrl: p.databaseUrl, targetSchema: p.targetSchema });
+    const report = await verify({ db, model, pg, databaseUrl: p.databaseUrl, targetSchema: p.targetSchema, copy });
     const verifyMs = Date.now() - verifyStarted;
     return {
       model,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { LiteshiftError } from './errors.js';
 import { parseCasts } from './schema/casts.js';
 import { parseRenames } from './schema/pg-names.js';
+import { parseExcludedColumns, parseExcludedTables } from './schema/exclusions.js';
 import { postgresUrlTlsProblem, SSL_MODES } from './pg/tls.js';
 import { SASL_MECHANISMS } from './kafka/security.js';
 import { unreadableFileReason } from './readable-file.js';
@@ -56,7 +57,7 @@ const yesNo = z
 
 const positiveInt = (max: number) => z.coerce.number().int().positive().max(max);
 
-/** Rules parsed by `parse`, which throws an Error naming every mistake (--cast, --rename). */
+/** Rules or names parsed by `parse`, which throws an Error naming every mistake (--cast, --rename, --exclude-table, --exclude-column). */
 const rules = <T>(parse: (spec: string) => T) =>
   z.string().transform((value, ctx) => {
     try {
@@ -208,6 +209,31 @@ export const SETTINGS = {
     arg: '<table.column=type>',
     description: 'PostgreSQL type for a column, as pgloader CAST: repeat the flag, or separate rules with ; (e.g. orders.total=numeric(12,2))',
     schema: rules(parseCasts),
+    repeatable: true,
+  },
+  timestamps: {
+    env: 'LITESHIFT_TIMESTAMPS',
+    flag: '--timestamps',
+    arg: '<mode>',
+    description:
+      'DATETIME/TIMESTAMP columns whose text has no UTC offset: utc (timestamptz, the text read as UTC, as ORMs write it), naive (timestamp without time zone) or convert (as utc, and a target table an earlier run made with timestamp columns is altered to timestamptz instead of kept as it is)',
+    schema: z.enum(['utc', 'naive', 'convert']),
+    default: 'utc',
+  },
+  excludeTable: {
+    env: 'LITESHIFT_EXCLUDE_TABLE',
+    flag: '--exclude-table',
+    arg: '<table>',
+    description: 'leave a table out on purpose (the verdict lists it; any other table missing from PostgreSQL is NOT READY): repeat the flag, or separate names with ;',
+    schema: rules(parseExcludedTables),
+    repeatable: true,
+  },
+  excludeColumn: {
+    env: 'LITESHIFT_EXCLUDE_COLUMN',
+    flag: '--exclude-column',
+    arg: '<table.column>',
+    description: 'leave a column out on purpose (the verdict lists it): repeat the flag, or separate names with ;',
+    schema: rules(parseExcludedColumns),
     repeatable: true,
   },
   foldIdentifiers: {

@@ -8,6 +8,7 @@ import {
   rowidName,
   sqliteCompareExpr,
   sqliteReadExpr,
+  sqliteTableRef,
   type Logger,
   type SqlValue,
   type SqliteDatabase,
@@ -22,7 +23,7 @@ export function currentRowLookup(db: SqliteDatabase, table: TableModel): (key: r
   // Read as the snapshot and the stream read it (shared/src/schema/model.ts).
   const select = table.columns.map((c) => sqliteReadExpr(c, rowid)).join(', ');
   const where = table.keyIsRowid ? `${rowid} = ?` : keyColumns(table).map((c) => `${sqliteCompareExpr(c)} = ?`).join(' AND ');
-  const statement: Statement = db.prepare(`SELECT ${select} FROM main.${quoteIdent(table.name)} WHERE ${where}`).raw(true);
+  const statement: Statement = db.prepare(`SELECT ${select} FROM ${sqliteTableRef(table)} WHERE ${where}`).raw(true);
   return (key) => statement.get(...key) as SqlValue[] | undefined;
 }
 

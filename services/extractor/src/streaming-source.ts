@@ -1,4 +1,17 @@
-import { CHUNK_BYTES, keyWidth, pruneChangelog, readChanges, rowBytes, writeExtractorPosition, type ChangeRow, type Logger, type SqlValue, type SqliteDatabase, type TableModel } from '@liteshift/shared';
+import {
+  CHUNK_BYTES,
+  keyWidth,
+  pruneChangelog,
+  readChanges,
+  rowBytes,
+  writeExtractorPosition,
+  type ChangeRow,
+  type Logger,
+  type ReadableCopy,
+  type SqlValue,
+  type SqliteDatabase,
+  type TableModel,
+} from '@liteshift/shared';
 import type { DispatchedRow, EventDispatcher } from './dispatcher.js';
 import { currentRowLookup, rowsWithKeyLookup } from './reemit.js';
 
@@ -19,6 +32,8 @@ export class StreamingSource {
     private readonly dispatcher: EventDispatcher,
     private readonly log: Logger,
     public position: bigint,
+    /** Where tables SQLite cannot read here are read (readFromCopy): made again before their rows are re-read. */
+    private readonly copy: ReadableCopy | null = null,
   ) {}
 
   setTables(tables: readonly TableModel[]): void {
@@ -46,6 +61,8 @@ export class StreamingSource {
       latest.delete(id);
       latest.set(id, { ...change, key });
     }
+    // The changes are committed, so a copy made now holds them (or later states of the rows).
+    if ([...perTable.keys()].some((name) => this.tables.get(name)?.readFromCopy)) await this.copy?.refresh();
     let events = 0;
     const perTableEvents: Record<string, number> = {};
     for (const [name, latest] of perTable) {

@@ -12,6 +12,8 @@ import {
   quoteIdent,
   quoteLiteral,
   ROWID_COLUMN,
+  translateDefault,
+  type ColumnModel,
   type Logger,
   type PgPoolClient,
   type TableModel,
@@ -21,16 +23,19 @@ import type pg from 'pg';
 /**
  * Creates the target table of a table model, or adopts an existing one (a schema the
  * application's own migrations created first, or an earlier run's): missing columns are
- * added, and the key must be unique there, since upserts need it. Returns the table's
- * column types (name → format_type()), which may not be the model's in an adopted table.
+ * added, and the key must be unique there, since upserts need it. Returns the model the
+ * loader applies with (an earlier run's timestamp columns may be kept: adoptTimestamps) and
+ * the table's column types (name → format_type()), which may not be the model's in an
+ * adopted table.
  */
 export async function ensureTargetTable(
   client: pg.ClientBase,
   schema: string,
-  table: TableModel,
+  source: TableModel,
   fingerprint: string,
   log: Logger,
-): Promise<Map<string, string>> {
+): Promise<{ table: TableModel; types: Map<string, string> }> {
+  let table = source;
   // Locked by the target's name: two source tables must never share one target table.
   const lock = `liteshift.table.${schema}.${pgTableName(table)}`;
   await client.query('SELECT pg_advisory_lock(hashtext($1))', [lock]);
@@ -46,6 +51,7 @@ export async function ensureTargetTable(
       await client.query(createTableSql(schema, table));
       log.info({ table: table.name }, 'created target table');
     } else {
+      table = await adoptTimestamps(client, schema, source, log);
       const have = new Set(existing.rows.map((r) => r.column_name));
       requireWritable(schema, table, existing.rows.filter((r) => r.required).map((r) => r.column_name));
       for (const column of table.columns.filter((c) => !have.has(pgColumnName(c)))) {
@@ -61,7 +67,7 @@ export async function ensureTargetTable(
        ON CONFLICT (table_name) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, model = EXCLUDED.model, target_schema = EXCLUDED.target_schema`,
       [table.name, schema, fingerprint, JSON.stringify(table)],
     );
-    return await columnTypes(client, qualified(schema, pgTableName(table)));
+    return { table, types: await columnTypes(client, qualified(schema, pgTableName(table))) };
   } finally {
     await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lock]);
   }
@@ -95,6 +101,50 @@ function requireWritable(schema: string, table: TableModel, required: readonly s
   throw new LiteshiftError('PG_TARGET_CONFLICT', `target table ${schema}.${pgTableName(table)} has column ${column} NOT NULL without a default, which liteshift does not write${why}`, {
     hint: `drop its NOT NULL (ALTER TABLE … ALTER COLUMN ${quoteIdent(column)} DROP NOT NULL), or rerun with --force-recreate`,
   });
+}
+
+const NAIVE = 'timestamp without time zone';
+
+/**
+ * A target table an earlier run made when DATETIME text without an offset became
+ * `timestamp` (the default before --timestamps utc). A table never mixes the two readings:
+ * by default every such column of it stays timestamp (the model says so, so the loader
+ * converts and the verifier compares as before) and a warning says so; with
+ * --timestamps convert they are altered to timestamptz in one statement, the stored clock
+ * read as UTC.
+ */
+async function adoptTimestamps(client: pg.ClientBase, schema: string, table: TableModel, log: Logger): Promise<TableModel> {
+  const types = await columnTypes(client, qualified(schema, pgTableName(table)));
+  const earlier = table.columns.filter((c) => c.naiveUtc && types.get(pgColumnName(c)) === NAIVE);
+  if (earlier.length === 0) return table;
+  const names = earlier.map((c) => c.name);
+  if (earlier.some((c) => c.naiveUtc === 'convert')) {
+    const alters = earlier.flatMap((c) => {
+      const n = quoteIdent(pgColumnName(c));
+      // The old default (the UTC clock as timestamp) would be cast through the session's zone.
+      return [`ALTER COLUMN ${n} DROP DEFAULT`, `ALTER COLUMN ${n} TYPE timestamptz USING ${n} AT TIME ZONE 'UTC'`, ...(c.pgDefault ? [`ALTER COLUMN ${n} SET DEFAULT ${c.pgDefault}`] : [])];
+    });
+    await client.query(`ALTER TABLE ${qualified(schema, pgTableName(table))} ${alters.join(', ')}`);
+    log.warn({ table: table.name, columns: names }, 'converted timestamp columns an earlier run made to timestamptz, their clock read as UTC (--timestamps convert)');
+    return table;
+  }
+  const kept = table.columns.map((c): ColumnModel => {
+    if (!c.naiveUtc || types.get(pgColumnName(c)) === 'timestamp with time zone') return c;
+    const { naiveUtc: _, ...rest } = c;
+    const where = { table: table.name, column: c.name };
+    return {
+      ...rest,
+      kind: 'timestamp',
+      pgType: 'timestamp',
+      pgDefault: translateDefault(c.sqliteDefault, 'timestamp', where, [], c.epoch),
+      reason: `${c.reason}; kept timestamp: an earlier run made the target table so (--timestamps convert alters it to timestamptz)`,
+    };
+  });
+  log.warn(
+    { table: table.name, columns: names },
+    'kept timestamp columns an earlier run made (timestamp without time zone, the clock in UTC): --timestamps convert alters them to timestamptz',
+  );
+  return { ...table, columns: kept };
 }
 
 async function requireUniqueKey(client: pg.ClientBase, schema: string, table: TableModel): Promise<void> {

@@ -87,7 +87,7 @@ export function parseRules<R>(spec: string, parse: (text: string) => R | string)
 }
 
 /** Rules separated by commas, semicolons or newlines; those inside quotes or parentheses belong to the rule. */
-function splitRules(spec: string): string[] {
+export function splitRules(spec: string): string[] {
   const parts: string[] = [];
   let depth = 0;
   let quote: string | null = null;

@@ -7,7 +7,8 @@
 import { quoteIdent } from './identifiers.js';
 import type { CastRule } from './casts.js';
 import type { RenameRule } from './pg-names.js';
-import type { MisfitPolicy } from './type-mapping.js';
+import type { ExcludedColumn } from './exclusions.js';
+import type { MisfitPolicy, TimestampMode } from './type-mapping.js';
 
 /** How a value is converted and compared; each maps to one PostgreSQL type. */
 export type ValueKind =
@@ -92,6 +93,14 @@ export interface ColumnModel {
   readAs?: 'blob';
   /** A collation only the application registers: liteshift compares this column as BINARY. */
   foreignCollation?: string;
+  /**
+   * A timestamptz column that SQLite holds as text without a UTC offset ('2026-01-02
+   * 03:04:05.123456', as ORMs write UTC) or as epochs: that clock is read as UTC
+   * (--timestamps utc or convert). Values with an offset keep their instant. What becomes of
+   * a target column an earlier run made `timestamp` (the default before): `adopt` keeps the
+   * table's such columns timestamp, `convert` alters them to timestamptz, read as UTC.
+   */
+  naiveUtc?: 'adopt' | 'convert';
   profile?: ColumnProfile;
 }
 
@@ -149,6 +158,12 @@ export interface TableModel {
   checks: CheckModel[];
   /** Rows when the schema was read (for plans and progress; not a contract). */
   rowCount?: number;
+  /**
+   * SQLite cannot read the table here (a WITHOUT ROWID key whose collation only the
+   * application registers): liteshift reads it from a private copy of it whose key is
+   * BINARY (sqlite/readable-copy.ts), attached to the connection; see sqliteTableRef.
+   */
+  readFromCopy?: true;
 }
 
 export type SkipReason = 'view' | 'virtual-table' | 'shadow-table' | 'internal' | 'trigger' | 'unreadable';
@@ -172,6 +187,8 @@ export interface SchemaModel {
   notices: Notice[];
   /** The choices the model was read with; reading the schema again (a table added while following) reuses them. */
   mapping?: MappingOptions;
+  /** What the user left out on purpose (--exclude-table, --exclude-column), by SQLite's names: the verdict lists it. */
+  excluded?: { tables: string[]; columns: ExcludedColumn[] };
 }
 
 /** The choices that shape the target: the settings --on-misfit, --cast, --fold-identifiers and --rename. */
@@ -184,6 +201,11 @@ export interface MappingOptions {
   foldIdentifiers?: IdentifierFolding;
   /** PostgreSQL names chosen by the user per table or column (`--rename table[.column]=name`). */
   renames?: readonly RenameRule[];
+  /** DATETIME/TIMESTAMP text without a UTC offset: timestamptz read as UTC (`utc`, default; `convert` also alters an earlier run's timestamp columns), or `naive` timestamp. */
+  timestamps?: TimestampMode;
+  /** Tables and columns left out on purpose (--exclude-table, --exclude-column). */
+  excludeTables?: readonly string[];
+  excludeColumns?: readonly ExcludedColumn[];
 }
 
 /** How PostgreSQL names are made from SQLite's: kept exactly (always quoted), or ASCII letters lowered. */
@@ -210,6 +232,14 @@ export function pgColumnOf(table: TableModel, name: string): string {
   const column = table.columns.find((c) => c.name === name);
   return column ? pgColumnName(column) : name;
 }
+
+/** Where a table's rows are read in SQLite: its own table, or the readable copy of it (readFromCopy). */
+export function sqliteTableRef(table: Pick<TableModel, 'name' | 'readFromCopy'>): string {
+  return `${table.readFromCopy ? READABLE_COPY_SCHEMA : 'main'}.${quoteIdent(table.name)}`;
+}
+
+/** The schema name the readable copy is attached under (sqlite/readable-copy.ts). */
+export const READABLE_COPY_SCHEMA = 'liteshift_copy';
 
 /**
  * How SQLite reads a column for the pipeline: its stored value, the rowid for the

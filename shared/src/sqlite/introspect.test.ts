@@ -13,6 +13,8 @@ import { Rejection, toPgText } from '../values/to-pg.js';
 import type { SqlValue } from '../avro/binary.js';
 import { readSchema, type ReadSchemaOptions } from './introspect.js';
 import { openSqlite, type SqliteDatabase } from './open.js';
+// Rewrites CREATE statements as an application with its own collation would have left them.
+import { rewriteSchemaText as rewriteSchema } from '../../../test/helpers/sqlite-schema.js';
 
 let dir: string;
 
@@ -126,11 +128,13 @@ describe('readSchema', () => {
     expect(col(parent, 'note').notNull).toBe(false);
   });
 
-  it('translates DEFAULT CURRENT_TIMESTAMP', () => {
+  it('translates DEFAULT CURRENT_TIMESTAMP: the clock itself in timestamptz (the default), the UTC clock in timestamp (--timestamps naive)', () => {
     const created = col(table(model, 'parent'), 'created_at');
     expect(created.sqliteDefault).toBe('CURRENT_TIMESTAMP');
-    expect(created.kind).toBe('timestamp');
-    expect(created.pgDefault).toBe("(now() AT TIME ZONE 'UTC')");
+    expect(created).toMatchObject({ kind: 'timestamptz', pgDefault: 'CURRENT_TIMESTAMP', naiveUtc: 'adopt' });
+    const naive = col(table(readSchema(db, { timestamps: 'naive' }), 'parent'), 'created_at');
+    expect(naive).toMatchObject({ kind: 'timestamp', pgDefault: "(now() AT TIME ZONE 'UTC')" });
+    expect(naive.naiveUtc).toBeUndefined();
   });
 
   it('reads UNIQUE as an index of origin u and CREATE INDEX as origin c, in column order', () => {
@@ -425,15 +429,6 @@ describe('openSqlite', () => {
   });
 });
 
-/** Rewrites CREATE statements as an application with its own collation would have left them (defensive mode off). */
-function rewriteSchema(path: string, from: string, to: string): void {
-  const db = new Database(path);
-  db.unsafeMode(true);
-  db.pragma('writable_schema = ON');
-  db.prepare('UPDATE sqlite_schema SET sql = replace(sql, ?, ?)').run(from, to);
-  db.pragma('writable_schema = OFF');
-  db.close();
-}
 
 /** Every value as the pipeline reads it, through the loader's mapping: how many rows would be refused per column. */
 function refusals(db: SqliteDatabase, t: TableModel): Record<string, number> {
@@ -533,16 +528,20 @@ describe('readSchema: type fidelity', () => {
     }
   });
 
-  it('dates: epoch seconds, milliseconds and whole days convert; YYYYMMDD, impossible dates and junk keep their values', () => {
-    const { db, model } = open(
-      'dates.db',
+  const DATES = (name: string, options: ReadSchemaOptions = {}) =>
+    open(
+      name,
       `CREATE TABLE d (id INTEGER PRIMARY KEY, s DATETIME, ms TIMESTAMP, day DATE, ymd DATE, mixed DATETIME, bad DATETIME, iso DATETIME, tz DATETIME, partial DATETIME, half DATE)`,
       (w) =>
         w.exec(`INSERT INTO d VALUES
           (1, 1700000000, 1700000000123, 19723 * 86400, 20240131, 1700000000, '2021-02-30 10:00:00', '2024-01-01 10:00:00', '2024-01-01T10:00:00Z', '2024-01-01T10:00:00Z', 0),
           (2, 0, 1600000000000, 0, 19991231, '2024-01-01 10:00:00.123', '2024-01-01', '2024-01-01T10:00:00.5', '2024-01-01 10:00:00+02:00', '2024-01-01 10:00:00', 43200),
           (3, NULL, NULL, NULL, NULL, NULL, NULL, '2024-02-29', NULL, NULL, NULL)`),
+      options,
     );
+
+  it('dates (--timestamps naive): epoch seconds, milliseconds and whole days convert; YYYYMMDD, impossible dates and junk keep their values', () => {
+    const { db, model } = DATES('dates.db', { timestamps: 'naive' });
     try {
       const d = table(model, 'd');
       expect(col(d, 's')).toMatchObject({ kind: 'timestamp', epoch: 'seconds' });
@@ -557,6 +556,28 @@ describe('readSchema: type fidelity', () => {
       expect(col(d, 'partial')).toMatchObject({ kind: 'text' });
       expect(col(d, 'half')).toMatchObject({ kind: 'timestamp', epoch: 'seconds' });
       // Whatever was chosen, the loader takes every value: the default keeps data.
+      for (const n of Object.values(refusals(db, d))) expect(n).toBe(0);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('dates (--timestamps utc, the default): what was timestamp is timestamptz read as UTC, and text mixing offsets and none is too', () => {
+    const { db, model } = DATES('dates-utc.db');
+    try {
+      const d = table(model, 'd');
+      expect(col(d, 's')).toMatchObject({ kind: 'timestamptz', epoch: 'seconds', naiveUtc: 'adopt' });
+      expect(col(d, 'ms')).toMatchObject({ kind: 'timestamptz', epoch: 'milliseconds', naiveUtc: 'adopt' });
+      expect(col(d, 'mixed')).toMatchObject({ kind: 'timestamptz', epoch: 'seconds' });
+      expect(col(d, 'iso')).toMatchObject({ kind: 'timestamptz', naiveUtc: 'adopt' });
+      expect(col(d, 'half')).toMatchObject({ kind: 'timestamptz', epoch: 'seconds' });
+      expect(col(d, 'partial')).toMatchObject({ kind: 'timestamptz', naiveUtc: 'adopt' });
+      // Every value carried an offset: timestamptz as before, nothing read as UTC.
+      expect(col(d, 'tz')).toMatchObject({ kind: 'timestamptz' });
+      expect(col(d, 'tz').naiveUtc).toBeUndefined();
+      expect(col(d, 'day')).toMatchObject({ kind: 'date' });
+      expect(col(d, 'bad')).toMatchObject({ kind: 'text' });
+      expect(model.mapping).toEqual({});
       for (const n of Object.values(refusals(db, d))) expect(n).toBe(0);
     } finally {
       db.close();
@@ -700,7 +721,7 @@ describe('readSchema: type fidelity', () => {
       expect(() => db.prepare(`SELECT * FROM people WHERE ${sqliteCompareExpr(col(people, 'name'))} = ? ORDER BY ${sqliteCompareExpr(col(people, 'name'))}`)).not.toThrow();
       expect(model.tables.map((t) => t.name)).toEqual(['people']);
       expect(model.skipped).toContainEqual(expect.objectContaining({ name: 'tags', type: 'unreadable' }));
-      expect(model.notices.some((n) => n.table === 'tags' && n.level === 'warn' && /collation only the application registers/.test(n.message))).toBe(true);
+      expect(model.notices.some((n) => n.table === 'tags' && n.level === 'warn' && /collation myapp_nocase, which only the application registers/.test(n.message))).toBe(true);
       expect(model.notices.some((n) => n.column === 'name' && /myapp_nocase/.test(n.message))).toBe(true);
     } finally {
       db.close();
@@ -763,6 +784,51 @@ describe('readSchema: type fidelity', () => {
         ['e', 'bigint'],
         ['k', 'bigint'],
       ]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('readSchema: left out on purpose (--exclude-table, --exclude-column)', () => {
+  function fixture(name: string): SqliteDatabase {
+    return build(
+      name,
+      `CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, Avatar BLOB);
+       CREATE TABLE audit (id INTEGER PRIMARY KEY, what TEXT);
+       CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id), body TEXT);
+       CREATE INDEX users_avatar ON users (Avatar);`,
+    );
+  }
+
+  it('leaves the tables and columns out of the model and lists them, by SQLite\'s own names', () => {
+    const db = fixture('exclude.db');
+    try {
+      const model = readSchema(db, { excludeTables: ['AUDIT'], excludeColumns: [{ table: 'Users', column: 'avatar' }] });
+      expect(model.tables.map((t) => t.name)).toEqual(['posts', 'users']);
+      expect(table(model, 'users').columns.map((c) => c.name)).toEqual(['id', 'name']);
+      expect(table(model, 'users').indexes).toEqual([]);
+      expect(model.excluded).toEqual({ tables: ['audit'], columns: [{ table: 'users', column: 'Avatar' }] });
+      expect(model.skipped.some((s) => s.name === 'audit')).toBe(false);
+      expect(model.mapping).toMatchObject({ excludeTables: ['AUDIT'] });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('refuses a name that matches nothing, and a key column (the rows are found by it)', () => {
+    const db = fixture('exclude-wrong.db');
+    try {
+      const typo = (() => {
+        try {
+          readSchema(db, { excludeTables: ['audits'], excludeColumns: [{ table: 'users', column: 'avatr' }] });
+        } catch (error) {
+          return error;
+        }
+      })();
+      expect(typo).toBeInstanceOf(LiteshiftError);
+      expect((typo as LiteshiftError).message).toMatch(/--exclude-table audits: no such table; --exclude-column users\.avatr: no such column/);
+      expect(() => readSchema(db, { excludeColumns: [{ table: 'posts', column: 'id' }] })).toThrow(/key column cannot be left out/);
     } finally {
       db.close();
     }

@@ -1,14 +1,16 @@
 import type { ColumnModel, ColumnProfile, ForeignKeyModel, IndexModel, Notice, SchemaModel, SkippedObject, TableModel } from '../schema/model.js';
-import { ROWID_COLUMN, foldIdentifier, pgColumnOf, pgTableName, sqliteReadExpr, type IdentifierFolding, type MappingOptions } from '../schema/model.js';
+import { READABLE_COPY_SCHEMA, ROWID_COLUMN, foldIdentifier, pgColumnOf, pgTableName, sqliteReadExpr, type IdentifierFolding, type MappingOptions } from '../schema/model.js';
 import { nameColumns, nameTables, type RenameRule } from '../schema/pg-names.js';
 import { quoteIdent } from '../schema/identifiers.js';
-import { chooseType, epochUnit, type MisfitPolicy, type TypeChoice } from '../schema/type-mapping.js';
+import { chooseType, epochUnit, type MisfitPolicy, type TimestampMode, type TypeChoice } from '../schema/type-mapping.js';
 import { findCast, type CastRule } from '../schema/casts.js';
+import { sameName, type ExcludedColumn } from '../schema/exclusions.js';
 import { translateDefault } from '../schema/defaults.js';
 import { extractChecks } from '../schema/checks.js';
 import { isKeyword, matchParen, tokenize, type Token } from '../schema/sql-tokens.js';
 import { LiteshiftError, errorMessage } from '../errors.js';
-import { countRejects, registerProfileFunctions, type ProfiledColumn, type RejectCheck } from './profile.js';
+import { countRejects, profileTable, registerProfileFunctions, type ProfiledColumn, type RejectCheck } from './profile.js';
+import { BUILTIN_COLLATIONS, foreignKeyCollation, foreignKeyCollations } from './readable-copy.js';
 import { profileTableInParallel } from './profile-parallel.js';
 import type { SqliteDatabase } from './open.js';
 
@@ -66,26 +68,29 @@ export interface ReadSchemaOptions extends MappingOptions {
   keyByRowid?: readonly string[];
 }
 
-/** The mapping options from the settings of the same names (--on-misfit, --cast, --fold-identifiers, --rename). */
+/** The mapping options from the settings of the same names (--on-misfit, --cast, --fold-identifiers, --rename, --timestamps, --exclude-table, --exclude-column). */
 export function mappingOptions(settings: {
   onMisfit?: MisfitPolicy;
   cast?: readonly CastRule[];
   foldIdentifiers?: IdentifierFolding;
   rename?: readonly RenameRule[];
+  timestamps?: TimestampMode;
+  excludeTable?: readonly string[];
+  excludeColumn?: readonly ExcludedColumn[];
 }): MappingOptions {
   return {
     ...(settings.onMisfit ? { onMisfit: settings.onMisfit } : {}),
     ...(settings.cast?.length ? { casts: settings.cast } : {}),
     ...(settings.foldIdentifiers ? { foldIdentifiers: settings.foldIdentifiers } : {}),
     ...(settings.rename?.length ? { renames: settings.rename } : {}),
+    ...(settings.timestamps ? { timestamps: settings.timestamps } : {}),
+    ...(settings.excludeTable?.length ? { excludeTables: settings.excludeTable } : {}),
+    ...(settings.excludeColumn?.length ? { excludeColumns: settings.excludeColumn } : {}),
   };
 }
 
 /** PostgreSQL's limit on the columns of a table. */
 const PG_MAX_COLUMNS = 1600;
-
-/** Collations every SQLite has; any other one is the application's own. */
-const BUILTIN_COLLATIONS = new Set(['binary', 'nocase', 'rtrim']);
 
 /** Reads the SQLite schema into the schema model (DESIGN contract 1). */
 export function readSchema(db: SqliteDatabase, options: ReadSchemaOptions = {}): SchemaModel {
@@ -106,9 +111,12 @@ export function readSchema(db: SqliteDatabase, options: ReadSchemaOptions = {}):
     notices.push({ level: type === 'shadow-table' ? 'info' : 'warn', table: name, message: `${type.replace('-', ' ')} skipped: ${reason}` });
   };
 
+  const excluded = checkExclusions(db, options, list);
+  const copied = readableCopyTables(db);
   for (const entry of list.sort((a, b) => a.name.localeCompare(b.name))) {
     if (entry.schema !== 'main') continue;
     if (entry.name.startsWith('sqlite_') || entry.name.startsWith(INTERNAL_PREFIX)) continue;
+    if (excluded.tables.includes(entry.name)) continue;
     if (entry.type === 'view') {
       skip(entry.name, 'view', 'views are not migrated (recreate them on PostgreSQL; the tables they read are migrated)');
       continue;
@@ -132,7 +140,7 @@ export function readSchema(db: SqliteDatabase, options: ReadSchemaOptions = {}):
       skip(entry.name, 'shadow-table', `probably the internal storage of virtual table ${owner.name}, whose module this SQLite does not have`);
       continue;
     }
-    const table = readTable(db, entry.name, entry.wr !== 0n, createSql.get(entry.name) ?? '', options, notices);
+    const table = readTable(db, entry.name, entry.wr !== 0n, createSql.get(entry.name) ?? '', options, notices, copied.has(entry.name));
     if (typeof table === 'string') skip(entry.name, 'unreadable', table);
     else tables.push(table);
   }
@@ -150,8 +158,19 @@ export function readSchema(db: SqliteDatabase, options: ReadSchemaOptions = {}):
     ...(options.casts?.length ? { casts: options.casts } : {}),
     ...(options.foldIdentifiers ? { foldIdentifiers: options.foldIdentifiers } : {}),
     ...(options.renames?.length ? { renames: options.renames } : {}),
+    ...(options.timestamps ? { timestamps: options.timestamps } : {}),
+    ...(options.excludeTables?.length ? { excludeTables: options.excludeTables } : {}),
+    ...(options.excludeColumns?.length ? { excludeColumns: options.excludeColumns } : {}),
   };
-  return { tables, skipped, notices, mapping };
+  return { tables, skipped, notices, mapping, ...(excluded.tables.length + excluded.columns.length > 0 ? { excluded } : {}) };
+}
+
+/** Tables of the readable copy attached to this connection (sqlite/readable-copy.ts), if any. */
+function readableCopyTables(db: SqliteDatabase): Set<string> {
+  const attached = (db.prepare('PRAGMA database_list').all() as { name: string }[]).some((d) => d.name === READABLE_COPY_SCHEMA);
+  if (!attached) return new Set();
+  const rows = db.prepare(`SELECT name FROM ${READABLE_COPY_SCHEMA}.sqlite_schema WHERE type = 'table'`).all() as { name: string }[];
+  return new Set(rows.map((r) => r.name));
 }
 
 /** Whether a statement prepares: SQL naming a function or collation only the application registers does not. */
@@ -175,11 +194,20 @@ function readTable(
   sql: string,
   options: ReadSchemaOptions,
   notices: Notice[],
+  copied: boolean,
 ): TableModel | string {
   const q = quoteIdent(name);
-  const from = `FROM main.${q}`;
   const fold = (n: string): string => foldIdentifier(n, options.foldIdentifiers ?? 'none');
-  const info = db.prepare(`PRAGMA main.table_xinfo(${q})`).all() as XInfoRow[];
+  const excludedColumn = (c: string): boolean => options.excludeColumns?.some((x) => sameName(x.table, name) && sameName(x.column, c)) ?? false;
+  const info = (db.prepare(`PRAGMA main.table_xinfo(${q})`).all() as XInfoRow[]).filter((c) => {
+    if (!excludedColumn(c.name)) return true;
+    if (c.pk > 0n) {
+      throw new LiteshiftError('CONFIG_INVALID', `--exclude-column ${name}.${c.name}: a key column cannot be left out (the rows are found by it)`, {
+        hint: `leave the whole table out with --exclude-table ${name}`,
+      });
+    }
+    return false;
+  });
   const indexList = db.prepare(`PRAGMA main.index_list(${q})`).all() as IndexListRow[];
   const pk = info.filter((c) => c.pk > 0n).sort((a, b) => Number(a.pk - b.pk));
   // `INTEGER PRIMARY KEY DESC` is no rowid alias (a SQLite quirk): SQLite then keeps a unique index for it, as for any other key.
@@ -189,9 +217,26 @@ function readTable(
     notices.push({ level: 'info', table: name, column: pk[0]!.name, message: 'INTEGER PRIMARY KEY DESC is no rowid alias in SQLite: a plain bigint key, not an identity' });
   }
 
-  if (!readable(db, `SELECT 1 ${from} LIMIT 0`) || (withoutRowid && !readable(db, `SELECT ${pk.map((c) => quoteIdent(c.name)).join(', ')} ${from} LIMIT 0`))) {
-    const why = prepareError(db, `SELECT * ${from}`) ?? prepareError(db, `SELECT count(*) ${from}`) ?? 'it cannot be read';
-    return `SQLite cannot read it here (${why}): ${withoutRowid ? 'a WITHOUT ROWID table whose key uses a collation only the application registers' : 'it needs something only the application registers'}; copy it into a plain table from the application, or migrate it by hand`;
+  const unreadable = (from: string): boolean =>
+    !readable(db, `SELECT 1 ${from} LIMIT 0`) || (withoutRowid && !readable(db, `SELECT ${pk.map((c) => quoteIdent(c.name)).join(', ')} ${from} LIMIT 0`));
+  let from = `FROM main.${q}`;
+  if (unreadable(from)) {
+    // The readable copy holds the table with a BINARY key, made for tables like this one.
+    const fromCopy = `FROM ${READABLE_COPY_SCHEMA}.${q}`;
+    if (!copied || unreadable(fromCopy)) {
+      const collation = withoutRowid ? foreignKeyCollation(db, name) : null;
+      if (collation) {
+        return `its WITHOUT ROWID key compares with collation ${collation}, which only the application registers: SQLite reads it only from a private readable copy, and none holds it here (the commands that read rows make one; their log says why one could not be); copy it into a plain table from the application, or leave it out with --exclude-table ${name}`;
+      }
+      const why = prepareError(db, `SELECT * ${from}`) ?? prepareError(db, `SELECT count(*) ${from}`) ?? 'it cannot be read';
+      return `SQLite cannot read it here (${why}): it needs something only the application registers; copy it into a plain table from the application, or leave it out with --exclude-table ${name}`;
+    }
+    from = fromCopy;
+    notices.push({
+      level: 'warn',
+      table: name,
+      message: `its WITHOUT ROWID key compares with collation ${foreignKeyCollation(db, name)}, which only the application registers: read from a private copy of the table whose key is BINARY, made from a backup of the file`,
+    });
   }
   // SQLite lets the declared key of a rowid table hold NULL unless it is the rowid itself
   // (WITHOUT ROWID tables refuse it); PostgreSQL's key never can, so such a table is keyed by rowid.
@@ -205,6 +250,7 @@ function readTable(
       hint: `rename the column in SQLite: ALTER TABLE ${quoteIdent(name)} RENAME COLUMN ${ROWID_COLUMN} TO <another name>`,
     });
   }
+  const readFromCopy = from !== `FROM main.${q}`;
   const columnsRead: XInfoRow[] = [];
   for (const c of info.filter((c) => c.hidden !== 1n)) {
     const error = prepareError(db, `SELECT ${quoteIdent(c.name)} ${from} LIMIT 0`);
@@ -217,7 +263,8 @@ function readTable(
       return `SQLite cannot read column ${c.name} here (${error})`;
     }
   }
-  const collations = foreignCollations(db, name, columnsRead);
+  // The copy compares every column as BINARY: the key's own collation is read from its index.
+  const collations = readFromCopy ? foreignKeyCollations(db, name) : foreignCollations(db, name, columnsRead);
   for (const [column, collation] of collations) {
     notices.push({
       level: 'warn',
@@ -233,7 +280,12 @@ function readTable(
     ...(findCast(options.casts ?? [], name, c.name) ? { detail: true } : {}),
   }));
   if (keyIsRowid) sources.push({ name: ROWID_COLUMN, declaredType: 'INTEGER', expr: 'rowid' });
-  const profiles = options.profile === false ? new Map<string, ColumnProfile>() : profileTableInParallel(db, name, sources);
+  const profiles =
+    options.profile === false
+      ? new Map<string, ColumnProfile>()
+      : readFromCopy
+        ? profileTable(db, name, sources, { schema: READABLE_COPY_SCHEMA })
+        : profileTableInParallel(db, name, sources);
 
   const rejectChecks: RejectCheck[] = [];
   const columns: ColumnModel[] = columnsRead.map((c) => {
@@ -242,7 +294,10 @@ function readTable(
     const isKey = c.pk > 0n && !keyIsRowid;
     const where = { table: name, column: c.name };
     const cast = findCast(options.casts ?? [], name, c.name);
-    const type = cast && !isAlias ? castChoice(cast, c.type, profile) : chooseType(c.type, profile, { rowidAlias: isAlias, onMisfit: options.onMisfit ?? 'widen' });
+    const type =
+      cast && !isAlias
+        ? castChoice(cast, c.type, profile)
+        : chooseType(c.type, profile, { rowidAlias: isAlias, onMisfit: options.onMisfit ?? 'widen', timestamps: options.timestamps ?? 'utc' });
     const column: ColumnModel = {
       name: c.name,
       declaredType: c.type,
@@ -255,6 +310,7 @@ function readTable(
       identity: isAlias,
       reason: type.reason,
       ...(type.epoch ? { epoch: type.epoch } : {}),
+      ...(type.naiveUtc ? { naiveUtc: type.naiveUtc } : {}),
       ...(collations.has(c.name) ? { foreignCollation: collations.get(c.name)! } : {}),
       ...(profile ? { profile } : {}),
     };
@@ -319,7 +375,7 @@ function readTable(
   }
   nameColumns(name, columns, options, notices);
   if (options.profile !== false && rejectChecks.length > 0) {
-    const counted = countRejects(db, name, rejectChecks);
+    const counted = countRejects(db, name, rejectChecks, readFromCopy ? READABLE_COPY_SCHEMA : 'main');
     for (const column of columns) {
       const n = counted.get(column.name);
       if (n === undefined) continue;
@@ -363,6 +419,7 @@ function readTable(
     indexes,
     checks,
     ...(rowCount === undefined ? {} : { rowCount }),
+    ...(readFromCopy ? { readFromCopy: true as const } : {}),
   };
 }
 
@@ -523,6 +580,36 @@ function resolveForeignKeyTargets(tables: TableModel[], notices: Notice[]): void
 
 function canonicalName(table: TableModel, name: string): string {
   return table.columns.find((c) => c.name === name)?.name ?? table.columns.find((c) => c.name.toLowerCase() === name.toLowerCase())?.name ?? name;
+}
+
+/**
+ * What --exclude-table and --exclude-column left out, by SQLite's names. A name matching
+ * nothing is a typo: refused, as a --cast is, rather than silently leaving nothing out.
+ */
+function checkExclusions(db: SqliteDatabase, options: MappingOptions, list: readonly TableListRow[]): { tables: string[]; columns: ExcludedColumn[] } {
+  const wrong: string[] = [];
+  const tables: string[] = [];
+  const tableNamed = (name: string) => list.find((e) => e.schema === 'main' && e.type === 'table' && !e.name.startsWith('sqlite_') && sameName(e.name, name));
+  for (const name of options.excludeTables ?? []) {
+    const entry = tableNamed(name);
+    if (entry) tables.push(entry.name);
+    else wrong.push(`--exclude-table ${name}: no such table`);
+  }
+  const columns: ExcludedColumn[] = [];
+  for (const x of options.excludeColumns ?? []) {
+    const entry = tableNamed(x.table);
+    if (entry && tables.includes(entry.name)) continue;
+    const info = entry ? (db.prepare(`PRAGMA main.table_xinfo(${quoteIdent(entry.name)})`).all() as XInfoRow[]) : [];
+    const column = info.find((c) => c.hidden !== 1n && sameName(c.name, x.column));
+    if (entry && column) columns.push({ table: entry.name, column: column.name });
+    else wrong.push(`--exclude-column ${x.table}.${x.column}: no such ${entry ? 'column' : 'table'}`);
+  }
+  if (wrong.length > 0) {
+    throw new LiteshiftError('CONFIG_INVALID', `${wrong.join('; ')} in SQLite`, {
+      hint: '`liteshift plan` lists every table and column; quote names with dots, spaces or semicolons ("my table"."my column")',
+    });
+  }
+  return { tables: [...new Set(tables)].sort(), columns };
 }
 
 /** A --cast or --rename naming no table or column is a typo: refused, rather than silently doing nothing. */
