@@ -1,4 +1,18 @@
-import { Health, createLogger, createMetricsRegistry, errorMessage, isKafkaOutage, mappingOptions, openSqlite, postgresError, readSchema, sleep, type Logger, type Settings } from '@liteshift/shared';
+import {
+  Health,
+  ReadableCopy,
+  createLogger,
+  createMetricsRegistry,
+  errorMessage,
+  isKafkaOutage,
+  mappingOptions,
+  openSqlite,
+  postgresError,
+  readSchema,
+  sleep,
+  type Logger,
+  type Settings,
+} from '@liteshift/shared';
 import { Extractor, ExtractorMetrics, type ExtractorOptions } from '@liteshift/extractor';
 import { Loader, LoaderMetrics } from '@liteshift/loader';
 import { keepHeapNearLiveData } from '../heap.js';
@@ -27,7 +41,7 @@ export async function untilSignal<T>(log: Logger, work: (signal: AbortSignal) =>
 
 export async function extractCommand(
   settings: Pick<Settings, 'sqlitePath' | 'kafkaBrokers' | 'topicPrefix' | 'partitions' | 'chunkRows'> &
-    Partial<Pick<Settings, 'onMisfit' | 'cast' | 'foldIdentifiers'>> &
+    Partial<Pick<Settings, 'onMisfit' | 'cast' | 'foldIdentifiers' | 'rename' | 'timestamps' | 'excludeTable' | 'excludeColumn'>> &
     HttpSettings,
   flags: { follow: boolean },
   stderrLog: Logger,
@@ -58,9 +72,10 @@ async function extract(
 ): Promise<void> {
   // Following writes capture triggers and the extractor's position into the file.
   const db = openSqlite(settings.sqlitePath, { readonly: !flags.follow });
+  const copy = await ReadableCopy.attach(db, log);
   const model = readSchema(db, mappingOptions(settings));
   progress.expect(model.tables.map((t) => ({ name: t.name, total: t.rowCount ?? 0 })));
-  const extractor = new Extractor({ ...settings, db, model, brokers: settings.kafkaBrokers, log, ...operating, onProgress: progress.sent.bind(progress) });
+  const extractor = new Extractor({ ...settings, db, model, brokers: settings.kafkaBrokers, log, ...operating, onProgress: progress.sent.bind(progress), copy });
   await untilSignal(
     log,
     async (signal) => {
@@ -77,6 +92,7 @@ async function extract(
     async () => {
       progress.stop();
       await extractor.close();
+      copy?.close();
       db.close();
     },
   );

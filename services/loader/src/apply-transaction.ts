@@ -4,7 +4,7 @@
  * per key, COPY/upsert/delete) → rejects → store the next offset → commit. A crash
  * anywhere rolls all of it back together: nothing lost, nothing applied twice.
  */
-import { lockOffset, postgresError, storeOffset, type LiteshiftError, type PgPool, type UndecodedMessage } from '@liteshift/shared';
+import { keyMayHoldNull, lockOffset, postgresError, storeOffset, type LiteshiftError, type PgPool, type UndecodedMessage } from '@liteshift/shared';
 import type { LoaderEvents } from './events.js';
 import { insertRejects, type RejectRow } from './rejects.js';
 import type { ApplyStats, KeyedChange, TableApplier } from './table-applier.js';
@@ -41,11 +41,16 @@ export interface ApplyContext {
   sendDeadLetters: (topic: string, partition: number, letters: readonly UndecodedMessage[]) => Promise<void>;
 }
 
-/** Collapses a batch per key: the last event of every key wins (ON CONFLICT cannot touch a row twice). */
-export function collapseByKey<T extends { keyBytes: Buffer }>(changes: readonly T[]): T[] {
-  const last = new Map<string, T>();
-  for (const change of changes) {
-    const id = change.keyBytes.toString('latin1');
+/**
+ * Collapses a batch per key: the last event of every key wins (ON CONFLICT cannot touch a
+ * row twice). Events whose key holds NULL (`keyHoldsNull`, asked where keyMayHoldNull) are
+ * kept apart: such a key names no one row (NULL equals nothing, in SQLite too), and each of
+ * those rows is rejected on its own, never folded into one.
+ */
+export function collapseByKey<T extends { keyBytes: Buffer }>(changes: readonly T[], keyHoldsNull?: (change: T) => boolean): T[] {
+  const last = new Map<string | number, T>();
+  for (const [i, change] of changes.entries()) {
+    const id = keyHoldsNull?.(change) ? i : change.keyBytes.toString('latin1');
     last.delete(id);
     last.set(id, change);
   }
@@ -100,7 +105,8 @@ async function transact(batch: PartitionBatch, context: ApplyContext): Promise<B
       await context.sendDeadLetters(topic, partition, letters);
       for (const { message, reason } of letters) context.events.emit('dead-lettered', { topic, partition, offset: message.offset, reason });
     }
-    const fresh = collapseByKey(unseen ? batch.decoded : batch.decoded.filter((d) => BigInt(d.offset) >= next));
+    const keyHoldsNull = keyMayHoldNull(batch.applier.table) ? (d: KeyedChange) => d.key.includes(null) : undefined;
+    const fresh = collapseByKey(unseen ? batch.decoded : batch.decoded.filter((d) => BigInt(d.offset) >= next), keyHoldsNull);
     const rejects: RejectRow[] = [];
     const stats = await batch.applier.apply(client, fresh, rejects);
     await insertRejects(client, rejects, topic, partition);

@@ -113,9 +113,9 @@ export class WriterSchemas {
     try {
       for (const record of latest.values()) {
         if (this.tables.get(record.table.name)?.fingerprint === record.fingerprint) continue;
-        const targetTypes = await ensureTargetTable(client, this.o.targetSchema, record.table, record.fingerprint, this.o.log);
+        const target = await ensureTargetTable(client, this.o.targetSchema, record.table, record.fingerprint, this.o.log);
         this.tables.set(record.table.name, {
-          applier: new TableApplier(record.table, this.o.targetSchema, record.fingerprint, targetTypes),
+          applier: new TableApplier(target.table, this.o.targetSchema, record.fingerprint, target.types),
           fingerprint: record.fingerprint,
         });
         this.topicTables.set(record.topic, record.table.name);
