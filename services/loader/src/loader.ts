@@ -27,6 +27,7 @@ import {
   type Notice,
   type PartitionOffsets,
   type PgPool,
+  type SessionLimits,
   type SnapshotMarker,
   type TableModel,
 } from '@liteshift/shared';
@@ -36,7 +37,7 @@ import { LoaderEvents, countTotals, logLoaderEvents } from './events.js';
 import { finalizeTables, type FinalizeStage } from './finalize.js';
 import { GroupConsumer, type BatchPosition, type BatchResult } from './group-consumer.js';
 import type { LoaderMetrics } from './metrics.js';
-import { planReplay, prepareReplay, restoreConstraints, type PreparedReplay, type ReplayFrom, type ReplayPlan } from './replay.js';
+import { ReplaySteps } from './replay.js';
 import { WriterSchemas } from './writer-schemas.js';
 import { AppliedOffsets } from './offsets.js';
 
@@ -59,6 +60,8 @@ export interface LoaderOptions {
   metrics?: LoaderMetrics;
   /** The one line per applied batch: info for the service, debug where a progress display already says it (migrate). */
   batchLogLevel?: 'info' | 'debug';
+  /** Statement, lock and idle-in-transaction limits of the apply path's sessions. */
+  limits?: SessionLimits;
 }
 
 /** A batch committed this recently proves PostgreSQL reachable: /readyz need not query it (its pool may be busy). */
@@ -82,7 +85,9 @@ export class Loader {
   readonly events = new LoaderEvents();
   readonly totals = countTotals(this.events);
   private readonly kafka;
+  /** The apply path's sessions (with the limits), and one for DDL, which may take as long as it needs. */
   private pool: PgPool | null = null;
+  private ddl: PgPool | null = null;
   private admin: Admin | null = null;
   private producer: MessageProducer | null = null;
   private readonly schemas: WriterSchemas;
@@ -106,7 +111,7 @@ export class Loader {
     this.schemas = new WriterSchemas({
       kafka: this.kafka,
       admin: () => this.requireAdmin(),
-      pool: () => this.requirePool(),
+      pool: () => this.requirePool(this.ddl),
       topicPrefix: options.topicPrefix,
       targetSchema: options.targetSchema,
       databaseUrl: options.databaseUrl,
@@ -151,7 +156,8 @@ export class Loader {
   async connect(): Promise<void> {
     this.expect('connect', 'idle');
     const { databaseUrl, log } = this.options;
-    this.pool = createPool(databaseUrl, 'liteshift-loader', (this.options.concurrency ?? 3) + 1);
+    this.pool = createPool(databaseUrl, 'liteshift-loader', (this.options.concurrency ?? 3) + 1, this.options.limits);
+    this.ddl = createPool(databaseUrl, 'liteshift-loader', 2);
     await this.withClient(ensureMetaSchema).catch((error: unknown) => {
       throw postgresError(error, databaseUrl);
     });
@@ -284,26 +290,10 @@ export class Loader {
     return this.withClient((client) => finalizeTables(client, this.options.targetSchema, this.tableModels(), this.options.log, stage));
   }
 
-  /** Where a replay of `targets` starts and what it must reach (replay.ts). */
-  planReplay(targets: readonly { table: TableModel; topic: string }[], from: ReplayFrom): Promise<ReplayPlan> {
-    return planReplay(this.requireAdmin(), targets, from);
-  }
-
-  /** Moves the group's offsets back for a replay, dropping what re-applied history cannot pass. */
-  prepareReplay(plan: ReplayPlan, truncate: boolean): Promise<PreparedReplay> {
-    return this.withClient((client) =>
-      prepareReplay(client, { group: this.group, schema: this.options.targetSchema, plan, allTables: this.tableModels(), truncate, log: this.options.log }),
-    );
-  }
-
-  /** Creates again (validated) what prepareReplay dropped. */
-  restoreConstraints(relaxed: readonly TableModel[]): Promise<Notice[]> {
-    return this.withClient((client) => restoreConstraints(client, this.options.targetSchema, relaxed, this.options.log));
-  }
-
-  /** Waits until PostgreSQL's offsets reach `until`, whichever member of the group applies them. False when `signal` aborted. */
-  waitForStored(until: Record<string, PartitionOffsets>, signal: AbortSignal, onWait: (lag: number) => void): Promise<boolean> {
-    return this.offsets.waitForStored(until, signal, onWait);
+  /** The steps of a replay, on this loader's connections (replay.ts). */
+  replaySteps(): ReplaySteps {
+    const { targetSchema: schema, log } = this.options;
+    return new ReplaySteps({ admin: this.requireAdmin(), group: this.group, schema, log, tables: () => this.tableModels(), withClient: (work) => this.withClient(work), offsets: this.offsets });
   }
 
   /** What /healthz and /readyz answer: ready while consuming with PostgreSQL reachable; not live once failed for good. */
@@ -334,6 +324,7 @@ export class Loader {
     await this.producer?.close().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
     await this.pool?.end().catch(() => undefined);
+    await this.ddl?.end().catch(() => undefined);
   }
 
   /** One partition's batch: decoded, then applied in one transaction (or not, and why). */
@@ -378,8 +369,9 @@ export class Loader {
     if (!states.includes(this.current)) throw new Error(`loader: cannot ${operation} while ${this.current}`);
   }
 
+  /** A DDL session: index builds and VALIDATE have no time limit. */
   private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.requirePool().connect();
+    const client = await this.requirePool(this.ddl).connect();
     try {
       return await work(client);
     } finally {
@@ -387,9 +379,9 @@ export class Loader {
     }
   }
 
-  private requirePool(): PgPool {
-    if (!this.pool) throw new Error('loader is not connected');
-    return this.pool;
+  private requirePool(pool = this.pool): PgPool {
+    if (!pool) throw new Error('loader is not connected');
+    return pool;
   }
 
   private requireAdmin(): Admin {
