@@ -50,6 +50,27 @@ export interface SnapshotMarker {
 }
 
 const SNAPSHOT_KEY = 'snapshot';
+const HEARTBEAT_KEY = 'extractor-heartbeat';
+
+/**
+ * A following extractor says it is alive on the control topic every few seconds (as
+ * Debezium's heartbeats do), without writing to the application's SQLite file: cutover
+ * fences only while one is.
+ */
+export interface ExtractorHeartbeat {
+  at: string;
+  /** The changelog sequence Kafka had acknowledged then. */
+  position: string;
+}
+
+export async function publishHeartbeat(producer: MessageProducer, prefix: string, heartbeat: ExtractorHeartbeat): Promise<void> {
+  await producer.send(controlTopic(prefix), [{ key: Buffer.from(HEARTBEAT_KEY), value: Buffer.from(JSON.stringify(heartbeat)) }]);
+}
+
+export async function readHeartbeat(kafka: Kafka, admin: Admin, prefix: string): Promise<ExtractorHeartbeat | null> {
+  const value = (await readCompacted(kafka, admin, controlTopic(prefix))).get(HEARTBEAT_KEY);
+  return value ? (JSON.parse(value.toString()) as ExtractorHeartbeat) : null;
+}
 
 export async function publishSnapshotMarker(producer: MessageProducer, prefix: string, marker: SnapshotMarker): Promise<void> {
   await producer.send(controlTopic(prefix), [{ key: Buffer.from(SNAPSHOT_KEY), value: Buffer.from(JSON.stringify(marker)) }]);
