@@ -12,10 +12,19 @@ import {
   readSchema,
   removeFence,
   ReadableCopy,
+  controlTopic,
+  loaderGroup,
+  readHeartbeat,
+  readExtractorStatus,
+  type Admin,
   type ExcludedColumn,
+  type Kafka,
   sleep,
   type Logger,
+  type SqliteDatabase,
 } from '@liteshift/shared';
+import { constants as osConstants } from 'node:os';
+import { printError } from './output.js';
 import { finalizeTables } from '@liteshift/loader';
 import { loadedModels, pipelineStatus, verify, type PipelineStatus, type VerifyReport } from '@liteshift/verifier';
 
@@ -62,19 +71,34 @@ export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
         hint: 'run `liteshift extract --follow` and `liteshift load --follow` first, and cut over once they have caught up',
       });
     }
+    // A fence with nobody to drain behind it would only stop the application: both
+    // services must be alive first.
+    p.onPhase?.('checking that the extractor and the loader are running');
+    await requireRunning(db, kafka, admin, p.topicPrefix, 'SQLite was not fenced');
     // While the application writes, lag never sits at exactly zero: catching up to a
     // small lag is enough to fence; the drain after the fence then reaches zero quickly,
     // which keeps the window in which writes are refused short.
     p.onPhase?.('waiting for the lag to catch up');
-    await waitForLag(status, CATCH_UP_LAG, p.timeoutMs, p.log);
+    const caughtUp = await waitForLag(status, CATCH_UP_LAG, Math.min(p.timeoutMs, CATCH_UP_WAIT_MS), p.log);
+    if (!caughtUp.ok) {
+      throw new LiteshiftError('PIPELINE_BEHIND', `the pipeline did not catch up within ${Math.round(Math.min(p.timeoutMs, CATCH_UP_WAIT_MS) / 1000)} s (${caughtUp.lag}): SQLite was not fenced`, {
+        hint: 'cut over once `liteshift status` shows the extractor and loader lag near zero',
+      });
+    }
 
     p.onPhase?.('fencing writes on SQLite');
     const message = `liteshift: this database has moved to PostgreSQL at ${describePostgresUrl(p.databaseUrl)}; writes are refused (cutover)`;
     installFence(db, model.tables, message);
     const fenced = Date.now();
+    const unguard = liftFenceOnSignal(db);
     try {
       p.onPhase?.('draining the last changes');
-      await waitForLag(status, 0, p.timeoutMs, p.log);
+      const drained = await waitForLag(status, 0, p.timeoutMs, p.log, () => requireRunning(db, kafka, admin, p.topicPrefix, 'fence lifted, SQLite takes writes again'));
+      if (!drained.ok) {
+        throw new LiteshiftError('NOT_READY', `the last changes were not applied within ${Math.round(p.timeoutMs / 1000)} s (${drained.lag}): fence lifted`, {
+          hint: 'see `liteshift status`; run cutover again once the lag is near zero',
+        });
+      }
 
       p.onPhase?.('creating unique indexes and foreign keys, moving identities');
       const loaded = await loadedModels(pg);
@@ -92,6 +116,8 @@ export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
     } catch (error) {
       removeFence(db);
       throw error;
+    } finally {
+      unguard();
     }
   } finally {
     await admin.disconnect().catch(() => undefined);
@@ -113,23 +139,75 @@ export function abortCutover(sqlitePath: string): number {
 
 /** Changes (extractor) and messages (loader) still in flight when the fence may go up. */
 const CATCH_UP_LAG = 1_000;
+/** How long the pipeline may take to get there before cutover gives up without fencing. */
+const CATCH_UP_WAIT_MS = 60_000;
+/** Three of the extractor's heartbeats (every 5 s) missed: it is not running. */
+const HEARTBEAT_STALE_MS = 15_000;
+/** Liveness is read from Kafka, not at every poll of the lag. */
+const LIVENESS_EVERY_MS = 5_000;
 
-async function waitForLag(status: () => Promise<PipelineStatus>, atMost: number, timeoutMs: number, log: Logger): Promise<void> {
+/** Throws, in one line, when the extractor's heartbeat is stale or the loader group has no member. */
+async function requireRunning(db: SqliteDatabase, kafka: Kafka, admin: Admin, prefix: string, consequence: string): Promise<void> {
+  const heartbeat = await readHeartbeat(kafka, admin, prefix);
+  const age = heartbeat ? Date.now() - Date.parse(heartbeat.at) : Infinity;
+  // A first snapshot under way beats in the SQLite file instead (its progress, every second).
+  const status = readExtractorStatus(db);
+  const snapshotting = status.phase === 'snapshot' && status.updatedAt !== undefined && Date.now() - Date.parse(status.updatedAt) <= HEARTBEAT_STALE_MS;
+  if (age > HEARTBEAT_STALE_MS && !snapshotting) {
+    throw new LiteshiftError(
+      'PIPELINE_STOPPED',
+      `the extractor is not running (${heartbeat ? `its last heartbeat on ${controlTopic(prefix)} is ${Math.round(age / 1000)} s old` : `no heartbeat on ${controlTopic(prefix)}`}): ${consequence}`,
+      { hint: 'start `liteshift extract --follow` (same --topic-prefix), and cut over once `liteshift status` shows it streaming' },
+    );
+  }
+  const group = loaderGroup(prefix);
+  const [described] = (await admin.describeGroups([group])).groups;
+  if (!described || described.members.length === 0) {
+    throw new LiteshiftError('PIPELINE_STOPPED', `no loader is running (consumer group ${group} has no member): ${consequence}`, {
+      hint: 'start `liteshift load --follow` (same --topic-prefix), and cut over once `liteshift status` shows the loader lag near zero',
+    });
+  }
+}
+
+/**
+ * Any way this process is told to stop while SQLite is fenced (Ctrl-C, SIGTERM, the
+ * terminal closed) lifts the fence first: the fence is a promise to the application.
+ */
+function liftFenceOnSignal(db: SqliteDatabase): () => void {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const lift = (signal: NodeJS.Signals): void => {
+    const removed = removeFence(db);
+    printError(`liteshift cutover: interrupted (${signal}): ${removed > 0 ? 'fence lifted, SQLite takes writes again' : 'no fence was up'}; nothing was cut over`);
+    process.exit(128 + (osConstants.signals[signal] ?? 0));
+  };
+  for (const signal of signals) process.once(signal, lift);
+  return () => {
+    for (const signal of signals) process.off(signal, lift);
+  };
+}
+
+/** Waits until both lags are at most `atMost`, or the time is up; `alive` is checked now and then (and throws). */
+async function waitForLag(
+  status: () => Promise<PipelineStatus>,
+  atMost: number,
+  timeoutMs: number,
+  log: Logger,
+  alive?: () => Promise<void>,
+): Promise<{ ok: true } | { ok: false; lag: string }> {
   const deadline = Date.now() + timeoutMs;
-  let last = 0;
+  let told = 0;
+  let checked = Date.now();
   for (;;) {
     const s = await status();
-    if (s.extractor.lag <= atMost && s.loaderLag <= atMost) return;
-    if (Date.now() > deadline) {
-      throw new LiteshiftError(
-        'NOT_READY',
-        `lag did not reach ${atMost} within ${Math.round(timeoutMs / 1000)} s (extractor ${s.extractor.lag}, loader ${s.loaderLag})`,
-        { hint: 'are `liteshift extract --follow` and `liteshift load --follow` running? see `liteshift status`' },
-      );
-    }
-    if (Date.now() - last > 5_000) {
-      last = Date.now();
+    if (s.extractor.lag <= atMost && s.loaderLag <= atMost) return { ok: true };
+    if (Date.now() > deadline) return { ok: false, lag: `extractor lag ${s.extractor.lag}, loader lag ${s.loaderLag}` };
+    if (Date.now() - told > 5_000) {
+      told = Date.now();
       log.info({ extractorLag: s.extractor.lag, loaderLag: s.loaderLag, target: atMost }, 'waiting for the lag to drop');
+    }
+    if (alive && Date.now() - checked > LIVENESS_EVERY_MS) {
+      checked = Date.now();
+      await alive();
     }
     await sleep(250);
   }

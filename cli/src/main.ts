@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { LiteshiftError, createLogger, defaultLogFormat, isLiteshiftError, errorMessage, scrubSecrets } from '@liteshift/shared';
-import { EXCLUSION_KEYS, context, withSettings } from './settings-options.js';
+import { APPLY_LIMIT_KEYS, EXCLUSION_KEYS, context, withSettings } from './settings-options.js';
 import { migrate } from './commands/migrate.js';
 import { showPlan } from './commands/plan.js';
 import { addVerifyCommand } from './commands/verify.js';
@@ -25,8 +25,9 @@ const EXIT_INTERNAL = 70;
 const MAPPING_KEYS = ['onMisfit', 'cast', 'foldIdentifiers', 'rename', 'timestamps', ...EXCLUSION_KEYS] as const;
 /** Mapping settings that have no default. */
 const MAPPING_OPTIONAL = ['cast', 'rename', ...EXCLUSION_KEYS] as const;
-const MIGRATE_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', 'partitions', 'chunkRows', ...MAPPING_KEYS] as const;
+const MIGRATE_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', 'partitions', 'chunkRows', ...MAPPING_KEYS, ...APPLY_LIMIT_KEYS] as const;
 const PLAN_KEYS = ['sqlitePath', 'targetSchema', 'topicPrefix', ...MAPPING_KEYS] as const;
+const DEMO_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', 'partitions', 'chunkRows', ...APPLY_LIMIT_KEYS] as const;
 
 function positive(name: string) {
   return (value: string): number => {
@@ -84,9 +85,9 @@ export function buildProgram(): Command {
       .addOption(new Option('--tasks <n>', 'tasks to generate').argParser(positive('--tasks')).default(20000))
       .addOption(new Option('--recurring-patterns <n>', 'recurring patterns to generate').argParser(positive('--recurring-patterns')).default(2000))
       .option('--json', 'print the result as JSON'),
-    ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', 'partitions', 'chunkRows'],
+    DEMO_KEYS,
   ).action(async (flags: Record<string, unknown>) => {
-    const keys = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', 'partitions', 'chunkRows'] as const;
+    const keys = DEMO_KEYS;
     const { settings, log, logFor, logging } = context('cli', keys, flags, ['sqlitePath', 'databaseUrl', 'kafkaBrokers']);
     const ready = await demo(
       {
@@ -118,7 +119,7 @@ export function buildProgram(): Command {
     await extractCommand(settings, { follow: Boolean(flags.follow) }, log, logging);
   });
 
-  const LOAD_KEYS = ['databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', ...HTTP_KEYS] as const;
+  const LOAD_KEYS = ['databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', ...APPLY_LIMIT_KEYS, ...HTTP_KEYS] as const;
   withSettings(
     program
       .command('load')

@@ -19,6 +19,8 @@ import {
   qualified,
   sqlValueFromCanonical,
   type PgClient,
+  type ApplyLimitSettings,
+  sessionLimits,
   deleteOffsets,
   loaderGroup,
   startAtEnd,
@@ -29,7 +31,7 @@ import { LoaderThread } from './loader-thread.js';
 import type { Progress } from './progress.js';
 import { diffTableRows, keyOnly, loadedModels, verify, type VerifyReport } from '@liteshift/verifier';
 
-export interface MigrationParams {
+export interface MigrationParams extends ApplyLimitSettings {
   sqlitePath: string;
   databaseUrl: string;
   kafkaBrokers: string[];
@@ -113,6 +115,7 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
     const loader = new LoaderThread(
       {
         databaseUrl: p.databaseUrl,
+        limits: sessionLimits(p),
         brokers: p.kafkaBrokers,
         topicPrefix: p.topicPrefix,
         targetSchema: p.targetSchema,

@@ -17,6 +17,8 @@ import {
   type PartitionOffsets,
   type SqlValue,
   type TableModel,
+  type ApplyLimitSettings,
+  sessionLimits,
   loaderGroup,
   newestPerTable,
   waitForOffsets,
@@ -25,7 +27,7 @@ import { RowReemitter, requestReemit } from '@liteshift/extractor';
 import { Loader } from '@liteshift/loader';
 import { KeyLookup, diffTableRows, loadedTables, verify, waitForPipeline, type VerifyReport } from '@liteshift/verifier';
 
-export interface RepairParams {
+export interface RepairParams extends ApplyLimitSettings {
   sqlitePath: string;
   databaseUrl: string;
   kafkaBrokers: string[];
@@ -158,7 +160,7 @@ export async function runRepair(p: RepairParams): Promise<RepairResult> {
       closers.push(() => reemitter.close());
       let loader: Loader | null = null;
       if (p.apply) {
-        loader = new Loader({ databaseUrl: p.databaseUrl, brokers: p.kafkaBrokers, topicPrefix: p.topicPrefix, targetSchema: p.targetSchema, log: p.logFor('loader') });
+        loader = new Loader({ databaseUrl: p.databaseUrl, brokers: p.kafkaBrokers, topicPrefix: p.topicPrefix, targetSchema: p.targetSchema, log: p.logFor('loader'), limits: sessionLimits(p) });
         closers.push(() => loader!.close());
         await loader.connect();
         await loader.consume();

@@ -1,7 +1,7 @@
-import { LiteshiftError, describePostgresUrl, type Logger, type Settings } from '@liteshift/shared';
+import { LiteshiftError, describePostgresUrl, sessionLimits, type ApplyLimitSettings, type Logger, type Settings } from '@liteshift/shared';
 import { Loader, noSchemasError, replaySize, unknownTables, type ReplayFrom } from '@liteshift/loader';
 
-export type ReplaySettings = Pick<Settings, 'databaseUrl' | 'kafkaBrokers' | 'topicPrefix' | 'targetSchema'>;
+export type ReplaySettings = Pick<Settings, 'databaseUrl' | 'kafkaBrokers' | 'topicPrefix' | 'targetSchema'> & ApplyLimitSettings;
 
 export interface ReplayParams extends ReplaySettings {
   from: ReplayFrom;
@@ -41,7 +41,7 @@ export async function runReplay(p: ReplayParams): Promise<ReplayResult> {
       hint: 'emptying a table and applying only the changes since a time would lose every row not changed since',
     });
   }
-  const loader = new Loader({ databaseUrl: p.databaseUrl, brokers: p.kafkaBrokers, topicPrefix: p.topicPrefix, targetSchema: p.targetSchema, log: p.log });
+  const loader = new Loader({ databaseUrl: p.databaseUrl, brokers: p.kafkaBrokers, topicPrefix: p.topicPrefix, targetSchema: p.targetSchema, log: p.log, limits: sessionLimits(p) });
   try {
     p.onPhase?.('reading the table schemas from Kafka');
     await loader.connect();
@@ -60,18 +60,19 @@ export async function runReplay(p: ReplayParams): Promise<ReplayResult> {
     }
     targets.sort((a, b) => (a.table.name < b.table.name ? -1 : 1));
 
-    const plan = await loader.planReplay(targets, p.from);
+    const steps = loader.replaySteps();
+    const plan = await steps.plan(targets, p.from);
     const messages = replaySize(plan);
     p.onPhase?.(
       `moving the loader back ${'beginning' in p.from ? 'to the beginning' : `to ${p.from.since.toISOString()}`} of ${targets.length} table topic(s) (${messages} message(s))${p.truncate ? ', emptying the tables first' : ''}`,
     );
-    const prepared = await loader.prepareReplay(plan, p.truncate);
+    const prepared = await steps.prepare(plan, p.truncate);
     p.log.info({ tables: targets.map((t) => t.table.name), startsAt: prepared.startsAt, until: plan.until, postgres: describePostgresUrl(p.databaseUrl) }, 'replay starts');
 
     p.onPhase?.('applying');
     await loader.consume();
     let told = Date.now();
-    const caughtUp = await loader.waitForStored(plan.until, p.signal, (remaining) => {
+    const caughtUp = await steps.caughtUp(plan.until, p.signal, (remaining) => {
       if (Date.now() - told < 5_000) return;
       told = Date.now();
       p.log.info({ remaining }, 'replaying');
@@ -81,7 +82,7 @@ export async function runReplay(p: ReplayParams): Promise<ReplayResult> {
       await loader.stop();
       if (prepared.relaxed.length > 0) {
         p.onPhase?.('creating the unique indexes and foreign keys again');
-        await loader.restoreConstraints(prepared.relaxed);
+        await steps.restore(prepared.relaxed);
         restored = prepared.relaxed.map((t) => t.name);
       }
     }

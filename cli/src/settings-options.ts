@@ -18,6 +18,8 @@ import {
  * must be told, or it rightly finds those tables and columns missing.
  */
 export const EXCLUSION_KEYS = ['excludeTable', 'excludeColumn'] as const;
+/** The limits of the loader's apply path: wherever a command runs a loader. */
+export const APPLY_LIMIT_KEYS = ['pgStatementTimeout', 'pgLockTimeout', 'pgIdleInTransactionTimeout'] as const;
 
 /** Adds the flags of the given settings (and of those accompanying them) to a command, each naming its environment variable. */
 export function withSettings(command: Command, keys: readonly SettingKey[]): Command {

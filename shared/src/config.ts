@@ -56,6 +56,8 @@ const yesNo = z
   .transform((value) => /^(true|1|yes|on)$/i.test(value));
 
 const positiveInt = (max: number) => z.coerce.number().int().positive().max(max);
+/** A duration in whole seconds, 0 meaning none; at most a day. */
+const seconds = z.coerce.number().int().min(0).max(86_400);
 
 /** Rules or names parsed by `parse`, which throws an Error naming every mistake (--cast, --rename, --exclude-table, --exclude-column). */
 const rules = <T>(parse: (spec: string) => T) =>
@@ -251,6 +253,31 @@ export const SETTINGS = {
     description: 'PostgreSQL name for a table or column, used exactly, instead of the one liteshift makes (names past 63 bytes get a prefix and a hash): repeat the flag, or separate rules with ; (e.g. "Order Details"=order_details)',
     schema: rules(parseRenames),
     repeatable: true,
+  },
+  pgStatementTimeout: {
+    env: 'LITESHIFT_PG_STATEMENT_TIMEOUT',
+    flag: '--pg-statement-timeout',
+    arg: '<seconds>',
+    description:
+      "longest a statement of the loader's apply path (COPY, upsert, delete, taking its offset) may run before PostgreSQL cancels it and the batch is tried again; 0: no limit. Index builds, VALIDATE and verification have none",
+    schema: seconds,
+    default: '60',
+  },
+  pgLockTimeout: {
+    env: 'LITESHIFT_PG_LOCK_TIMEOUT',
+    flag: '--pg-lock-timeout',
+    arg: '<seconds>',
+    description: "longest the loader's apply path waits for a lock (a partition another loader holds, a table being altered) before the batch is tried again; 0: no limit",
+    schema: seconds,
+    default: '30',
+  },
+  pgIdleInTransactionTimeout: {
+    env: 'LITESHIFT_PG_IDLE_IN_TRANSACTION_TIMEOUT',
+    flag: '--pg-idle-in-transaction-timeout',
+    arg: '<seconds>',
+    description: 'PostgreSQL ends a loader session left idle this long inside a transaction (its client cut off), which releases its locks for another loader; 0: never',
+    schema: seconds,
+    default: '60',
   },
   httpPort: {
     env: 'LITESHIFT_HTTP_PORT',

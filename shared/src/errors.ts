@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'STACK_FAILED'
   | 'SCHEMA_UNKNOWN'
   | 'NOT_READY'
+  | 'PIPELINE_STOPPED'
+  | 'PIPELINE_BEHIND'
   | 'INTERNAL';
 
 export interface LiteshiftErrorOptions {

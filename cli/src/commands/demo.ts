@@ -24,7 +24,7 @@ export interface DemoOptions {
   sqlitePath?: string;
   databaseUrl?: string;
   kafkaBrokers?: string[];
-  settings: Pick<Settings, 'topicPrefix' | 'targetSchema' | 'partitions' | 'chunkRows'>;
+  settings: Pick<Settings, 'topicPrefix' | 'targetSchema' | 'partitions' | 'chunkRows' | 'pgStatementTimeout' | 'pgLockTimeout' | 'pgIdleInTransactionTimeout'>;
   json: boolean;
 }
 

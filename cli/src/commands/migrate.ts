@@ -7,7 +7,7 @@ import { Progress, wantsBars } from '../progress.js';
 
 export type MigrateSettings = Pick<
   Settings,
-  'sqlitePath' | 'databaseUrl' | 'kafkaBrokers' | 'topicPrefix' | 'targetSchema' | 'partitions' | 'chunkRows'
+  'sqlitePath' | 'databaseUrl' | 'kafkaBrokers' | 'topicPrefix' | 'targetSchema' | 'partitions' | 'chunkRows' | 'pgStatementTimeout' | 'pgLockTimeout' | 'pgIdleInTransactionTimeout'
 > &
   Partial<Pick<Settings, 'onMisfit' | 'cast' | 'foldIdentifiers' | 'rename' | 'timestamps' | 'excludeTable' | 'excludeColumn'>>;
 

@@ -1,11 +1,11 @@
 import { Option, type Command } from 'commander';
 import { LiteshiftError, describePostgresUrl } from '@liteshift/shared';
 import { renderReport } from '@liteshift/verifier';
-import { EXCLUSION_KEYS, context, withSettings } from '../settings-options.js';
+import { APPLY_LIMIT_KEYS, EXCLUSION_KEYS, context, withSettings } from '../settings-options.js';
 import { runRepair } from '../repair.js';
 import { formatCount, print, printJson } from '../output.js';
 
-const REPAIR_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', ...EXCLUSION_KEYS] as const;
+const REPAIR_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', ...EXCLUSION_KEYS, ...APPLY_LIMIT_KEYS] as const;
 /** Exit code of a verdict other than READY (as every command that ends in a verdict). */
 const EXIT_NOT_READY = 1;
 

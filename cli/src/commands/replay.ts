@@ -1,11 +1,11 @@
 import { Option, type Command } from 'commander';
 import { LiteshiftError, describePostgresUrl } from '@liteshift/shared';
-import { context, withSettings } from '../settings-options.js';
+import { APPLY_LIMIT_KEYS, context, withSettings } from '../settings-options.js';
 import { runReplay, type ReplayResult } from '../replay.js';
 import { formatCount, formatDuration, print, printJson } from '../output.js';
 import { untilSignal } from './services.js';
 
-const REPLAY_KEYS = ['databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema'] as const;
+const REPLAY_KEYS = ['databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', ...APPLY_LIMIT_KEYS] as const;
 
 function parseSince(value: string): Date {
   // A bare date or a time without a zone would be read in the local zone: ask for one.

@@ -1,5 +1,7 @@
 import {
   Health,
+  sessionLimits,
+  type ApplyLimitSettings,
   ReadableCopy,
   createLogger,
   createMetricsRegistry,
@@ -103,13 +105,13 @@ async function extract(
  * snapshot marker's end offsets, then creates indexes, constraints and identities.
  */
 export async function loadCommand(
-  settings: Pick<Settings, 'databaseUrl' | 'kafkaBrokers' | 'topicPrefix' | 'targetSchema'> & HttpSettings,
+  settings: Pick<Settings, 'databaseUrl' | 'kafkaBrokers' | 'topicPrefix' | 'targetSchema'> & ApplyLimitSettings & HttpSettings,
   flags: { follow: boolean },
   log: Logger,
 ): Promise<void> {
   keepHeapNearLiveData();
   const registry = createMetricsRegistry('loader');
-  const loader = new Loader({ ...settings, brokers: settings.kafkaBrokers, log, metrics: new LoaderMetrics(registry, log) });
+  const loader = new Loader({ ...settings, brokers: settings.kafkaBrokers, log, metrics: new LoaderMetrics(registry, log), limits: sessionLimits(settings) });
   const server = await serveHttp(settings, log, registry, () => loader.health());
   try {
     await load(loader, settings, flags, log);

@@ -9,6 +9,7 @@ import {
   deadLetterTopic,
   publishSchemas,
   publishSnapshotMarker,
+  publishHeartbeat,
   schemaRecord,
   schemaTopic,
   tableTopic,
@@ -63,6 +64,9 @@ export interface ExtractorOptions {
   /** The readable copy of tables SQLite cannot read here (readFromCopy): made again before they are read. */
   copy?: ReadableCopy | null;
 }
+
+/** How often a following extractor says it is alive (cutover waits up to three of these). */
+const HEARTBEAT_EVERY_MS = 5_000;
 
 export interface FollowOptions {
   /** Wait between changelog polls when there is nothing new. */
@@ -308,6 +312,7 @@ export class Extractor {
     const stream = new StreamingSource(db, this.dispatcher!, log, position, this.options.copy ?? null);
     stream.setTables(this.model.tables);
     let failures = 0;
+    let beatAt = 0;
     while (!signal.aborted) {
       try {
         const version = Number(db.pragma('schema_version', { simple: true }));
@@ -318,6 +323,10 @@ export class Extractor {
           this.health.ready('streaming');
         }
         const consumed = await stream.pollOnce(batch);
+        if (Date.now() - beatAt >= HEARTBEAT_EVERY_MS) {
+          await publishHeartbeat(this.producer!, this.options.topicPrefix, { at: new Date().toISOString(), position: stream.position.toString() });
+          beatAt = Date.now();
+        }
         if (failures > 0) {
           log.info({ attempts: failures }, 'streaming again');
           this.health.ready('streaming');

@@ -4,7 +4,8 @@
  * per key, COPY/upsert/delete) → rejects → store the next offset → commit. A crash
  * anywhere rolls all of it back together: nothing lost, nothing applied twice.
  */
-import { keyMayHoldNull, lockOffset, postgresError, storeOffset, type PgPool, type UndecodedMessage } from '@liteshift/shared';
+import { keyMayHoldNull, lockOffset, postgresError, storeOffset, type LiteshiftError, type PgPool, type UndecodedMessage } from '@liteshift/shared';
+import type { LoaderEvents } from './events.js';
 import { insertRejects, type RejectRow } from './rejects.js';
 import type { ApplyStats, KeyedChange, TableApplier } from './table-applier.js';
 
@@ -24,14 +25,20 @@ export type BatchOutcome =
   /** Committed; `from` is the first offset this batch applied (PostgreSQL may have held part of it already). */
   | { applied: true; from: bigint; stats: ApplyStats; deadLettered: number }
   /** Not applied: the batch starts past PostgreSQL's offset; the partition must be read again from `next`. */
-  | { applied: false; next: bigint };
+  | { applied: false; next: bigint }
+  /** Not applied: a seek landed while the batch waited, so it may not come from where the partition is read now. */
+  | { applied: false; next: null };
 
 export interface ApplyContext {
   pool: PgPool;
   databaseUrl: string;
+  /** Told the batch applied, each dead letter sent, and a failure. */
+  events: LoaderEvents;
   /** Where this member's consumer reads the partition from, as far as it knows (asked once the offset is locked). */
   readsFrom: () => bigint | undefined;
-  sendDeadLetters: (letters: readonly UndecodedMessage[]) => Promise<void>;
+  /** True while a seek of the partition is pending: the batch in hand was fetched before it. */
+  isStale: () => boolean;
+  sendDeadLetters: (topic: string, partition: number, letters: readonly UndecodedMessage[]) => Promise<void>;
 }
 
 /**
@@ -50,8 +57,23 @@ export function collapseByKey<T extends { keyBytes: Buffer }>(changes: readonly 
   return [...last.values()];
 }
 
-/** Applies the batch, or says where to read from instead. A failure is thrown as PostgreSQL's error, wrapped. */
+/** Applies the batch, or says where to read from instead. A failure is thrown as PostgreSQL's error, wrapped (and told). */
 export async function applyBatch(batch: PartitionBatch, context: ApplyContext): Promise<BatchOutcome> {
+  const started = performance.now();
+  const outcome = await transact(batch, context).catch((error: LiteshiftError) => {
+    const { topic, partition } = batch;
+    context.events.emit('batch-failed', { table: batch.applier.table.name, topic, partition, error, retriable: error.retriable });
+    throw error;
+  });
+  if (outcome.applied) {
+    const { topic, partition, firstOffset, lastOffset } = batch;
+    const { from, stats, deadLettered } = outcome;
+    context.events.emit('batch-applied', { table: batch.applier.table.name, topic, partition, from, firstOffset, lastOffset, stats, deadLettered, ms: performance.now() - started });
+  }
+  return outcome;
+}
+
+async function transact(batch: PartitionBatch, context: ApplyContext): Promise<BatchOutcome> {
   const { topic, partition, firstOffset, lastOffset } = batch;
   const doing = `apply a batch of ${batch.applier.table.name}`;
   const client = await context.pool.connect().catch((error: unknown) => {
@@ -61,6 +83,12 @@ export async function applyBatch(batch: PartitionBatch, context: ApplyContext): 
   try {
     await client.query('BEGIN');
     const next = await lockOffset(client, batch.group, topic, partition);
+    // Asked only now: a seek that landed while the lock was awaited (a group join seeking to
+    // PostgreSQL's offsets) would otherwise vouch for a batch fetched from somewhere else.
+    if (context.isStale()) {
+      await client.query('ROLLBACK');
+      return { applied: false, next: null };
+    }
     const known = context.readsFrom();
     if (firstOffset > next && !(known !== undefined && known <= next)) {
       // Messages from PostgreSQL's offset on may never have reached this consumer (it
@@ -73,7 +101,10 @@ export async function applyBatch(batch: PartitionBatch, context: ApplyContext): 
     // Dead letters of messages an earlier commit covered were sent then: at-least-once
     // into the dead-letter topic (a crash between this send and the commit resends them).
     const letters = unseen ? batch.undecoded : batch.undecoded.filter(({ message }) => BigInt(message.offset) >= next);
-    if (letters.length > 0) await context.sendDeadLetters(letters);
+    if (letters.length > 0) {
+      await context.sendDeadLetters(topic, partition, letters);
+      for (const { message, reason } of letters) context.events.emit('dead-lettered', { topic, partition, offset: message.offset, reason });
+    }
     const keyHoldsNull = keyMayHoldNull(batch.applier.table) ? (d: KeyedChange) => d.key.includes(null) : undefined;
     const fresh = collapseByKey(unseen ? batch.decoded : batch.decoded.filter((d) => BigInt(d.offset) >= next), keyHoldsNull);
     const rejects: RejectRow[] = [];

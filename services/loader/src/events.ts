@@ -33,6 +33,11 @@ export interface LoaderEventMap {
   'partitions-assigned': [{ member: string; partitions: string[] }];
   /** A batch that started past PostgreSQL's offset: the partition is read again from there. */
   'read-again': [{ topic: string; partition: number; offset: bigint; batchStart: bigint }];
+  /** A batch fetched before a seek of its partition: not applied; the seek reads the partition again. */
+  'batch-discarded': [{ topic: string; partition: number; batchStart: bigint }];
+  /** A batch uses a writer schema whose record is invalid: its partition waits (nothing lost) until a valid record replaces it. */
+  'table-waiting': [{ table: string; topic: string; partition: number; fingerprint: string; reason: string }];
+  'table-resumed': [{ table: string; topic: string }];
   /** The Kafka consumer failed: the client restarts it, or the loader starts a new one. */
   'consumer-restarted': [{ error: Error; by: 'client' | 'loader' }];
   /** A batch was not applied: retried when `retriable`, else the loader fails with it. */
@@ -85,6 +90,11 @@ export function logLoaderEvents(events: LoaderEvents, log: Logger, batchLevel: '
   events.on('read-again', (r) =>
     log.info({ topic: r.topic, partition: r.partition, offset: r.offset.toString(), batchStart: r.batchStart.toString() }, 'reading again from the offset stored in PostgreSQL'),
   );
+  events.on('batch-discarded', (d) =>
+    log.info({ topic: d.topic, partition: d.partition, batchStart: d.batchStart.toString() }, 'batch discarded: a seek of its partition is pending'),
+  );
+  events.on('table-waiting', (w) => log.error(w, 'table waiting: its writer schema on the schema topic is invalid (publish it again, e.g. restart the extractor)'));
+  events.on('table-resumed', (r) => log.info(r, 'table applying again: its writer schema is valid now'));
   events.on('consumer-restarted', ({ error, by }) => log.warn({ err: error.message }, by === 'client' ? 'consumer failed; it restarts by itself' : 'consumer stopped; starting a new one'));
   events.on('batch-failed', ({ table, topic, partition, error, retriable }) => {
     if (retriable) log.warn({ table, topic, partition, err: error.message }, 'batch failed; retrying');

@@ -5,6 +5,7 @@ import {
   createIndexSql,
   errorMessage,
   foreignKeyName,
+  oneStatement,
   META_TABLES,
   pgTableName,
   qualified,
@@ -41,7 +42,7 @@ export async function finalizeTables(
   const step = async (table: string, what: string, sql: string): Promise<boolean> => {
     try {
       await client.query('SAVEPOINT liteshift_step');
-      await client.query(sql);
+      await client.query(oneStatement(sql));
       await client.query('RELEASE SAVEPOINT liteshift_step');
       return true;
     } catch (error) {

@@ -36,18 +36,30 @@ export interface GroupConsumerOptions {
   lowWatermarks: (topic: string) => Promise<Map<number, string>>;
   /** Kafka or PostgreSQL down or restarting. */
   isOutage: (error: unknown) => boolean;
-  /** Values consumed from the schema topic. */
-  onSchemaValues: (values: readonly (Buffer | null)[]) => Promise<void>;
+  /** Messages consumed from the schema topic. */
+  onSchemaMessages: (partition: number, messages: readonly KafkaMessage[]) => Promise<void>;
   /**
    * Applies one table partition's batch. `readsFrom` says where this member reads the
-   * partition from, if known. Answers null once applied, or the offset to read again from.
+   * partition from, if known; `isStale` whether a seek of it is pending. Answers whether
+   * it was applied, or the offset to read again from, or that it was discarded.
    */
-  onBatch: (topic: string, partition: number, messages: readonly KafkaMessage[], readsFrom: () => bigint | undefined) => Promise<bigint | null>;
+  onBatch: (topic: string, partition: number, messages: readonly KafkaMessage[], position: BatchPosition) => Promise<BatchResult>;
   /** After a batch is applied and acknowledged to Kafka. */
   onCommitted: () => void;
   /** The client gave up for good; this consumer reads nothing more. */
   onStopped: (error: LiteshiftError) => void;
 }
+
+export interface BatchPosition {
+  readsFrom: () => bigint | undefined;
+  isStale: () => boolean;
+}
+
+/**
+ * Applied; or read the partition again from `readAgain` (paused there when `pause`: it
+ * waits for `resume`); or discarded because a seek is pending (the seek reads again).
+ */
+export type BatchResult = { applied: true } | { applied: false; readAgain: bigint | null; pause?: boolean };
 
 export class GroupConsumer {
   private consumer: Consumer | null = null;
@@ -133,6 +145,11 @@ export class GroupConsumer {
     }
   }
 
+  /** Partitions of `topic` paused by a batch result read on again. */
+  resume(topic: string): void {
+    this.consumer?.resume([{ topic }]);
+  }
+
   async stop(): Promise<void> {
     const consumer = this.consumer;
     this.consumer = null;
@@ -151,6 +168,7 @@ export class GroupConsumer {
       await retry(
         async () => {
           const stored = await this.o.storedOffsets();
+          const sought: string[] = [];
           for (const [topic, partitions] of tables) {
             const lows = await this.o.lowWatermarks(topic);
             for (const partition of partitions) {
@@ -161,8 +179,10 @@ export class GroupConsumer {
               consumer.seek({ topic, partition, offset: next !== undefined ? next.toString() : (lows.get(partition) ?? '0') });
               // Nothing exists below the low watermark: reading from there skips nothing.
               this.positions.set(id, next ?? 0n);
+              sought.push(`${topic}:${partition}@${next ?? 'start'}`);
             }
           }
+          this.o.log.debug({ partitions: sought }, 'assigned partitions sought to the offsets stored in PostgreSQL');
         },
         {
           retries: 8,
@@ -182,17 +202,23 @@ export class GroupConsumer {
     if (messages.length === 0 || isStale()) return;
     const last = messages[messages.length - 1]!.offset;
     if (topic === schemaTopic(this.o.topicPrefix)) {
-      await this.o.onSchemaValues(messages.map((m) => m.value));
+      await this.o.onSchemaMessages(partition, messages);
       resolveOffset(last);
       await commitOffsetsIfNecessary();
       return;
     }
     const id = partitionId(topic, partition);
-    const readAgain = await this.o.onBatch(topic, partition, messages, () => this.positions.get(id));
-    if (readAgain !== null) {
-      consumer.seek({ topic, partition, offset: readAgain.toString() });
-      this.positions.set(id, readAgain);
-      this.o.events.emit('read-again', { topic, partition, offset: readAgain, batchStart: BigInt(messages[0]!.offset) });
+    const result = await this.o.onBatch(topic, partition, messages, { readsFrom: () => this.positions.get(id), isStale });
+    if (!result.applied) {
+      const batchStart = BigInt(messages[0]!.offset);
+      if (result.readAgain === null) {
+        this.o.events.emit('batch-discarded', { topic, partition, batchStart });
+        return;
+      }
+      consumer.seek({ topic, partition, offset: result.readAgain.toString() });
+      this.positions.set(id, result.readAgain);
+      if (result.pause) consumer.pause([{ topic, partitions: [partition] }]);
+      else this.o.events.emit('read-again', { topic, partition, offset: result.readAgain, batchStart });
       return;
     }
     this.positions.set(id, BigInt(last) + 1n);

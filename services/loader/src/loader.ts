@@ -18,6 +18,7 @@ import {
   sendDeadLetters,
   topicOffsets,
   readSnapshotMarker,
+  schemaTopic,
   endOffsets,
   type Admin,
   type HealthState,
@@ -26,6 +27,7 @@ import {
   type Notice,
   type PartitionOffsets,
   type PgPool,
+  type SessionLimits,
   type SnapshotMarker,
   type TableModel,
 } from '@liteshift/shared';
@@ -33,9 +35,9 @@ import type pg from 'pg';
 import { applyBatch } from './apply-transaction.js';
 import { LoaderEvents, countTotals, logLoaderEvents } from './events.js';
 import { finalizeTables, type FinalizeStage } from './finalize.js';
-import { GroupConsumer } from './group-consumer.js';
+import { GroupConsumer, type BatchPosition, type BatchResult } from './group-consumer.js';
 import type { LoaderMetrics } from './metrics.js';
-import { planReplay, prepareReplay, restoreConstraints, type PreparedReplay, type ReplayFrom, type ReplayPlan } from './replay.js';
+import { ReplaySteps } from './replay.js';
 import { WriterSchemas } from './writer-schemas.js';
 import { AppliedOffsets } from './offsets.js';
 
@@ -58,6 +60,8 @@ export interface LoaderOptions {
   metrics?: LoaderMetrics;
   /** The one line per applied batch: info for the service, debug where a progress display already says it (migrate). */
   batchLogLevel?: 'info' | 'debug';
+  /** Statement, lock and idle-in-transaction limits of the apply path's sessions. */
+  limits?: SessionLimits;
 }
 
 /** A batch committed this recently proves PostgreSQL reachable: /readyz need not query it (its pool may be busy). */
@@ -81,7 +85,9 @@ export class Loader {
   readonly events = new LoaderEvents();
   readonly totals = countTotals(this.events);
   private readonly kafka;
+  /** The apply path's sessions (with the limits), and one for DDL, which may take as long as it needs. */
   private pool: PgPool | null = null;
+  private ddl: PgPool | null = null;
   private admin: Admin | null = null;
   private producer: MessageProducer | null = null;
   private readonly schemas: WriterSchemas;
@@ -95,18 +101,22 @@ export class Loader {
     this.group = loaderGroup(options.topicPrefix);
     this.kafka = createKafka({ brokers: options.brokers, clientId: 'liteshift-loader', log: options.log });
     logLoaderEvents(this.events, options.log, options.batchLogLevel);
-    this.events.on('batch-applied', () => (this.lastCommitAt = Date.now()));
+    this.events.on('batch-applied', (b) => {
+      this.lastCommitAt = Date.now();
+      this.offsets.committed(b.topic, b.partition, b.lastOffset + 1n);
+    });
     options.metrics?.subscribe(this.events);
     options.metrics?.readLagFrom(() => this.lag());
     this.offsets = new AppliedOffsets(this.group, () => this.requirePool(), options.databaseUrl, options.log);
     this.schemas = new WriterSchemas({
       kafka: this.kafka,
       admin: () => this.requireAdmin(),
-      pool: () => this.requirePool(),
+      pool: () => this.requirePool(this.ddl),
       topicPrefix: options.topicPrefix,
       targetSchema: options.targetSchema,
       databaseUrl: options.databaseUrl,
       log: options.log,
+      deadLetter: (invalid) => sendDeadLetters(this.producer!, options.topicPrefix, schemaTopic(options.topicPrefix), invalid.partition, [invalid]),
     });
     this.consumer = new GroupConsumer({
       kafka: this.kafka,
@@ -119,8 +129,13 @@ export class Loader {
       storedOffsets: () => this.offsets.refresh(),
       lowWatermarks: async (topic) => new Map((await topicOffsets(this.requireAdmin(), topic)).map((o) => [o.partition, o.low])),
       isOutage: (e) => this.isOutage(e),
-      onSchemaValues: (values) => this.schemas.takeValues(values),
-      onBatch: (topic, partition, messages, readsFrom) => this.applyPartitionBatch(topic, partition, messages, readsFrom),
+      onSchemaMessages: async (partition, messages) => {
+        for (const topic of await this.schemas.takeMessages(partition, messages)) {
+          this.consumer.resume(topic);
+          this.events.emit('table-resumed', { table: this.schemas.tableOf(topic) ?? topic, topic });
+        }
+      },
+      onBatch: (topic, partition, messages, position) => this.applyPartitionBatch(topic, partition, messages, position),
       onCommitted: () => this.offsets.notify(),
       onStopped: (error) => {
         if (this.current === 'following' && !this.fatal) this.events.emit('consumer-restarted', { error, by: 'loader' });
@@ -141,7 +156,8 @@ export class Loader {
   async connect(): Promise<void> {
     this.expect('connect', 'idle');
     const { databaseUrl, log } = this.options;
-    this.pool = createPool(databaseUrl, 'liteshift-loader', (this.options.concurrency ?? 3) + 1);
+    this.pool = createPool(databaseUrl, 'liteshift-loader', (this.options.concurrency ?? 3) + 1, this.options.limits);
+    this.ddl = createPool(databaseUrl, 'liteshift-loader', 2);
     await this.withClient(ensureMetaSchema).catch((error: unknown) => {
       throw postgresError(error, databaseUrl);
     });
@@ -274,26 +290,10 @@ export class Loader {
     return this.withClient((client) => finalizeTables(client, this.options.targetSchema, this.tableModels(), this.options.log, stage));
   }
 
-  /** Where a replay of `targets` starts and what it must reach (replay.ts). */
-  planReplay(targets: readonly { table: TableModel; topic: string }[], from: ReplayFrom): Promise<ReplayPlan> {
-    return planReplay(this.requireAdmin(), targets, from);
-  }
-
-  /** Moves the group's offsets back for a replay, dropping what re-applied history cannot pass. */
-  prepareReplay(plan: ReplayPlan, truncate: boolean): Promise<PreparedReplay> {
-    return this.withClient((client) =>
-      prepareReplay(client, { group: this.group, schema: this.options.targetSchema, plan, allTables: this.tableModels(), truncate, log: this.options.log }),
-    );
-  }
-
-  /** Creates again (validated) what prepareReplay dropped. */
-  restoreConstraints(relaxed: readonly TableModel[]): Promise<Notice[]> {
-    return this.withClient((client) => restoreConstraints(client, this.options.targetSchema, relaxed, this.options.log));
-  }
-
-  /** Waits until PostgreSQL's offsets reach `until`, whichever member of the group applies them. False when `signal` aborted. */
-  waitForStored(until: Record<string, PartitionOffsets>, signal: AbortSignal, onWait: (lag: number) => void): Promise<boolean> {
-    return this.offsets.waitForStored(until, signal, onWait);
+  /** The steps of a replay, on this loader's connections (replay.ts). */
+  replaySteps(): ReplaySteps {
+    const { targetSchema: schema, log } = this.options;
+    return new ReplaySteps({ admin: this.requireAdmin(), group: this.group, schema, log, tables: () => this.tableModels(), withClient: (work) => this.withClient(work), offsets: this.offsets });
   }
 
   /** What /healthz and /readyz answer: ready while consuming with PostgreSQL reachable; not live once failed for good. */
@@ -324,39 +324,33 @@ export class Loader {
     await this.producer?.close().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
     await this.pool?.end().catch(() => undefined);
+    await this.ddl?.end().catch(() => undefined);
   }
 
-  /** One partition's batch: decoded, then applied in one transaction; null once applied, else the offset to read again from. */
-  private async applyPartitionBatch(topic: string, partition: number, messages: readonly KafkaMessage[], readsFrom: () => bigint | undefined): Promise<bigint | null> {
-    const { target, decoded, undecoded } = await this.schemas.decodeBatch(topic, messages);
-    const table = target.applier.table.name;
-    const started = performance.now();
+  /** One partition's batch: decoded, then applied in one transaction (or not, and why). */
+  private async applyPartitionBatch(topic: string, partition: number, messages: readonly KafkaMessage[], position: BatchPosition): Promise<BatchResult> {
     const firstOffset = BigInt(messages[0]!.offset);
-    const lastOffset = BigInt(messages[messages.length - 1]!.offset);
-    let outcome;
-    try {
-      outcome = await applyBatch(
-        { group: this.group, topic, partition, firstOffset, lastOffset, decoded, undecoded, applier: target.applier },
-        {
-          pool: this.requirePool(),
-          databaseUrl: this.options.databaseUrl,
-          readsFrom,
-          sendDeadLetters: async (letters) => {
-            await sendDeadLetters(this.producer!, this.options.topicPrefix, topic, partition, letters);
-            for (const { message, reason } of letters) this.events.emit('dead-lettered', { topic, partition, offset: message.offset, reason });
-          },
-        },
-      );
-    } catch (error) {
-      const wrapped = error as LiteshiftError;
-      this.events.emit('batch-failed', { table, topic, partition, error: wrapped, retriable: wrapped.retriable });
-      if (!wrapped.retriable) this.fail(wrapped);
-      throw wrapped;
+    const batch = await this.schemas.decodeBatch(topic, messages);
+    if ('invalidWriter' in batch) {
+      this.events.emit('table-waiting', { table: this.schemas.tableOf(topic) ?? topic, topic, partition, ...batch.invalidWriter });
+      return { applied: false, readAgain: firstOffset, pause: true };
     }
-    if (!outcome.applied) return outcome.next;
-    this.offsets.committed(topic, partition, lastOffset + 1n);
-    this.events.emit('batch-applied', { table, topic, partition, from: outcome.from, firstOffset, lastOffset, stats: outcome.stats, deadLettered: outcome.deadLettered, ms: performance.now() - started });
-    return null;
+    const { target, decoded, undecoded } = batch;
+    const lastOffset = BigInt(messages[messages.length - 1]!.offset);
+    const outcome = await applyBatch(
+      { group: this.group, topic, partition, firstOffset, lastOffset, decoded, undecoded, applier: target.applier },
+      {
+        pool: this.requirePool(),
+        databaseUrl: this.options.databaseUrl,
+        events: this.events,
+        ...position,
+        sendDeadLetters: (t, p, letters) => sendDeadLetters(this.producer!, this.options.topicPrefix, t, p, letters),
+      },
+    ).catch((error: LiteshiftError) => {
+      if (!error.retriable) this.fail(error);
+      throw error;
+    });
+    return outcome.applied ? { applied: true } : { applied: false, readAgain: outcome.next };
   }
 
   /** Kafka or PostgreSQL down or restarting: what a running loader waits out instead of failing. */
@@ -375,8 +369,9 @@ export class Loader {
     if (!states.includes(this.current)) throw new Error(`loader: cannot ${operation} while ${this.current}`);
   }
 
+  /** A DDL session: index builds and VALIDATE have no time limit. */
   private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.requirePool().connect();
+    const client = await this.requirePool(this.ddl).connect();
     try {
       return await work(client);
     } finally {
@@ -384,9 +379,9 @@ export class Loader {
     }
   }
 
-  private requirePool(): PgPool {
-    if (!this.pool) throw new Error('loader is not connected');
-    return this.pool;
+  private requirePool(pool = this.pool): PgPool {
+    if (!pool) throw new Error('loader is not connected');
+    return pool;
   }
 
   private requireAdmin(): Admin {

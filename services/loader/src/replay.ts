@@ -8,6 +8,7 @@ import {
   lockOffset,
   moveOffsetBack,
   offsetsAt,
+  oneStatement,
   pgTableName,
   qualified,
   quoteIdent,
@@ -21,6 +22,7 @@ import {
 } from '@liteshift/shared';
 import type pg from 'pg';
 import { finalizeTables } from './finalize.js';
+import type { AppliedOffsets } from './offsets.js';
 
 /**
  * Replay (DESIGN contract 9): the loader group's offsets in PostgreSQL are moved back to
@@ -138,13 +140,13 @@ async function relaxConstraints(client: pg.ClientBase, schema: string, tables: r
   // Every foreign key first: one may reference a unique index dropped in the second pass.
   for (const table of tables.filter((t) => finalized.has(t.name))) {
     for (const fk of table.foreignKeys.filter((f) => selected.has(table.name) || selected.has(f.refTable))) {
-      await client.query(`ALTER TABLE ${qualified(schema, pgTableName(table))} DROP CONSTRAINT IF EXISTS ${quoteIdent(foreignKeyName(table, fk))}`);
+      await client.query(oneStatement(`ALTER TABLE ${qualified(schema, pgTableName(table))} DROP CONSTRAINT IF EXISTS ${quoteIdent(foreignKeyName(table, fk))}`));
       relaxed.add(table);
     }
   }
   for (const table of tables.filter((t) => finalized.has(t.name) && selected.has(t.name))) {
     for (const index of table.indexes.filter((i) => i.unique)) {
-      await client.query(`DROP INDEX IF EXISTS ${quoteIdent(schema)}.${quoteIdent(indexName(table, index))}`);
+      await client.query(oneStatement(`DROP INDEX IF EXISTS ${quoteIdent(schema)}.${quoteIdent(indexName(table, index))}`));
       relaxed.add(table);
     }
   }
@@ -167,4 +169,40 @@ export function noSchemasError(prefix: string): LiteshiftError {
   return new LiteshiftError('SCHEMA_UNKNOWN', `nothing to replay: no table schemas on ${prefix}._schemas`, {
     hint: 'check --topic-prefix (or LITESHIFT_TOPIC_PREFIX); topics are written by `liteshift extract` or `liteshift migrate`',
   });
+}
+
+/** A replay's steps on a connected loader's PostgreSQL sessions and offsets (Loader.replaySteps). */
+export class ReplaySteps {
+  constructor(
+    private readonly o: {
+      admin: Admin;
+      group: string;
+      schema: string;
+      log: Logger;
+      tables: () => TableModel[];
+      withClient: <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
+      offsets: AppliedOffsets;
+    },
+  ) {}
+
+  /** Where a replay of `targets` starts and what it must reach. */
+  plan(targets: readonly { table: TableModel; topic: string }[], from: ReplayFrom): Promise<ReplayPlan> {
+    return planReplay(this.o.admin, targets, from);
+  }
+
+  /** Moves the group's offsets back, dropping what re-applied history cannot pass. */
+  prepare(plan: ReplayPlan, truncate: boolean): Promise<PreparedReplay> {
+    const { group, schema, log } = this.o;
+    return this.o.withClient((client) => prepareReplay(client, { group, schema, plan, allTables: this.o.tables(), truncate, log }));
+  }
+
+  /** Creates again (validated) what prepare dropped. */
+  restore(relaxed: readonly TableModel[]): Promise<Notice[]> {
+    return this.o.withClient((client) => restoreConstraints(client, this.o.schema, relaxed, this.o.log));
+  }
+
+  /** Waits until PostgreSQL's offsets reach `until`, whichever member of the group applies them. False when `signal` aborted. */
+  caughtUp(until: Record<string, PartitionOffsets>, signal: AbortSignal, onWait: (lag: number) => void): Promise<boolean> {
+    return this.o.offsets.waitForStored(until, signal, onWait);
+  }
 }

@@ -1,5 +1,6 @@
 import {
   LiteshiftError,
+  oneStatement,
   META_TABLES,
   columnDefinition,
   columnTypes,
@@ -48,7 +49,7 @@ export async function ensureTargetTable(
       [schema, pgTableName(table)],
     );
     if (existing.rowCount === 0) {
-      await client.query(createTableSql(schema, table));
+      await client.query(oneStatement(createTableSql(schema, table)));
       log.info({ table: table.name }, 'created target table');
     } else {
       table = await adoptTimestamps(client, schema, source, log);
@@ -57,7 +58,7 @@ export async function ensureTargetTable(
       for (const column of table.columns.filter((c) => !have.has(pgColumnName(c)))) {
         // Added columns cannot be NOT NULL without a default: existing rows get NULL.
         const definition = columnDefinition({ ...column, notNull: false, identity: false });
-        await client.query(`ALTER TABLE ${qualified(schema, pgTableName(table))} ADD COLUMN IF NOT EXISTS ${definition}`);
+        await client.query(oneStatement(`ALTER TABLE ${qualified(schema, pgTableName(table))} ADD COLUMN IF NOT EXISTS ${definition}`));
         log.info({ table: table.name, column: column.name }, 'added column to target table');
       }
       await requireUniqueKey(client, schema, table);

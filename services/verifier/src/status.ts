@@ -2,6 +2,7 @@ import {
   captureInstalled,
   changelogHead,
   countDeadLetters,
+  fenceInstalled,
   endOffsets,
   loaderGroup,
   metaTableExists,
@@ -38,6 +39,8 @@ export interface PipelineStatus {
     /** Changes committed in SQLite and not yet in Kafka. */
     lag: number;
     updatedAt: string | null;
+    /** The cutover fence is up: SQLite refuses every write (a cutover done, under way, or one that died). */
+    fenced: boolean;
   };
   tables: TableStatus[];
   loaderLag: number;
@@ -75,6 +78,7 @@ export function captureStatus(db: SqliteDatabase, model: SchemaModel, topicPrefi
       position: position.toString(),
       lag: captured ? Math.max(0, Number(head - position)) : 0,
       updatedAt: stored.updatedAt ?? null,
+      fenced: fenceInstalled(db),
     },
     tables,
   };
@@ -114,6 +118,7 @@ export async function rejectTotal(pg: PgClient): Promise<number> {
 export function renderStatus(status: PipelineStatus): string {
   const e = status.extractor;
   const lines = [
+    ...(e.fenced ? ['fence: UP: SQLite refuses every write (a cutover holds it; if none is running, `liteshift cutover --abort` lifts it)'] : []),
     `extractor: ${e.phase}; changelog head ${e.head}, produced up to ${e.position}, lag ${e.lag}${e.updatedAt ? ` (updated ${e.updatedAt})` : ''}`,
     `loader: lag ${status.loaderLag} message(s); rejected rows ${status.rejects}; dead letters ${status.deadLettered}${status.deadLettered > 0 ? ' (liteshift dlq)' : ''}`,
     '',

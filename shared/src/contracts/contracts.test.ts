@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { TableModel } from '../schema/model.js';
 import { offsetsBehind, partitionId } from './loader-offsets.js';
-import { newestPerTable, parseSchemaRecord, schemaRecord, SCHEMA_RECORD_VERSION } from './schema-record.js';
+import { newestPerTable, readSchemaRecord, schemaRecord, SCHEMA_RECORD_VERSION } from './schema-record.js';
 
-const table = (name: string): TableModel => ({ name, withoutRowid: false, columns: [], key: [], keyIsRowid: false, foreignKeys: [], indexes: [], checks: [] });
+const table = (name: string): TableModel => ({
+  name,
+  withoutRowid: false,
+  columns: [{ name: 'id', declaredType: 'INTEGER', notNull: true, sqliteDefault: null, kind: 'integer', pgType: 'bigint', pgDefault: null, identity: true, reason: '' }],
+  key: ['id'],
+  keyIsRowid: false,
+  foreignKeys: [],
+  indexes: [],
+  checks: [],
+});
 
 describe('loader offsets', () => {
   it('counts the messages before the end offsets that the applied positions do not cover', () => {
@@ -26,9 +35,21 @@ describe('schema records', () => {
   it('reads its own version, and nothing else (a tombstone, another version)', () => {
     const record = schemaRecord(table('tasks'), 'app.tasks');
     expect(record.version).toBe(SCHEMA_RECORD_VERSION);
-    expect(parseSchemaRecord(Buffer.from(JSON.stringify(record)))).toEqual(record);
-    expect(parseSchemaRecord(null)).toBeNull();
-    expect(parseSchemaRecord(Buffer.from(JSON.stringify({ ...record, version: SCHEMA_RECORD_VERSION + 1 })))).toBeNull();
+    expect(readSchemaRecord(Buffer.from(JSON.stringify(record)), 'app')).toEqual({ record });
+    expect(readSchemaRecord(null, 'app')).toBeNull();
+    expect(readSchemaRecord(Buffer.from(JSON.stringify({ ...record, version: SCHEMA_RECORD_VERSION + 1 })), 'app')).toBeNull();
+  });
+
+  it('says why a record cannot be used, naming its table when it can', () => {
+    const record = schemaRecord(table('tasks'), 'app.tasks');
+    const read = (r: unknown) => readSchemaRecord(Buffer.from(typeof r === 'string' ? r : JSON.stringify(r)), 'app');
+    expect(read('{not json')).toEqual({ invalid: 'not JSON' });
+    expect(read({ ...record, fingerprint: '0000000000000000' })).toMatchObject({ invalid: expect.stringMatching(/fingerprint 0000000000000000 is not that of its schema/), table: 'tasks' });
+    expect(read({ ...record, topic: 'app.users' })).toMatchObject({ invalid: "topic app.users is not table tasks's topic", table: 'tasks' });
+    expect(read({ ...record, table: { ...record.table, columns: [{ ...record.table.columns[0], pgType: 'int); DROP TABLE x; --' }] } })).toMatchObject({
+      invalid: expect.stringMatching(/is not a type liteshift makes for integer values/),
+      table: 'tasks',
+    });
   });
 
   it('the newest record of a table defines it', () => {

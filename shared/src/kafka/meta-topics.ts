@@ -1,7 +1,7 @@
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import type { MessageProducer } from './producer.js';
-import { parseSchemaRecord, type SchemaRecord } from '../contracts/schema-record.js';
-import { readCompacted } from './topic-reader.js';
+import { readSchemaRecord, type SchemaRecord } from '../contracts/schema-record.js';
+import { readCompacted, readTopicToEnd } from './topic-reader.js';
 import { controlTopic, schemaTopic, type PartitionOffsets } from './topics.js';
 
 export async function publishSchemas(producer: MessageProducer, prefix: string, records: readonly SchemaRecord[]): Promise<void> {
@@ -11,12 +11,27 @@ export async function publishSchemas(producer: MessageProducer, prefix: string, 
   );
 }
 
-export async function readSchemas(kafka: Kafka, admin: Admin, prefix: string): Promise<Map<string, SchemaRecord>> {
-  const raw = await readCompacted(kafka, admin, schemaTopic(prefix));
+/** A message of the schema topic that is no usable writer schema, and why (schema-record.ts). */
+export interface InvalidSchemaMessage {
+  partition: number;
+  message: KafkaMessage;
+  reason: string;
+  /** The table it names, if it names one. */
+  table?: string;
+}
+
+/** The writer schemas on the schema topic by fingerprint; each message that is none goes to `onInvalid`. */
+export async function readSchemas(kafka: Kafka, admin: Admin, prefix: string, onInvalid?: (invalid: InvalidSchemaMessage) => void): Promise<Map<string, SchemaRecord>> {
+  const latest = new Map<string, { partition: number; message: KafkaMessage }>();
+  await readTopicToEnd(kafka, admin, schemaTopic(prefix), (partition, message) => {
+    if (message.key) latest.set(message.key.toString(), { partition, message });
+  });
   const out = new Map<string, SchemaRecord>();
-  for (const [key, value] of raw) {
-    const record = parseSchemaRecord(value);
-    if (record) out.set(key, record);
+  for (const [key, { partition, message }] of latest) {
+    const reading = readSchemaRecord(message.value, prefix);
+    if (reading === null) continue;
+    if ('record' in reading) out.set(key, reading.record);
+    else onInvalid?.({ partition, message, reason: reading.invalid, ...(reading.table !== undefined ? { table: reading.table } : {}) });
   }
   return out;
 }
@@ -35,6 +50,27 @@ export interface SnapshotMarker {
 }
 
 const SNAPSHOT_KEY = 'snapshot';
+const HEARTBEAT_KEY = 'extractor-heartbeat';
+
+/**
+ * A following extractor says it is alive on the control topic every few seconds (as
+ * Debezium's heartbeats do), without writing to the application's SQLite file: cutover
+ * fences only while one is.
+ */
+export interface ExtractorHeartbeat {
+  at: string;
+  /** The changelog sequence Kafka had acknowledged then. */
+  position: string;
+}
+
+export async function publishHeartbeat(producer: MessageProducer, prefix: string, heartbeat: ExtractorHeartbeat): Promise<void> {
+  await producer.send(controlTopic(prefix), [{ key: Buffer.from(HEARTBEAT_KEY), value: Buffer.from(JSON.stringify(heartbeat)) }]);
+}
+
+export async function readHeartbeat(kafka: Kafka, admin: Admin, prefix: string): Promise<ExtractorHeartbeat | null> {
+  const value = (await readCompacted(kafka, admin, controlTopic(prefix))).get(HEARTBEAT_KEY);
+  return value ? (JSON.parse(value.toString()) as ExtractorHeartbeat) : null;
+}
 
 export async function publishSnapshotMarker(producer: MessageProducer, prefix: string, marker: SnapshotMarker): Promise<void> {
   await producer.send(controlTopic(prefix), [{ key: Buffer.from(SNAPSHOT_KEY), value: Buffer.from(JSON.stringify(marker)) }]);

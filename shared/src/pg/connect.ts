@@ -14,13 +14,51 @@ export type PgPoolClient = pg.PoolClient;
  * TLS is always given explicitly (tls.ts), so node-postgres never applies its own reading
  * of sslmode or of PGSSLMODE.
  */
-function clientConfig(url: string, applicationName: string): pg.ClientConfig {
+function clientConfig(url: string, applicationName: string, limits?: SessionLimits): pg.ClientConfig {
+  const options = ['-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=1'];
+  if (limits) {
+    options.push(
+      `-c statement_timeout=${limits.statementTimeoutS * 1000}`,
+      `-c lock_timeout=${limits.lockTimeoutS * 1000}`,
+      `-c idle_in_transaction_session_timeout=${limits.idleInTransactionTimeoutS * 1000}`,
+    );
+  }
   return {
     ...postgresConnectionTls(url),
     application_name: applicationName,
     connectionTimeoutMillis: 10_000,
-    options: '-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=1',
+    // A peer that vanished (host down, connection dropped by a firewall) is noticed.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    // A server that went silent (the network froze mid-transaction) never answers: the
+    // client gives up a little after the server would have cancelled the statement.
+    ...(limits && limits.statementTimeoutS > 0 ? { query_timeout: limits.statementTimeoutS * 1000 + CLIENT_GRACE_MS } : {}),
+    options: options.join(' '),
   };
+}
+
+/**
+ * Limits of a session on the apply path, in seconds (0: none). PostgreSQL enforces them:
+ * a cancelled statement or a lock not granted is retried; a session idle in a transaction
+ * (its client cut off) is ended, and its locks released, for another loader to go on.
+ */
+export interface SessionLimits {
+  statementTimeoutS: number;
+  lockTimeoutS: number;
+  idleInTransactionTimeoutS: number;
+}
+
+const CLIENT_GRACE_MS = 5_000;
+
+/** The settings of the apply path's limits (--pg-statement-timeout, --pg-lock-timeout, --pg-idle-in-transaction-timeout). */
+export interface ApplyLimitSettings {
+  pgStatementTimeout: number;
+  pgLockTimeout: number;
+  pgIdleInTransactionTimeout: number;
+}
+
+export function sessionLimits(s: ApplyLimitSettings): SessionLimits {
+  return { statementTimeoutS: s.pgStatementTimeout, lockTimeoutS: s.pgLockTimeout, idleInTransactionTimeoutS: s.pgIdleInTransactionTimeout };
 }
 
 /** The passwords a URL carries: in its user info, or as ?password= (which node-postgres reads too). */
@@ -78,6 +116,8 @@ export function postgresError(error: unknown, url: string, doing = 'connect to P
     case '57P01':
     case '57P02':
     case '57P03':
+    // idle_in_transaction_session_timeout ended the session (its client went silent).
+    case '25P03':
       return new LiteshiftError('PG_UNREACHABLE', `cannot ${doing} at ${where}: ${message}`, {
         hint: 'is PostgreSQL running there? check --postgres-url (or DATABASE_URL); see README "Getting PostgreSQL"',
         retriable: true,
@@ -95,6 +135,14 @@ export function postgresError(error: unknown, url: string, doing = 'connect to P
     case '3D000':
       return new LiteshiftError('PG_DATABASE_MISSING', `PostgreSQL at ${where}: ${message}`, {
         hint: `create it first, e.g. createdb ${where.split('/').pop()}`,
+        cause: error,
+      });
+    // statement_timeout, lock_timeout: the apply path's limits; the batch is tried again.
+    case '57014':
+    case '55P03':
+      return new LiteshiftError('PG_QUERY_FAILED', `PostgreSQL at ${where}: ${message} (${doing})`, {
+        hint: 'another session holds what this one needs, or the statement ran past --pg-statement-timeout; it is retried',
+        retriable: true,
         cause: error,
       });
     default:
@@ -125,8 +173,9 @@ export async function connectPostgres(url: string, applicationName = 'liteshift'
   }
 }
 
-export function createPool(url: string, applicationName: string, max: number): PgPool {
-  const pool = new pg.Pool({ ...clientConfig(url, applicationName), max });
+/** Sessions with `limits` when given (the apply path); without, statements may run as long as they need (DDL, verification). */
+export function createPool(url: string, applicationName: string, max: number, limits?: SessionLimits): PgPool {
+  const pool = new pg.Pool({ ...clientConfig(url, applicationName, limits), max });
   pool.on('error', () => undefined);
   // pg-pool listens for errors only on idle clients: a session ended while checked out (a
   // server restart, pg_terminate_backend) would crash the process. The query in flight

@@ -150,6 +150,7 @@ function renderCards(state) {
   var last = samples.length ? samples[samples.length - 1] : null;
   fill('cards', [
     card('extractor', e ? e.phase : '\\u2014'),
+    card('SQLite', e && e.fenced ? 'fenced: writes refused' : 'takes writes', e && e.fenced ? 'bad' : ''),
     card('extractor lag', e && e.captured ? num(e.lag) : '\\u2014'),
     card('loader lag', num(state.loaderLag)),
     card('applied / s', last ? num(last.appliedPerSecond) : '\\u2014'),
