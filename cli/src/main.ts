@@ -6,6 +6,7 @@ import { migrate } from './commands/migrate.js';
 import { showPlan } from './commands/plan.js';
 import { addVerifyCommand } from './commands/verify.js';
 import { addRepairCommand } from './commands/repair.js';
+import { addExportSqliteCommands } from './commands/export-sqlite.js';
 import { demo } from './commands/demo.js';
 import { stackCommand } from './commands/stack.js';
 import { extractCommand, loadCommand } from './commands/services.js';
@@ -171,6 +172,8 @@ export function buildProgram(): Command {
     const ready = await cutoverCommand(settings, { abort: Boolean(flags.abort), json: Boolean(flags.json), timeout: flags.timeout as number }, log);
     if (!ready) process.exitCode = EXIT_NOT_READY;
   });
+
+  addExportSqliteCommands(program);
 
   withSettings(program.command('uninstall').description("remove liteshift's triggers, changelog, state and fence from the SQLite file"), [
     'sqlitePath',

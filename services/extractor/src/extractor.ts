@@ -40,6 +40,7 @@ import {
   type TableModel,
   type SqliteDatabase,
   type ReadableCopy,
+  isSqliteBusy,
 } from '@liteshift/shared';
 import { EventDispatcher } from './dispatcher.js';
 import { StreamingSource } from './streaming-source.js';
@@ -114,10 +115,8 @@ function snapshotProgress(
   };
 }
 
-const isBusy = (error: unknown): boolean => /SQLITE_BUSY|database is locked/i.test(String((error as { code?: string })?.code ?? error));
-
 /** What a long-running extractor waits out: the application holding SQLite's write lock, a broker down or restarting. */
-const isTransient = (error: unknown): boolean => isBusy(error) || isKafkaOutage(error) || (isLiteshiftError(error) && error.retriable);
+const isTransient = (error: unknown): boolean => isSqliteBusy(error) || isKafkaOutage(error) || (isLiteshiftError(error) && error.retriable);
 
 export interface SnapshotResume {
   snapshotId?: string;
@@ -341,9 +340,9 @@ export class Extractor {
         // The position did not move: the same changes are read again (the rows as they are
         // by then) and sent again, so nothing is lost; Kafka may hold some twice.
         failures++;
-        this.health.notReady(`${isBusy(error) ? 'SQLite is busy' : 'cannot stream changes'}: ${errorMessage(error)}`);
+        this.health.notReady(`${isSqliteBusy(error) ? 'SQLite is busy' : 'cannot stream changes'}: ${errorMessage(error)}`);
         const delayMs = Math.min(5_000, 50 * 2 ** Math.min(failures, 7));
-        log.warn({ attempt: failures, delayMs, err: errorMessage(error) }, isBusy(error) ? 'SQLite is busy; retrying' : 'cannot stream changes; retrying');
+        log.warn({ attempt: failures, delayMs, err: errorMessage(error) }, isSqliteBusy(error) ? 'SQLite is busy; retrying' : 'cannot stream changes; retrying');
         await sleep(delayMs, signal);
       }
     }
@@ -392,7 +391,7 @@ export class Extractor {
       signal,
       isRetriable: isTransient,
       onRetry: (error, attempt, delayMs) => {
-        const what = isBusy(error) ? 'SQLite is busy' : 'Kafka is unavailable';
+        const what = isSqliteBusy(error) ? 'SQLite is busy' : 'Kafka is unavailable';
         this.health.notReady(`${what}: ${errorMessage(error)}`);
         this.options.log.warn({ attempt, delayMs, err: errorMessage(error) }, `${what}; retrying`);
       },
