@@ -32,11 +32,13 @@ import {
   type Logger,
   type Notice,
   type PartitionOffsets,
+  type PgClient,
   type SqlValue,
   type SqliteDatabase,
   type TableModel,
 } from '@liteshift/shared';
 import { EventDispatcher } from '@liteshift/extractor';
+import { rejectCounts } from '@liteshift/verifier';
 import { exportPlan, type ExportTable } from './export-model.js';
 import { PostgresSnapshotSource, RefusedValues } from './snapshot-source.js';
 import { SqliteApplier, type AppliedTotals } from './sqlite-applier.js';
@@ -109,6 +111,19 @@ function describeRefused(refused: RefusedValues): LiteshiftError {
   );
 }
 
+/**
+ * Rows PostgreSQL refused during the migration (liteshift.rejects) are in the file and
+ * nowhere else: the export would delete them as rows PostgreSQL does not have. Refused.
+ */
+async function refuseDeletingRejects(pg: PgClient, db: SqliteDatabase, tables: readonly ExportTable[]): Promise<void> {
+  const rejects = await rejectCounts(pg);
+  const at = tables.filter((t) => (rejects.get(t.table.name) ?? 0) > 0 && tableExists(db, t.table.name)).map((t) => `${t.table.name} (${rejects.get(t.table.name)})`);
+  if (at.length === 0) return;
+  throw new LiteshiftError('REJECTS_PENDING', `liteshift.rejects holds rows PostgreSQL refused during the migration, which the file still has: ${at.join(', ')}; exporting would delete them`, {
+    hint: 'fix or copy those rows (SELECT * FROM liteshift.rejects), then DELETE FROM liteshift.rejects, and run export-sqlite again; or export into a new file',
+  });
+}
+
 export async function exportSqlite(o: ExportOptions): Promise<ExportResult> {
   const { log } = o;
   const pg = await connectPostgres(o.databaseUrl, 'liteshift-export');
@@ -127,6 +142,7 @@ export async function exportSqlite(o: ExportOptions): Promise<ExportResult> {
     for (const n of plan.notices) log[n.level]({ table: n.table, column: n.column }, n.message);
     target = openTarget(o.sqlitePath);
     const { db } = target;
+    await refuseDeletingRejects(pg, db, plan.tables);
     const prefix = reverseTopicPrefix(o.topicPrefix);
     const topics = plan.tables.map((t) => tableTopic(prefix, t.table.name));
     await ensureTopics(admin, [{ topic: schemaTopic(prefix), partitions: 1, compacted: true }, ...topics.map((topic) => ({ topic, partitions: o.partitions, compacted: true }))]);

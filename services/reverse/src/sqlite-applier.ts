@@ -225,24 +225,30 @@ export class SqliteApplier {
 
   /** The last event of each key, grouped by the writer schema that wrote it. */
   private async decode(topic: string, messages: readonly KafkaMessage[]): Promise<Map<Writer, RowChange[]>> {
+    // Synchronous per message: a writer schema met for the first time reads the schema topic once.
+    const unknown = messages.find((m) => m.value !== null && !this.writers.has(writerFingerprint(m.value) ?? ''));
+    if (unknown) await this.refreshSchemas();
     const last = new Map<string, { writer: Writer; change: RowChange }>();
     for (const message of messages) {
       // A tombstone follows its delete event, which did the work.
       if (message.value === null || message.key === null) continue;
-      const writer = await this.writerOf(topic, message);
+      const writer = this.writerOf(topic, message);
       const event = writer.codec.decodeValue(message.value);
       const id = message.key.toString('latin1');
       last.delete(id);
       last.set(id, { writer, change: { key: writer.codec.decodeKey(message.key), row: event.op === 'd' ? null : event.after } });
     }
     const out = new Map<Writer, RowChange[]>();
-    for (const { writer, change } of last.values()) out.set(writer, [...(out.get(writer) ?? []), change]);
+    for (const { writer, change } of last.values()) {
+      const list = out.get(writer);
+      if (list) list.push(change);
+      else out.set(writer, [change]);
+    }
     return out;
   }
 
-  private async writerOf(topic: string, message: KafkaMessage): Promise<Writer> {
+  private writerOf(topic: string, message: KafkaMessage): Writer {
     const fingerprint = writerFingerprint(message.value!);
-    if (fingerprint && !this.writers.has(fingerprint)) await this.refreshSchemas();
     const writer = fingerprint ? this.writers.get(fingerprint) : undefined;
     if (!writer || writer.record.topic !== topic) {
       throw new LiteshiftError('DECODE_FAILED', `${topic} offset ${message.offset} is not a change event of a table on ${this.prefix}._schemas`, {

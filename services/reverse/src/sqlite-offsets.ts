@@ -10,7 +10,7 @@ export const REVERSE_OFFSETS = `${INTERNAL_PREFIX}reverse_offsets`;
 
 const table = quoteIdent(REVERSE_OFFSETS);
 
-export function ensureOffsetsTable(db: SqliteDatabase): void {
+function ensureOffsetsTable(db: SqliteDatabase): void {
   db.exec(`CREATE TABLE IF NOT EXISTS ${table} (topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL, PRIMARY KEY (topic, partition)) WITHOUT ROWID`);
 }
 

@@ -14,7 +14,6 @@ import {
   type SqliteDatabase,
   type TableModel,
 } from '@liteshift/shared';
-import { ensureOffsetsTable } from './sqlite-offsets.js';
 
 export interface TargetFile {
   db: SqliteDatabase;
@@ -35,7 +34,8 @@ export function lockedError(path: string, cause: unknown): LiteshiftError {
 /**
  * Opens the SQLite file the way back writes into, creating it when there is none, and
  * checks before anything is read from PostgreSQL that it can be written: it takes the
- * write lock once (a file locked past the busy timeout is reported), and refuses a file
+ * write lock once (a file locked past the busy timeout is reported; nothing is written
+ * yet), and refuses a file
  * that still carries liteshift's change capture or cutover fence, whose triggers would
  * capture every row written back (or refuse it).
  */
@@ -53,9 +53,9 @@ export function openTarget(path: string): TargetFile {
       });
     }
     try {
+      // The write lock, taken and given back: nothing is written before the snapshot is read whole.
       db.exec('BEGIN IMMEDIATE');
-      ensureOffsetsTable(db);
-      db.exec('COMMIT');
+      db.exec('ROLLBACK');
     } catch (error) {
       if (db.inTransaction) db.exec('ROLLBACK');
       if (isSqliteBusy(error)) throw lockedError(path, error);

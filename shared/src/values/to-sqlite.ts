@@ -128,7 +128,13 @@ function clockText(h: number, mi: number, s: number, micros: number, form: Tempo
 
 const YEAR_RANGE = 'SQLite dates run from 0000 to 9999';
 
+/** SQLite's own form, which is PostgreSQL's ISO output of a whole second in UTC: nothing to convert. */
+function isDefaultForm(form: TemporalForm): boolean {
+  return form.separator === ' ' && form.seconds && !form.dateOnly && !form.fractionAlways && form.zone === '';
+}
+
 function timestampValue(column: SqliteColumn, text: string): SqlValue | Rejection {
+  if (!column.epoch && text[10] === ' ' && (text.length === 19 || (text.length === 22 && text.endsWith('+00'))) && isDefaultForm(formOf(column))) return text.slice(0, 19);
   const what = column.epoch ? `an epoch in ${column.epoch}` : `${column.declaredType || 'date-time'} text`;
   const m = PG_TIMESTAMP.exec(text);
   if (!m) return new Rejection(`${text} cannot be written as ${what} (${YEAR_RANGE})`);
