@@ -1,14 +1,12 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTodoDatabase } from '@liteshift/shared';
-import { describeRun, expectCleanFailure, migrateArgs, runCli } from './helpers/cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeRun, expectCleanFailure, runCli } from './helpers/cli.js';
 import { compareAllRows, describeDifferences } from './helpers/compare.js';
 import { expectNoOffsetAppliedTwice, until } from './helpers/fault-pipeline.js';
-import { deleteTopicsWithPrefix, uniquePrefix } from './helpers/kafka.js';
-import { createTestDatabase, withClient, type TestDatabase } from './helpers/postgres.js';
+import { MigratedDemo } from './helpers/migrated-demo.js';
+import { withClient } from './helpers/postgres.js';
 import { Service } from './helpers/services.js';
 
 /*
@@ -50,41 +48,29 @@ function contents(path: string): string {
 }
 
 describe('export-sqlite: the applier SIGKILLed mid-way, then restarted', () => {
-  const brokers = inject('kafkaBrokers');
-  const adminUrl = inject('adminDatabaseUrl');
-  const prefix = uniquePrefix('back-kill');
-  let dir: string;
-  let source: string;
-  let target: TestDatabase;
+  const demo = new MigratedDemo('back_kill');
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'liteshift-back-kill-'));
-    source = join(dir, 'todo.db');
-    createTodoDatabase(source, { users: 2000, tasks: 120_000, recurringPatterns: 2000 });
-    // A table without a primary key: keyed by rowid, where a blind insert would double rows.
-    const db = new Database(source);
-    db.exec('CREATE TABLE events (at TEXT, what TEXT)');
-    db.prepare("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000) INSERT INTO events SELECT datetime(1700000000 + i * 60, 'unixepoch'), 'event ' || i FROM n").run();
-    db.close();
-    target = await createTestDatabase(adminUrl, 'back_kill');
-    const run = await runCli(migrateArgs({ sqlitePath: source, databaseUrl: target.url, brokers, prefix }), {}, 300_000);
-    expect(run.code, describeRun(run)).toBe(0);
-  }, 400_000);
-
-  afterAll(async () => {
-    await target?.drop();
-    await deleteTopicsWithPrefix(brokers, prefix);
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  beforeAll(
+    () =>
+      demo.create({ users: 2000, tasks: 120_000, recurringPatterns: 2000 }, (path) => {
+        // A table without a primary key: keyed by rowid, where a blind insert would double rows.
+        const db = new Database(path);
+        db.exec('CREATE TABLE events (at TEXT, what TEXT)');
+        db.prepare("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000) INSERT INTO events SELECT datetime(1700000000 + i * 60, 'unixepoch'), 'event ' || i FROM n").run();
+        db.close();
+      }),
+    400_000,
+  );
+  afterAll(() => demo.destroy());
 
   it('resumes at the position the file holds: every row once, READY', async () => {
-    const back = join(dir, 'back.db');
-    const total = await withClient(target.url, async (pg) => {
+    const back = join(demo.dir, 'back.db');
+    const total = await withClient(demo.url, async (pg) => {
       const r = await pg.query<{ n: string }>('SELECT ((SELECT count(*) FROM users) + (SELECT count(*) FROM tasks) + (SELECT count(*) FROM recurring_patterns) + (SELECT count(*) FROM events))::text AS n');
       return Number(r.rows[0]!.n);
     });
     const env = { LOG_LEVEL: 'info' };
-    const args = ['--sqlite-path', back, '--postgres-url', target.url, '--kafka-brokers', brokers, '--topic-prefix', prefix];
+    const args = demo.exportArgs(back).slice(1);
     const first = new Service('export', ['export-sqlite', ...args], env);
     let lock: Database.Database | null = null;
     let killedAt = 0;
@@ -106,7 +92,7 @@ describe('export-sqlite: the applier SIGKILLed mid-way, then restarted', () => {
     expect(first.stdout).not.toMatch(/verdict/);
     expect(appliedInFile(back)).toBe(killedAt);
 
-    const second = new Service('export-resume', ['apply-sqlite', '--json', '--sqlite-path', back, '--kafka-brokers', brokers, '--topic-prefix', prefix], env);
+    const second = new Service('export-resume', ['apply-sqlite', '--json', '--sqlite-path', back, '--kafka-brokers', demo.brokers, '--topic-prefix', demo.prefix], env);
     expect(await second.whenExited(), second.describe()).toBe(0);
     const applied = (JSON.parse(second.stdout) as { applied: { messages: number; upserted: number } }).applied;
     // Exactly what the killed run had not committed: nothing applied twice, nothing skipped.
@@ -116,47 +102,35 @@ describe('export-sqlite: the applier SIGKILLed mid-way, then restarted', () => {
     expectNoOffsetAppliedTwice([first, second], ['export']);
 
     for (const table of ['users', 'tasks', 'recurring_patterns', 'events']) {
-      const pgCount = await withClient(target.url, async (pg) => Number((await pg.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`)).rows[0]!.n));
+      const pgCount = await withClient(demo.url, async (pg) => Number((await pg.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`)).rows[0]!.n));
       expect(count(back, table), table).toBe(pgCount);
     }
-    expect(describeDifferences(await compareAllRows(back, target.url))).toBe('');
-    const verify = await runCli(['verify', '--sqlite-path', back, '--postgres-url', target.url]);
+    expect(describeDifferences(await compareAllRows(back, demo.url))).toBe('');
+    const verify = await runCli(['verify', '--sqlite-path', back, '--postgres-url', demo.url]);
     expect(verify.code, describeRun(verify)).toBe(0);
     expect(verify.stdout).toMatch(/verdict: READY/);
   }, 400_000);
 });
 
 describe('export-sqlite: bad input is refused with one line, exit 2, and the file is left as it was', () => {
-  const brokers = inject('kafkaBrokers');
-  const adminUrl = inject('adminDatabaseUrl');
-  const prefix = uniquePrefix('back-bad');
-  let dir: string;
+  const demo = new MigratedDemo('back_bad');
   let source: string;
-  let target: TestDatabase;
-  const exportArgs = (path: string, url = target.url) => ['export-sqlite', '--sqlite-path', path, '--postgres-url', url, '--kafka-brokers', brokers, '--topic-prefix', prefix];
+  const exportArgs = (path: string) => demo.exportArgs(path);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'liteshift-back-bad-'));
-    source = join(dir, 'todo.db');
-    createTodoDatabase(source, { users: 20, tasks: 200, recurringPatterns: 10 });
-    target = await createTestDatabase(adminUrl, 'back_bad');
-    const run = await runCli(migrateArgs({ sqlitePath: source, databaseUrl: target.url, brokers, prefix }));
-    expect(run.code, describeRun(run)).toBe(0);
+    await demo.create({ users: 20, tasks: 200, recurringPatterns: 10 });
+    source = demo.sqlitePath;
   }, 240_000);
-
-  afterAll(async () => {
-    await target?.drop();
-    await deleteTopicsWithPrefix(brokers, prefix);
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => demo.destroy());
 
   it('PostgreSQL unreachable: says where, never the password', async () => {
-    const line = expectCleanFailure(await runCli(exportArgs(source, 'postgres://app:Sup3rS3cret@127.0.0.1:1/app')), ['Sup3rS3cret']);
+    const unreachable = exportArgs(source).map((arg) => (arg === demo.url ? 'postgres://app:Sup3rS3cret@127.0.0.1:1/app' : arg));
+    const line = expectCleanFailure(await runCli(unreachable), ['Sup3rS3cret']);
     expect(line).toMatch(/cannot connect to PostgreSQL at 127\.0\.0\.1:1\/app/);
   });
 
   it('a file that is not SQLite', async () => {
-    const notes = join(dir, 'notes.txt');
+    const notes = join(demo.dir, 'notes.txt');
     writeFileSync(notes, 'these are my notes, not a database\n');
     expect(expectCleanFailure(await runCli(exportArgs(notes)))).toMatch(/notes\.txt is not a SQLite database/);
   });
@@ -176,7 +150,7 @@ describe('export-sqlite: bad input is refused with one line, exit 2, and the fil
   });
 
   it('a file that still has liteshift\'s change capture: says how to remove it', async () => {
-    const captured = join(dir, 'captured.db');
+    const captured = join(demo.dir, 'captured.db');
     const db = new Database(captured);
     db.exec('CREATE TABLE _liteshift_changelog (seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT, op TEXT, k1)');
     db.close();
@@ -185,24 +159,24 @@ describe('export-sqlite: bad input is refused with one line, exit 2, and the fil
 
   it('rows PostgreSQL refused during the migration (liteshift.rejects) are in the file only: exporting would delete them, refused', async () => {
     const before = contents(source);
-    await withClient(target.url, (pg) => pg.query(`INSERT INTO liteshift.rejects (table_name, key, column_name, value, reason) VALUES ('tasks', '[13]', 'title', 'x', 'a test reject')`));
+    await withClient(demo.url, (pg) => pg.query(`INSERT INTO liteshift.rejects (table_name, key, column_name, value, reason) VALUES ('tasks', '[13]', 'title', 'x', 'a test reject')`));
     try {
       expect(expectCleanFailure(await runCli(exportArgs(source)))).toMatch(/liteshift\.rejects holds rows PostgreSQL refused during the migration, which the file still has: tasks \(1\); exporting would delete them/);
       expect(contents(source)).toBe(before);
     } finally {
-      await withClient(target.url, (pg) => pg.query('DELETE FROM liteshift.rejects'));
+      await withClient(demo.url, (pg) => pg.query('DELETE FROM liteshift.rejects'));
     }
   });
 
   it('a value SQLite cannot hold as its column declares: reported with its key, nothing written', async () => {
     const before = contents(source);
-    await withClient(target.url, (pg) => pg.query("UPDATE tasks SET due_date = 'infinity' WHERE id = 42"));
+    await withClient(demo.url, (pg) => pg.query("UPDATE tasks SET due_date = 'infinity' WHERE id = 42"));
     try {
       const line = expectCleanFailure(await runCli(exportArgs(source)));
       expect(line).toMatch(/1 value\(s\) on PostgreSQL cannot be written into SQLite as their columns declare; nothing was written to the file\. First: tasks key \(42\) due_date = infinity/);
       expect(contents(source)).toBe(before);
     } finally {
-      await withClient(target.url, (pg) => pg.query("UPDATE tasks SET due_date = '2025-01-01 09:00:00' WHERE id = 42"));
+      await withClient(demo.url, (pg) => pg.query("UPDATE tasks SET due_date = '2025-01-01 09:00:00' WHERE id = 42"));
     }
   });
 });

@@ -1,13 +1,11 @@
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTodoDatabase } from '@liteshift/shared';
-import { describeRun, migrateArgs, runCli, type CliResult } from './helpers/cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeRun, runCli, type CliResult } from './helpers/cli.js';
 import { compareAllRows, describeDifferences } from './helpers/compare.js';
-import { deleteTopicsWithPrefix, uniquePrefix } from './helpers/kafka.js';
-import { createTestDatabase, withClient, type TestDatabase } from './helpers/postgres.js';
+import { MigratedDemo } from './helpers/migrated-demo.js';
+import { withClient } from './helpers/postgres.js';
 import { postgresAnswers, sqliteAnswers } from './helpers/todo-app.js';
 
 /*
@@ -59,32 +57,22 @@ function expectReady(run: CliResult): void {
 }
 
 describe('export-sqlite: the demo database migrated, changed on PostgreSQL, and exported back', () => {
-  const brokers = inject('kafkaBrokers');
-  const adminUrl = inject('adminDatabaseUrl');
-  const prefix = uniquePrefix('back');
-  let dir: string;
+  const demo = new MigratedDemo('back');
   let original: string;
   let pristine: string;
   let fresh: string;
-  let target: TestDatabase;
   let newUser: number;
-
-  const exportArgs = (path: string, ...extra: string[]) => ['export-sqlite', '--sqlite-path', path, '--postgres-url', target.url, '--kafka-brokers', brokers, '--topic-prefix', prefix, ...extra];
+  const exportArgs = (path: string, ...extra: string[]) => demo.exportArgs(path, ...extra);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'liteshift-back-'));
-    original = join(dir, 'todo.db');
-    pristine = join(dir, 'todo-before.db');
-    fresh = join(dir, 'fresh.db');
-    createTodoDatabase(original, COUNTS);
-    addAuditLog(original);
-    target = await createTestDatabase(adminUrl, 'back');
-    const run = await runCli(migrateArgs({ sqlitePath: original, databaseUrl: target.url, brokers, prefix }));
-    expectReady(run);
+    await demo.create(COUNTS, addAuditLog);
+    original = demo.sqlitePath;
+    pristine = join(demo.dir, 'todo-before.db');
+    fresh = join(demo.dir, 'fresh.db');
     copyFileSync(original, pristine);
 
     // The application now runs on PostgreSQL.
-    await withClient(target.url, async (pg) => {
+    await withClient(demo.url, async (pg) => {
       const user = await pg.query<{ id: string }>(
         `INSERT INTO users (email, username, hashed_password, full_name, is_active, created_at)
          VALUES ($1, 'zoe_nouvelle', '$2b$12$abcdefghijklmnopqrstuv0123456789ABCDEFGHIJKLMNOPQRSTU', 'Zoë Nouvelle', true, '2026-01-05 09:30:00') RETURNING id::text`,
@@ -117,11 +105,7 @@ describe('export-sqlite: the demo database migrated, changed on PostgreSQL, and 
     });
   }, 240_000);
 
-  afterAll(async () => {
-    await target?.drop();
-    await deleteTopicsWithPrefix(brokers, prefix);
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => demo.destroy());
 
   it('--dry-run shows the tables and the SQLite types chosen for the table created on PostgreSQL, and writes nothing', async () => {
     const run = await runCli(exportArgs(fresh, '--dry-run'));
@@ -141,11 +125,11 @@ describe('export-sqlite: the demo database migrated, changed on PostgreSQL, and 
     // The deletes made on PostgreSQL travelled as deletes: 60 tasks by id, user 7 with what cascaded.
     expect(run.stdout).toMatch(/tasks\s+[\d,]+ rows, \d+ deleted/);
 
-    const differences = await compareAllRows(original, target.url);
+    const differences = await compareAllRows(original, demo.url);
     expect(describeDifferences(differences)).toBe('');
     const params = { email: NEW_EMAIL, user: newUser };
-    expect(sqliteAnswers(original, params)).toEqual(await postgresAnswers(target.url, params));
-    expect(sqliteAnswers(original, { email: 'nobody@example.com', user: 1 })).toEqual(await postgresAnswers(target.url, { email: 'nobody@example.com', user: 1 }));
+    expect(sqliteAnswers(original, params)).toEqual(await postgresAnswers(demo.url, params));
+    expect(sqliteAnswers(original, { email: 'nobody@example.com', user: 1 })).toEqual(await postgresAnswers(demo.url, { email: 'nobody@example.com', user: 1 }));
 
     const before = storedRows(pristine);
     const after = storedRows(original);
@@ -213,9 +197,9 @@ describe('export-sqlite: the demo database migrated, changed on PostgreSQL, and 
       ['starts_on', 'DATE', 0, null, 0],
       ['created_at', 'TIMESTAMPTZ', 1, 'CURRENT_TIMESTAMP', 0],
     ]);
-    expect(describeDifferences(await compareAllRows(fresh, target.url))).toBe('');
+    expect(describeDifferences(await compareAllRows(fresh, demo.url))).toBe('');
     const params = { email: NEW_EMAIL, user: newUser };
-    expect(sqliteAnswers(fresh, params)).toEqual(await postgresAnswers(target.url, params));
+    expect(sqliteAnswers(fresh, params)).toEqual(await postgresAnswers(demo.url, params));
     // The file's rows are those of the original file, exported there too.
     const a = storedRows(original);
     const b = storedRows(fresh);
@@ -224,7 +208,7 @@ describe('export-sqlite: the demo database migrated, changed on PostgreSQL, and 
 
   it('`liteshift verify` of either file says READY; a second export changes nothing', async () => {
     for (const path of [original, fresh]) {
-      const run = await runCli(['verify', '--sqlite-path', path, '--postgres-url', target.url]);
+      const run = await runCli(['verify', '--sqlite-path', path, '--postgres-url', demo.url]);
       expectReady(run);
     }
     const again = await runCli(exportArgs(original, '--json'));
