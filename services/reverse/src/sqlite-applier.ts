@@ -7,6 +7,7 @@ import {
   endOffsets,
   errorMessage,
   isSqliteBusy,
+  newestPerTable,
   readSchemas,
   reverseTopicPrefix,
   sleep,
@@ -93,11 +94,7 @@ export class SqliteApplier {
     // a table an older export carried and PostgreSQL dropped since is not created again.
     const positioned = new Set(Object.keys(readAppliedOffsets(this.options.db)));
     const records = [...(await readSchemas(this.kafka, this.requireAdmin(), this.prefix)).values()].filter((r) => positioned.has(r.topic));
-    const latest = new Map<string, SchemaRecord>();
-    for (const record of records) {
-      const current = latest.get(record.table.name);
-      if (!current || current.publishedAt < record.publishedAt) latest.set(record.table.name, record);
-    }
+    const latest = newestPerTable(records);
     const notices = ensureTargetTables(this.options.db, [...latest.values()].map((r) => r.table));
     for (const record of records) {
       if (this.writers.has(record.fingerprint)) continue;
