@@ -30,7 +30,7 @@ export interface PgCatalogTable {
   uniques: string[][];
   indexes: { name: string; unique: boolean; columns: string[] }[];
   foreignKeys: ForeignKeyModel[];
-  /** Foreign keys to another schema, or indexes on expressions: reported, not recreated. */
+  /** Foreign keys to another schema, CHECKs, indexes on expressions: reported, not recreated. */
   dropped: string[];
 }
 
@@ -60,11 +60,11 @@ export async function readPgCatalog(client: pg.ClientBase, schema: string): Prom
     )
   ).rows;
   const constraints = (
-    await client.query<{ rel: number; type: string; cols: number[]; ref: number | null; ref_schema: string | null; ref_name: string | null; ref_cols: number[] | null; upd: string; del: string; deferrable: boolean; deferred: boolean }>(
-      `SELECT k.conrelid AS rel, k.contype AS type, k.conkey::int[] AS cols, k.confrelid AS ref, rn.nspname AS ref_schema, r.relname AS ref_name,
+    await client.query<{ rel: number; type: string; name: string; cols: number[]; ref: number | null; ref_schema: string | null; ref_name: string | null; ref_cols: number[] | null; upd: string; del: string; deferrable: boolean; deferred: boolean }>(
+      `SELECT k.conrelid AS rel, k.contype AS type, k.conname AS name, k.conkey::int[] AS cols, k.confrelid AS ref, rn.nspname AS ref_schema, r.relname AS ref_name,
               k.confkey::int[] AS ref_cols, k.confupdtype AS upd, k.confdeltype AS del, k.condeferrable AS deferrable, k.condeferred AS deferred
        FROM pg_constraint k LEFT JOIN pg_class r ON r.oid = k.confrelid LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace
-       WHERE k.conrelid = ANY($1) AND k.contype IN ('p', 'u', 'f') ORDER BY k.conrelid, k.conname`,
+       WHERE k.conrelid = ANY($1) AND k.contype IN ('p', 'u', 'f', 'c') ORDER BY k.conrelid, k.conname`,
       [oids],
     )
   ).rows;
@@ -105,6 +105,7 @@ export async function readPgCatalog(client: pg.ClientBase, schema: string): Prom
         ...(k.deferrable ? { initiallyDeferred: k.deferred } : {}),
       });
     }
+    for (const k of mine.filter((k) => k.type === 'c')) dropped.push(`CHECK constraint ${k.name}: not recreated (PostgreSQL's expression is not SQLite's)`);
     const plain = indexes.filter((i) => i.rel === t.oid);
     for (const i of plain.filter((i) => !i.plain)) dropped.push(`index ${i.name} on an expression or with a WHERE clause: not recreated`);
     return {
