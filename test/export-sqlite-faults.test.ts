@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRun, expectCleanFailure, runCli } from './helpers/cli.js';
 import { compareAllRows, describeDifferences } from './helpers/compare.js';
 import { expectNoOffsetAppliedTwice, until } from './helpers/fault-pipeline.js';
-import { MigratedDemo } from './helpers/migrated-demo.js';
+import { MigratedSqlite } from './helpers/migrated-sqlite.js';
 import { withClient } from './helpers/postgres.js';
 import { Service } from './helpers/services.js';
 
@@ -48,7 +48,7 @@ function contents(path: string): string {
 }
 
 describe('export-sqlite: the applier SIGKILLed mid-way, then restarted', () => {
-  const demo = new MigratedDemo('back_kill');
+  const demo = new MigratedSqlite('back_kill');
 
   beforeAll(
     () =>
@@ -113,7 +113,7 @@ describe('export-sqlite: the applier SIGKILLed mid-way, then restarted', () => {
 });
 
 describe('export-sqlite: bad input is refused with one line, exit 2, and the file is left as it was', () => {
-  const demo = new MigratedDemo('back_bad');
+  const demo = new MigratedSqlite('back_bad');
   let source: string;
   const exportArgs = (path: string) => demo.exportArgs(path);
 

@@ -4,8 +4,9 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRun, runCli, type CliResult } from './helpers/cli.js';
 import { compareAllRows, describeDifferences } from './helpers/compare.js';
-import { MigratedDemo } from './helpers/migrated-demo.js';
+import { MigratedSqlite } from './helpers/migrated-sqlite.js';
 import { withClient } from './helpers/postgres.js';
+import { storedRows } from './helpers/stored-rows.js';
 import { postgresAnswers, sqliteAnswers } from './helpers/todo-app.js';
 
 /*
@@ -33,23 +34,6 @@ function addAuditLog(path: string): void {
   db.close();
 }
 
-/** Every row of every application table as SQLite holds it: quote() keeps the storage class (1, 1.0, '1', X'01' differ). */
-function storedRows(path: string): Map<string, Map<string, string>> {
-  const db = new Database(path, { readonly: true });
-  try {
-    const out = new Map<string, Map<string, string>>();
-    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_liteshift\\_%' ESCAPE '\\'").pluck().all() as string[];
-    for (const table of tables) {
-      const columns = (db.prepare(`PRAGMA table_info("${table}")`).all() as { name: string }[]).map((c) => c.name);
-      const rows = db.prepare(`SELECT rowid AS k, ${columns.map((c) => `quote("${c}")`).join(" || '|' || ")} AS v FROM "${table}"`).all() as { k: number; v: string }[];
-      out.set(table, new Map(rows.map((r) => [String(r.k), r.v])));
-    }
-    return out;
-  } finally {
-    db.close();
-  }
-}
-
 function expectReady(run: CliResult): void {
   expect(run.code, describeRun(run)).toBe(0);
   expect(run.stdout, describeRun(run)).toMatch(/verdict: READY/);
@@ -57,7 +41,7 @@ function expectReady(run: CliResult): void {
 }
 
 describe('export-sqlite: the demo database migrated, changed on PostgreSQL, and exported back', () => {
-  const demo = new MigratedDemo('back');
+  const demo = new MigratedSqlite('back');
   let original: string;
   let pristine: string;
   let fresh: string;

@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { expect, inject } from 'vitest';
 import { createTodoDatabase, type TodoDatabaseOptions } from '@liteshift/shared';
 import { describeRun, migrateArgs, runCli } from './cli.js';
@@ -8,11 +8,11 @@ import { deleteTopicsWithPrefix, uniquePrefix } from './kafka.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 
 /**
- * The demo database in a directory of its own, migrated (`liteshift migrate`, READY) into a
- * PostgreSQL database and through a topic prefix of its own: where the way back starts.
- * `destroy()` drops all three.
+ * A SQLite file (the demo database, or a copy of one) in a directory of its own, migrated
+ * (`liteshift migrate`, READY) into a PostgreSQL database and through a topic prefix of its
+ * own: where the way back starts. `destroy()` drops all three.
  */
-export class MigratedDemo {
+export class MigratedSqlite {
   readonly brokers = inject('kafkaBrokers');
   readonly prefix: string;
   dir = '';
@@ -28,12 +28,23 @@ export class MigratedDemo {
     return this.target.url;
   }
 
-  /** `prepare` adds to the demo file before the migration (tables the demo lacks). */
-  async create(counts: TodoDatabaseOptions, prepare?: (path: string) => void): Promise<void> {
+  /** The demo database; `prepare` adds to it before the migration (tables the demo lacks). */
+  create(counts: TodoDatabaseOptions, prepare?: (path: string) => void): Promise<void> {
+    return this.migrate('todo.db', (path) => {
+      createTodoDatabase(path, counts);
+      prepare?.(path);
+    });
+  }
+
+  /** A copy of `file` (the corpus's sample databases). */
+  createFrom(file: string): Promise<void> {
+    return this.migrate(basename(file), (path) => copyFileSync(file, path));
+  }
+
+  private async migrate(name: string, build: (path: string) => void): Promise<void> {
     this.dir = mkdtempSync(join(tmpdir(), `liteshift-${this.label}-`));
-    this.sqlitePath = join(this.dir, 'todo.db');
-    createTodoDatabase(this.sqlitePath, counts);
-    prepare?.(this.sqlitePath);
+    this.sqlitePath = join(this.dir, name);
+    build(this.sqlitePath);
     this.target = await createTestDatabase(inject('adminDatabaseUrl'), this.label);
     const run = await runCli(migrateArgs({ sqlitePath: this.sqlitePath, databaseUrl: this.target.url, brokers: this.brokers, prefix: this.prefix }), {}, 300_000);
     expect(run.code, describeRun(run)).toBe(0);
