@@ -29,6 +29,7 @@ import {
   sqliteReadExpr,
   tableTopic,
   LiteshiftError,
+  errorMessage,
   type Logger,
   type Notice,
   type PartitionOffsets,
@@ -37,6 +38,7 @@ import {
   type SqliteDatabase,
   type TableModel,
 } from '@liteshift/shared';
+import type { Statement } from 'better-sqlite3';
 import { EventDispatcher } from '@liteshift/extractor';
 import { rejectCounts } from '@liteshift/verifier';
 import { exportPlan, type ExportTable } from './export-model.js';
@@ -82,24 +84,31 @@ const KEY_PAGE = 1_000;
  * The keys a table of the file holds, a page at a time in key order (rowid order for
  * rowid tables), each page a short read: the file is not being written meanwhile.
  */
-function* fileKeys(db: SqliteDatabase, table: TableModel): Generator<SqlValue[][]> {
+function* fileKeys(db: SqliteDatabase, path: string, table: TableModel): Generator<SqlValue[][]> {
   const t = `main.${quoteIdent(table.name)}`;
   const keys = table.key.map((k) => table.columns.find((c) => c.name === k)!);
   const rowid = table.withoutRowid ? null : (rowidName(table) ?? 'rowid');
-  const read = keys.map((c) => sqliteReadExpr(c, rowid ?? 'rowid')).join(', ');
-  if (rowid) {
-    const page = db.prepare(`SELECT ${rowid}, ${read} FROM ${t} WHERE ${rowid} > ? ORDER BY ${rowid} LIMIT ${KEY_PAGE}`).raw(true);
-    for (let after: SqlValue = -(2n ** 63n); ; ) {
-      const rows = page.all(after) as SqlValue[][];
-      if (rows.length === 0) return;
-      yield rows.map((r) => r.slice(1));
-      after = rows[rows.length - 1]![0]!;
-    }
-  }
   const names = table.key.map(quoteIdent);
-  const first = db.prepare(`SELECT ${names.join(', ')} FROM ${t} ORDER BY ${names.join(', ')} LIMIT ${KEY_PAGE}`).raw(true);
-  const next = db.prepare(`SELECT ${names.join(', ')} FROM ${t} WHERE (${names.join(', ')}) > (${names.map(() => '?').join(', ')}) ORDER BY ${names.join(', ')} LIMIT ${KEY_PAGE}`).raw(true);
-  for (let rows = first.all() as SqlValue[][]; rows.length > 0; rows = next.all(...rows[rows.length - 1]!) as SqlValue[][]) yield rows;
+  let first: Statement;
+  let next: Statement;
+  try {
+    if (rowid) {
+      const read = keys.map((c) => sqliteReadExpr(c, rowid)).join(', ');
+      first = db.prepare(`SELECT ${rowid}, ${read} FROM ${t} ORDER BY ${rowid} LIMIT ${KEY_PAGE}`).raw(true);
+      next = db.prepare(`SELECT ${rowid}, ${read} FROM ${t} WHERE ${rowid} > ? ORDER BY ${rowid} LIMIT ${KEY_PAGE}`).raw(true);
+    } else {
+      first = db.prepare(`SELECT ${names.join(', ')} FROM ${t} ORDER BY ${names.join(', ')} LIMIT ${KEY_PAGE}`).raw(true);
+      next = db.prepare(`SELECT ${names.join(', ')} FROM ${t} WHERE (${names.join(', ')}) > (${names.map(() => '?').join(', ')}) ORDER BY ${names.join(', ')} LIMIT ${KEY_PAGE}`).raw(true);
+    }
+  } catch (error) {
+    throw new LiteshiftError('SQLITE_UNSUPPORTED', `cannot read the keys of ${table.name} in ${path}: ${errorMessage(error)}`, {
+      hint: 'the table in the file is not the one liteshift migrated, or its key uses a collation only the application registers',
+      cause: error,
+    });
+  }
+  // A rowid table pages by rowid (then drops it); a WITHOUT ROWID table by its key.
+  const page = (rows: SqlValue[][]) => (rowid ? rows.map((r) => r.slice(1)) : rows);
+  for (let rows = first.all() as SqlValue[][]; rows.length > 0; rows = next.all(...(rowid ? [rows.at(-1)![0]!] : rows.at(-1)!)) as SqlValue[][]) yield page(rows);
 }
 
 function describeRefused(refused: RefusedValues): LiteshiftError {
@@ -107,7 +116,7 @@ function describeRefused(refused: RefusedValues): LiteshiftError {
   return new LiteshiftError(
     'SQLITE_VALUE_REFUSED',
     `${refused.count} value(s) on PostgreSQL cannot be written into SQLite as their columns declare; nothing was written to the file. First: ${first.table} key (${first.key}) ${first.column} = ${first.value}: ${first.reason}`,
-    { hint: 'change those values on PostgreSQL (or the column in SQLite) and run export-sqlite again; LOG_LEVEL=warn lists the first ten' },
+    { hint: 'change those values on PostgreSQL (or the column in SQLite) and run export-sqlite again; the log lists the first ten' },
   );
 }
 
@@ -165,7 +174,7 @@ export async function exportSqlite(o: ExportOptions): Promise<ExportResult> {
       for (const t of plan.tables) {
         const rows = await source.readTable(t, refused);
         let deletes = 0;
-        if (tableExists(db, t.table.name)) for (const keys of fileKeys(db, t.table)) deletes += await source.deleteMissing(t, keys);
+        if (tableExists(db, t.table.name)) for (const keys of fileKeys(db, o.sqlitePath, t.table)) deletes += await source.deleteMissing(t, keys);
         tables.push({ table: t.table.name, origin: t.origin, rows, deletes });
         log.info({ table: t.table.name, rows, deletes }, 'snapshot of table sent');
       }

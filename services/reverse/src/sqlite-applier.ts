@@ -196,8 +196,11 @@ export class SqliteApplier {
       this.seek(topic, partition);
       return;
     }
+    // Messages below the file's position were applied (the batch came before the seek):
+    // nothing to write, and the position must never move back.
+    const fresh = messages.filter((m) => BigInt(m.offset) >= next);
+    if (fresh.length === 0) return;
     try {
-      const fresh = messages.filter((m) => BigInt(m.offset) >= next);
       const changes = await this.decode(topic, fresh);
       const stats = await this.commit(topic, partition, changes, last + 1n);
       (this.applied[topic] ??= {})[partition] = (last + 1n).toString();
@@ -205,12 +208,10 @@ export class SqliteApplier {
       this.totals.upserted += stats.upserted;
       this.totals.deleted += stats.deleted;
       this.totals.unchanged += stats.unchanged;
-      if (fresh.length > 0) {
-        this.options.log.info(
-          { table: this.topicTables.get(topic), topic, partition, from: fresh[0]!.offset, to: last.toString(), messages: fresh.length, ...stats },
-          'batch applied',
-        );
-      }
+      this.options.log.info(
+        { table: this.topicTables.get(topic), topic, partition, from: fresh[0]!.offset, to: last.toString(), messages: fresh.length, ...stats },
+        'batch applied',
+      );
     } catch (error) {
       this.fail(error instanceof Error ? error : new Error(String(error)));
       return;

@@ -22,9 +22,13 @@ const PG_TIMESTAMP = /^(\d{4,})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{
 const PG_DATE = /^(\d{4,})-(\d{2})-(\d{2})( BC)?$/;
 const PG_TIME = /^(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/;
 
+const untyped = new WeakMap<SqliteColumn, boolean>();
+
 /** A column without a type SQLite converts by (BLOB affinity) keeps what it is given: integers must be given as integers. */
 function keepsStorageClass(column: SqliteColumn): boolean {
-  return affinityOf(column.declaredType) === 'BLOB';
+  let keeps = untyped.get(column);
+  if (keeps === undefined) untyped.set(column, (keeps = affinityOf(column.declaredType) === 'BLOB'));
+  return keeps;
 }
 
 function int64(text: string): bigint | null {
