@@ -201,5 +201,14 @@ describe('export-sqlite: the demo database migrated, changed on PostgreSQL, and 
     expect(result.verdict).toBe('READY');
     expect(result.export.applied).toMatchObject({ upserted: 0, deleted: 0 });
     expect(result.export.applied.unchanged).toBeGreaterThan(COUNTS.tasks);
+    // Back for good: uninstall leaves the application's own tables only.
+    const uninstall = await runCli(['uninstall', '--sqlite-path', original]);
+    expect(uninstall.code, describeRun(uninstall)).toBe(0);
+    const db = new Database(original, { readonly: true });
+    try {
+      expect(db.prepare("SELECT name FROM sqlite_schema WHERE name LIKE '\\_liteshift%' ESCAPE '\\'").pluck().all()).toEqual([]);
+    } finally {
+      db.close();
+    }
   }, 180_000);
 });

@@ -175,7 +175,7 @@ export function buildProgram(): Command {
 
   addExportSqliteCommands(program);
 
-  withSettings(program.command('uninstall').description("remove liteshift's triggers, changelog, state and fence from the SQLite file"), [
+  withSettings(program.command('uninstall').description("remove liteshift's triggers, changelog, state and fence (and the position of export-sqlite) from the SQLite file"), [
     'sqlitePath',
   ]).action((flags: Record<string, unknown>) => {
     const { settings } = context('cli', ['sqlitePath'], flags);

@@ -27,6 +27,7 @@ import {
   schemaRecord,
   schemaTopic,
   sqliteReadExpr,
+  startAppliedOffsetsAt,
   tableTopic,
   LiteshiftError,
   errorMessage,
@@ -44,7 +45,6 @@ import { rejectCounts } from '@liteshift/verifier';
 import { exportPlan, type ExportTable } from './export-model.js';
 import { PostgresSnapshotSource, RefusedValues } from './snapshot-source.js';
 import { SqliteApplier, type AppliedTotals } from './sqlite-applier.js';
-import { startAppliedOffsetsAt } from './sqlite-offsets.js';
 import { openTarget, tableExists } from './sqlite-target.js';
 
 export interface ExportOptions {

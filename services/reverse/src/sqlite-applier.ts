@@ -8,6 +8,8 @@ import {
   errorMessage,
   isSqliteBusy,
   newestPerTable,
+  readAppliedOffsets,
+  storeAppliedOffset,
   readSchemas,
   reverseTopicPrefix,
   sleep,
@@ -24,7 +26,6 @@ import {
   type SqliteDatabase,
   type TableModel,
 } from '@liteshift/shared';
-import { readAppliedOffsets, storeAppliedOffset } from './sqlite-offsets.js';
 import { ensureTargetTables, lockedError } from './sqlite-target.js';
 import { SqliteTableWriter, type RowChange, type WriteStats } from './table-writer.js';
 

@@ -1,10 +1,14 @@
-import { INTERNAL_PREFIX, quoteIdent, type PartitionOffsets, type SqliteDatabase } from '@liteshift/shared';
+import { quoteIdent } from '../schema/identifiers.js';
+import { INTERNAL_PREFIX } from '../sqlite/introspect.js';
+import type { SqliteDatabase } from '../sqlite/open.js';
+import type { PartitionOffsets } from '../kafka/topics.js';
 
 /**
  * The SQLite applier's position per reverse topic-partition lives in the SQLite file,
  * written in the same write transaction as the rows it applied: the loader's contract 5,
  * mirrored. A crash anywhere loses nothing and applies nothing twice. The name starts
  * with liteshift's prefix, so the schema model never takes it for an application table.
+ * The applier writes it (export-sqlite sets it at a snapshot's start); uninstall removes it.
  */
 export const REVERSE_OFFSETS = `${INTERNAL_PREFIX}reverse_offsets`;
 
