@@ -75,7 +75,7 @@ describe('export-sqlite: the applier SIGKILLed mid-way, then restarted', () => {
     let lock: Database.Database | null = null;
     let killedAt = 0;
     try {
-      await until('the applier mid-way through the snapshot', () => first.running && appliedInFile(back) > 0, 240_000, 20);
+      await until('the applier a quarter of the way through the snapshot', () => first.running && appliedInFile(back) > total / 4, 240_000, 20);
       // Holding the write lock stops the applier between two batches, for as long as it takes to kill it.
       lock = new Database(back);
       lock.exec('BEGIN IMMEDIATE');
