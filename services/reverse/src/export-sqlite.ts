@@ -107,8 +107,10 @@ function* fileKeys(db: SqliteDatabase, path: string, table: TableModel): Generat
     });
   }
   // A rowid table pages by rowid (then drops it); a WITHOUT ROWID table by its key.
-  const page = (rows: SqlValue[][]) => (rowid ? rows.map((r) => r.slice(1)) : rows);
-  for (let rows = first.all() as SqlValue[][]; rows.length > 0; rows = next.all(...(rowid ? [rows.at(-1)![0]!] : rows.at(-1)!)) as SqlValue[][]) yield page(rows);
+  const after = (rows: SqlValue[][]): SqlValue[] => (rowid ? [rows.at(-1)![0]!] : rows.at(-1)!);
+  for (let rows = first.all() as SqlValue[][]; rows.length > 0; rows = next.all(...after(rows)) as SqlValue[][]) {
+    yield rowid ? rows.map((r) => r.slice(1)) : rows;
+  }
 }
 
 function describeRefused(refused: RefusedValues): LiteshiftError {
@@ -133,6 +135,11 @@ async function refuseDeletingRejects(pg: PgClient, db: SqliteDatabase, tables: r
   });
 }
 
+/**
+ * One export: the plan (which tables, with which models), the file checked, the snapshot
+ * sent, the file's position set at the snapshot's start, and the applier run to its end.
+ * A value SQLite cannot hold stops it before the file is written; verifying is the caller's.
+ */
 export async function exportSqlite(o: ExportOptions): Promise<ExportResult> {
   const { log } = o;
   const pg = await connectPostgres(o.databaseUrl, 'liteshift-export');
