@@ -82,10 +82,10 @@ describe('export-sqlite: the demo database migrated, changed on PostgreSQL, and 
       await pg.query('UPDATE tasks SET estimate_minutes = 25 WHERE id % 10 = 1');
       await pg.query(`CREATE TABLE projects (
         id bigserial PRIMARY KEY, owner_id bigint NOT NULL REFERENCES users (id), name varchar(80) NOT NULL UNIQUE,
-        budget numeric(10,2), archived boolean NOT NULL DEFAULT false, starts_on date, created_at timestamptz NOT NULL DEFAULT now())`);
+        budget numeric(10,2), archived boolean NOT NULL DEFAULT false, starts_on date, review_at timestamp, created_at timestamptz NOT NULL DEFAULT now())`);
       await pg.query('CREATE INDEX projects_owner ON projects (owner_id)');
-      await pg.query(`INSERT INTO projects (owner_id, name, budget, starts_on, created_at) VALUES
-        ($1, 'Move to Lyon', 1234.50, '2026-02-01', '2026-01-05 11:00:00.123456+00'), (1, 'Garden', NULL, NULL, '2026-01-06 12:00:00+02')`, [newUser]);
+      await pg.query(`INSERT INTO projects (owner_id, name, budget, starts_on, review_at, created_at) VALUES
+        ($1, 'Move to Lyon', 1234.50, '2026-02-01', '2026-03-01 09:00:00', '2026-01-05 11:00:00.123456+00'), (1, 'Garden', NULL, NULL, NULL, '2026-01-06 12:00:00+02')`, [newUser]);
     });
   }, 240_000);
 
@@ -139,9 +139,9 @@ describe('export-sqlite: the demo database migrated, changed on PostgreSQL, and 
       expect(db.prepare('SELECT count(*) FROM tasks WHERE user_id = 7').pluck().get()).toBe(0);
       expect(db.prepare('SELECT count(*) FROM tasks WHERE estimate_minutes = 25').pluck().get()).toBeGreaterThan(0);
       expect(db.prepare("SELECT count(*) FROM tasks WHERE typeof(estimate_minutes) NOT IN ('integer', 'null')").pluck().get()).toBe(0);
-      expect(db.prepare('SELECT name, budget, archived, starts_on, created_at FROM projects ORDER BY id').all()).toEqual([
-        { name: 'Move to Lyon', budget: 1234.5, archived: 0, starts_on: '2026-02-01', created_at: '2026-01-05 11:00:00.123456' },
-        { name: 'Garden', budget: null, archived: 0, starts_on: null, created_at: '2026-01-06 10:00:00' },
+      expect(db.prepare('SELECT name, budget, archived, starts_on, review_at, created_at FROM projects ORDER BY id').all()).toEqual([
+        { name: 'Move to Lyon', budget: 1234.5, archived: 0, starts_on: '2026-02-01', review_at: '2026-03-01 09:00:00', created_at: '2026-01-05 11:00:00.123456' },
+        { name: 'Garden', budget: null, archived: 0, starts_on: null, review_at: null, created_at: '2026-01-06 10:00:00' },
       ]);
       // The application keeps writing where its ids left off.
       const maxUser = db.prepare('SELECT max(id) FROM users').pluck().get() as number;
@@ -179,6 +179,7 @@ describe('export-sqlite: the demo database migrated, changed on PostgreSQL, and 
       ['budget', 'NUMERIC(10,2)', 0, null, 0],
       ['archived', 'BOOLEAN', 1, '0', 0],
       ['starts_on', 'DATE', 0, null, 0],
+      ['review_at', 'DATETIME', 0, null, 0],
       ['created_at', 'TIMESTAMPTZ', 1, 'CURRENT_TIMESTAMP', 0],
     ]);
     expect(describeDifferences(await compareAllRows(fresh, demo.url))).toBe('');

@@ -392,7 +392,7 @@ function readTable(
     }
   }
 
-  if (options.profile !== false) detectStoredForms(db, name, columns);
+  if (options.profile !== false) detectStoredForms(db, name, columns, readFromCopy ? READABLE_COPY_SCHEMA : 'main');
   const byName = new Map(columns.map((c) => [c.name, c]));
   const foreignKeys = readForeignKeys(db, name, sql, notices);
   const indexes = readIndexes(db, name, indexList, byName, notices);

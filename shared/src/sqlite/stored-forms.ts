@@ -25,8 +25,11 @@ function formFamily(column: ColumnModel): FormFamily | null {
   return null;
 }
 
-/** Sets `storedForm` on the date/time and boolean columns of a table whose values say how they were written. */
-export function detectStoredForms(db: SqliteDatabase, table: string, columns: readonly ColumnModel[]): void {
+/**
+ * Sets `storedForm` on the date/time and boolean columns of a table whose values say how
+ * they were written; `schema` is where the table is read (a private readable copy, at times).
+ */
+export function detectStoredForms(db: SqliteDatabase, table: string, columns: readonly ColumnModel[], schema = 'main'): void {
   for (const column of columns) {
     const family = formFamily(column);
     if (!family) continue;
@@ -35,7 +38,7 @@ export function detectStoredForms(db: SqliteDatabase, table: string, columns: re
     // A collation only the application registers fails any statement that touches it: BINARY then.
     const c = sqliteCompareExpr(column);
     const sample = db
-      .prepare(`SELECT v FROM (SELECT ${c} AS v FROM main.${quoteIdent(table)} NOT INDEXED LIMIT ${SAMPLE_ROWS}) WHERE v IS NOT NULL LIMIT ${SAMPLE_VALUES}`)
+      .prepare(`SELECT v FROM (SELECT ${c} AS v FROM ${schema}.${quoteIdent(table)} NOT INDEXED LIMIT ${SAMPLE_ROWS}) WHERE v IS NOT NULL LIMIT ${SAMPLE_VALUES}`)
       .pluck()
       .all() as unknown[];
     const form = family === 'boolean' ? booleanFormOf(sample) : temporalFormOf(sample.filter((v): v is string => typeof v === 'string'), family === 'time');
