@@ -316,8 +316,16 @@ export class Extractor {
       try {
         const version = Number(db.pragma('schema_version', { simple: true }));
         if (version !== schemaVersion) {
-          await this.applySchemaChange(stream);
-          schemaVersion = Number(db.pragma('schema_version', { simple: true }));
+          // Applying a change moves schema_version itself (capture triggers): the version is
+          // taken before a read of the schema that finds nothing more to apply, so that the
+          // application's DDL landing while a change was applied is seen, not taken for ours.
+          for (;;) {
+            const before = Number(db.pragma('schema_version', { simple: true }));
+            if (!(await this.applySchemaChange(stream))) {
+              schemaVersion = before;
+              break;
+            }
+          }
           // A new table's snapshot said 'snapshotting'.
           this.health.ready('streaming');
         }
@@ -398,11 +406,11 @@ export class Extractor {
     });
   }
 
-  /** New tables get triggers, a schema and their own snapshot; grown tables a new writer schema. */
-  private async applySchemaChange(stream: StreamingSource): Promise<void> {
+  /** New tables get triggers, a schema and their own snapshot; grown tables a new writer schema. False when nothing changed. */
+  private async applySchemaChange(stream: StreamingSource): Promise<boolean> {
     const { db, log } = this.options;
     const change = diffSchemas(this.model, readSchema(db, this.model.mapping));
-    if (change.added.length + change.altered.length + change.dropped.length === 0) return;
+    if (change.added.length + change.altered.length + change.dropped.length === 0) return false;
     // The captured model changes only once everything below is done: a step that fails
     // (Kafka down) is redone whole at the next attempt, the new tables' snapshot included.
     installCapture(db, change.model.tables);
@@ -416,6 +424,7 @@ export class Extractor {
       await this.snapshot(changelogHead(db), change.added);
     }
     this.model = change.model;
+    return true;
   }
 
   private requireAdmin(): Admin {
