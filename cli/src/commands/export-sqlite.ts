@@ -2,16 +2,17 @@ import type { Command } from 'commander';
 import { LiteshiftError, connectPostgres, describePostgresUrl, postgresError, reverseTopicPrefix, sqliteCreateTableSql, type Logger, type Notice, type Settings } from '@liteshift/shared';
 import { SqliteApplier, exportPlan, exportSqlite, openTarget, type ExportPlan, type ExportResult } from '@liteshift/reverse';
 import { renderReport } from '@liteshift/verifier';
-import { context, withSettings } from '../settings-options.js';
+import { EXCLUSION_KEYS, context, withSettings } from '../settings-options.js';
 import { formatCount, formatDuration, print, printJson } from '../output.js';
 import { verifyOnce } from './verify.js';
 
-const EXPORT_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', 'partitions', 'chunkRows'] as const;
+/** The exclusions of the migration: what was left out on purpose is listed by the verdict, not counted against it. */
+const EXPORT_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', 'partitions', 'chunkRows', ...EXCLUSION_KEYS] as const;
 const APPLY_KEYS = ['sqlitePath', 'kafkaBrokers', 'topicPrefix'] as const;
 /** Exit code of a verdict other than READY (as every command that ends in a verdict). */
 const EXIT_NOT_READY = 1;
 
-type ExportSettings = Pick<Settings, (typeof EXPORT_KEYS)[number]>;
+type ExportSettings = Pick<Settings, Exclude<(typeof EXPORT_KEYS)[number], (typeof EXCLUSION_KEYS)[number]>> & Partial<Pick<Settings, (typeof EXCLUSION_KEYS)[number]>>;
 
 /** `liteshift export-sqlite` (PostgreSQL back into a SQLite file, verified) and `liteshift apply-sqlite` (its applier alone). */
 export function addExportSqliteCommands(program: Command): void {
@@ -24,11 +25,11 @@ export function addExportSqliteCommands(program: Command): void {
     EXPORT_KEYS,
   ).action(async (flags: Record<string, unknown>) => {
     if (flags.dryRun) {
-      const { settings } = context('cli', EXPORT_KEYS, flags, ['kafkaBrokers']);
+      const { settings } = context('cli', EXPORT_KEYS, flags, ['kafkaBrokers', ...EXCLUSION_KEYS]);
       await showExportPlan(settings, Boolean(flags.json));
       return;
     }
-    const { settings, log } = context('cli', EXPORT_KEYS, flags);
+    const { settings, log } = context('cli', EXPORT_KEYS, flags, EXCLUSION_KEYS);
     if (!(await exportCommand(settings, Boolean(flags.json), log))) process.exitCode = EXIT_NOT_READY;
   });
 
