@@ -3,6 +3,7 @@ import {
   modelFromCatalog,
   pgColumnName,
   pgTableName,
+  pgTypeOf,
   readPgCatalog,
   sqliteTypeOf,
   type ColumnModel,
@@ -41,8 +42,8 @@ function addedColumn(table: string, column: PgCatalogColumn, notices: Notice[]):
     notNull: column.notNull,
     sqliteDefault: null,
     kind,
-    pgType: column.type,
-    pgDefault: column.default,
+    pgType: pgTypeOf(kind, declaredType),
+    pgDefault: null,
     identity: false,
     reason: `PostgreSQL ${column.type} → ${declaredType}${note ? `, ${note}` : ''}`,
   };
@@ -67,7 +68,7 @@ function migratedTable(model: TableModel, pg: PgCatalogTable, notices: Notice[])
     // The type changed on PostgreSQL since (ALTER COLUMN … TYPE): its values are read as PostgreSQL now types them.
     const changed = column.synthetic || kind === column.kind ? null : kind;
     if (changed) notices.push({ level: 'warn', table: model.name, column: column.name, message: `now ${source.type} on PostgreSQL (migrated as ${column.pgType}): written as such` });
-    columns.push(changed ? { ...column, kind: changed, pgType: source.type } : column);
+    columns.push(changed ? { ...column, kind: changed, pgType: pgTypeOf(changed, sqliteTypeOf(source).declaredType) } : column);
     pgColumns.push({ name: source.name, type: source.type });
   }
   for (const source of byName.values()) {

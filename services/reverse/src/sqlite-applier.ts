@@ -96,7 +96,7 @@ export class SqliteApplier {
     const positioned = new Set(Object.keys(readAppliedOffsets(this.options.db)));
     const records = [...(await readSchemas(this.kafka, this.requireAdmin(), this.prefix)).values()].filter((r) => positioned.has(r.topic));
     const latest = newestPerTable(records);
-    const notices = ensureTargetTables(this.options.db, [...latest.values()].map((r) => r.table));
+    const notices = ensureTargetTables(this.options.db, this.options.sqlitePath, [...latest.values()].map((r) => r.table));
     for (const record of records) {
       if (this.writers.has(record.fingerprint)) continue;
       const target: TableModel = latest.get(record.table.name)!.table;

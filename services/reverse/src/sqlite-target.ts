@@ -83,21 +83,23 @@ export function tableExists(db: SqliteDatabase, name: string): boolean {
  * keys), and adds the columns PostgreSQL gained after the switch, in one write
  * transaction. Returns what it did, as notices.
  */
-export function ensureTargetTables(db: SqliteDatabase, tables: readonly TableModel[]): Notice[] {
+export function ensureTargetTables(db: SqliteDatabase, path: string, tables: readonly TableModel[]): Notice[] {
   const notices: Notice[] = [];
-  db.transaction(() => {
+  // One statement each (prepare refuses two): the DDL is made from models read off a topic.
+  const run = (sql: string): void => void db.prepare(sql).run();
+  const write = db.transaction(() => {
     const existing = tablesOf(db);
     for (const table of tables) {
       if (!existing.has(table.name.toLowerCase())) {
-        db.exec(sqliteCreateTableSql(table));
-        for (const sql of sqliteCreateIndexSql(table)) db.exec(sql);
+        run(sqliteCreateTableSql(table));
+        for (const sql of sqliteCreateIndexSql(table)) run(sql);
         notices.push({ level: 'info', table: table.name, message: 'created in the SQLite file' });
         continue;
       }
       const have = new Set((db.prepare(`PRAGMA main.table_xinfo(${quoteIdent(table.name)})`).all() as { name: string }[]).map((c) => c.name.toLowerCase()));
       for (const column of declaredColumns(table).filter((c) => !have.has(c.name.toLowerCase()))) {
         const { sql, nullable } = sqliteAddColumnSql(table, column);
-        db.exec(sql);
+        run(sql);
         notices.push({
           level: nullable ? 'warn' : 'info',
           table: table.name,
@@ -106,6 +108,16 @@ export function ensureTargetTables(db: SqliteDatabase, tables: readonly TableMod
         });
       }
     }
-  }).immediate();
+  });
+  try {
+    write.immediate();
+  } catch (error) {
+    if (isSqliteBusy(error)) throw lockedError(path, error);
+    if (error instanceof LiteshiftError) throw error;
+    throw new LiteshiftError('SQLITE_WRITE_FAILED', `cannot create the tables PostgreSQL has in the SQLite file: ${errorMessage(error)}`, {
+      hint: 'the table models on the reverse schema topic are written by export-sqlite alone: run it again',
+      cause: error,
+    });
+  }
   return notices;
 }

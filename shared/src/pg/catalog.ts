@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { ColumnModel, ForeignKeyModel, IndexModel, Notice, TableModel, ValueKind } from '../schema/model.js';
 import { quoteLiteral } from '../schema/identifiers.js';
+import { pgTypeOf } from '../schema/type-mapping.js';
 import { META_SCHEMA } from '../contracts/meta-tables.js';
 
 /**
@@ -212,8 +213,10 @@ export function modelFromCatalog(table: PgCatalogTable, notices: Notice[]): Tabl
       notNull: c.notNull || table.key.includes(c.name),
       sqliteDefault,
       kind,
-      pgType: c.type,
-      pgDefault: c.default,
+      // The type liteshift makes for these values (a model on a topic is checked for one); the
+      // column's own type is the catalog's, kept beside the model by whoever reads the rows.
+      pgType: pgTypeOf(kind, declaredType),
+      pgDefault: null,
       identity,
       reason: `PostgreSQL ${c.type} → ${declaredType}${identity ? ' PRIMARY KEY (rowid alias)' : ''}${note ? `, ${note}` : ''}`,
     };

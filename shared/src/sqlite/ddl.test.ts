@@ -73,6 +73,19 @@ describe('SQLite DDL from the model', () => {
     expect(tablesOf(copy).map(declared)).toEqual(tables.map(declared));
   });
 
+  it('a model from a topic cannot slip a statement or a clause into the DDL: type names and expressions are refused unless whole', () => {
+    const [table] = tablesOf(join(dir, 'odd.db')).filter((t) => t.name === 'log');
+    const column = table!.columns[0]!;
+    const withColumn = (c: Partial<typeof column>) => ({ ...table!, columns: [{ ...column, ...c }, ...table!.columns.slice(1)] });
+    expect(() => sqliteCreateTableSql(withColumn({ declaredType: 'TEXT); DROP TABLE "Order Lines"; --' }))).toThrow(/type .* is not one SQLite type name/);
+    expect(() => sqliteCreateTableSql(withColumn({ sqliteDefault: "1), evil TEXT DEFAULT ('x'" }))).toThrow(/default expression .* is not one SQLite expression/);
+    expect(() => sqliteCreateTableSql({ ...table!, checks: [{ sqliteSql: '1) OR (1', pgSql: null }] })).toThrow(/CHECK expression .* is not one SQLite expression/);
+    // What real schemas declare passes.
+    for (const declaredType of ['VARCHAR(255)', 'DECIMAL(10, 5)', 'UNSIGNED BIG INT', 'nvarchar(max)', 'timestamp without time zone', '']) {
+      expect(() => sqliteCreateTableSql(withColumn({ declaredType, sqliteDefault: "strftime('%Y-%m-%d %H:%M:%f', 'now')" }))).not.toThrow();
+    }
+  });
+
   it('adds a column PostgreSQL gained; NOT NULL without a default is added nullable, and says so', () => {
     const [table] = tablesOf(join(dir, 'odd.db')).filter((t) => t.name === 'log');
     const column = { ...table!.columns[0]!, name: 'new col', declaredType: 'TEXT', notNull: true, sqliteDefault: null };
