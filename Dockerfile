@@ -18,6 +18,7 @@ COPY shared/package.json shared/
 COPY services/extractor/package.json services/extractor/
 COPY services/loader/package.json services/loader/
 COPY services/verifier/package.json services/verifier/
+COPY services/reverse/package.json services/reverse/
 COPY cli/package.json cli/
 
 # --ignore-scripts: the root `prepare` script runs `tsc -b`, and the sources are not
@@ -61,6 +62,8 @@ COPY --from=build /app/services/loader/package.json ./services/loader/
 COPY --from=build /app/services/loader/dist ./services/loader/dist
 COPY --from=build /app/services/verifier/package.json ./services/verifier/
 COPY --from=build /app/services/verifier/dist ./services/verifier/dist
+COPY --from=build /app/services/reverse/package.json ./services/reverse/
+COPY --from=build /app/services/reverse/dist ./services/reverse/dist
 COPY --from=build /app/cli/package.json ./cli/
 COPY --from=build /app/cli/dist ./cli/dist
 

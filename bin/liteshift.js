@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The one-shot commands that read every row (migrate, demo, verify) make many short-lived
+ * The one-shot commands that read every row (migrate, demo, verify, export-sqlite) make many short-lived
  * objects per row: a young generation of 64 MB instead of V8's 16 spends far less time in
  * garbage collection (1M tasks: migrate 19.2–20.2 s → 16.0–17.7 s, verify 7.6 → 6.3 s). V8
  * sizes it only at start-up, so these commands run in a child Node started with it. The
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
  */
 const YOUNG_GENERATION = '--max-semi-space-size=64';
 const [command, ...rest] = process.argv.slice(2);
-const batch = command === 'migrate' || command === 'demo' || (command === 'verify' && !rest.includes('--watch'));
+const batch = ['migrate', 'demo', 'export-sqlite', 'apply-sqlite'].includes(command) || (command === 'verify' && !rest.includes('--watch'));
 
 if (batch && !process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) {
   const child = spawn(process.execPath, [YOUNG_GENERATION, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { describePostgresUrl } from '@liteshift/shared';
 import { describeRun, runCli } from './helpers/cli.js';
 import { expectSameRows } from './helpers/compare.js';
-import { FaultPipeline, streamingEverywhere, type FaultPipelineOptions } from './helpers/fault-pipeline.js';
+import { FaultPipeline, streamingEverywhere, until, type FaultPipelineOptions } from './helpers/fault-pipeline.js';
 import { DEMO_FOREIGN_KEYS, foreignKeys, uniqueIndexColumns, withClient } from './helpers/postgres.js';
 import { caughtUp, liveStatus, waitForStatus } from './helpers/services.js';
 import { type WriterSummary, type WriterTable } from './helpers/writer.js';
@@ -384,6 +384,25 @@ describe('live capture: schema changes while following', () => {
       const r = await client.query<{ n: string }>('SELECT count(*) AS n FROM tasks WHERE archived IS NULL OR bucket IS NULL');
       expect(r.rows[0]!.n, 'rows whose new columns are NULL in PostgreSQL (SQLite has their DEFAULT)').toBe('0');
     });
+  });
+
+  it('a column added while the extractor snapshots a new table is not missed', async () => {
+    p.diagnoseOnFailure();
+    const extract = p.extract!;
+    const snapshotting = () => extract.logLines().some((l) => l.msg === 'new tables: capturing and snapshotting them' && (l.tables as string[]).includes('bulk'));
+    const db = p.openWritable();
+    try {
+      // Large enough for its snapshot to take a while.
+      db.exec('CREATE TABLE bulk (id INTEGER PRIMARY KEY, payload TEXT)');
+      db.prepare("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) INSERT INTO bulk SELECT i, printf('%0200d', i) FROM n").run();
+      await until('the extractor snapshotting the new table', snapshotting, 60_000, 5);
+      db.exec('ALTER TABLE users ADD COLUMN nickname TEXT');
+      db.prepare("UPDATE users SET nickname = 'n' || id WHERE id % 4 = 0").run();
+    } finally {
+      db.close();
+    }
+    await p.waitFor('zero lag with the new table', (s) => caughtUp(s, ['bulk']));
+    await expectSameRows(p.sqlitePath, p.databaseUrl);
   });
 });
 

@@ -1,34 +1,16 @@
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { checkSqliteFile } from '@liteshift/shared';
-import { describeRun, repoRoot, runCli } from './helpers/cli.js';
+import { describeRun, runCli } from './helpers/cli.js';
+import { corpusDir, corpusExists, corpusFiles, corpusSkipReason } from './helpers/corpus.js';
 import { compareAllRows, expectNoDifferences } from './helpers/compare.js';
 import { deleteTopicsWithPrefix, uniquePrefix } from './helpers/kafka.js';
 import { createTestDatabase, withClient, type TestDatabase } from './helpers/postgres.js';
 
-/** The public sample databases of ../shared/corpus (see its README); never committed here. */
-const corpusDir = resolve(repoRoot, process.env.LITESHIFT_CORPUS_DIR ?? '../shared/corpus');
-const exists = existsSync(corpusDir) && statSync(corpusDir).isDirectory();
-const skipReason =
-  `corpus dir ${corpusDir} does not exist: the real SQLite sample databases (Chinook, Northwind, sakila) live outside ` +
-  'the repository and are not committed; set LITESHIFT_CORPUS_DIR to a directory holding them to run these tests';
-if (!exists) console.warn(`[migrate-corpus] skipped: ${skipReason}`);
+if (!corpusExists) console.warn(`[migrate-corpus] skipped: ${corpusSkipReason}`);
 
-/** The corpus directory may hold a README and other files: only SQLite files are migrated. */
-function isSqliteFile(path: string): boolean {
-  try {
-    checkSqliteFile(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const corpusFiles = exists ? readdirSync(corpusDir).filter((f) => isSqliteFile(join(corpusDir, f))).sort() : [];
-
-describe.skipIf(!exists)(`migrate the real SQLite corpus (${corpusDir})`, () => {
+describe.skipIf(!corpusExists)(`migrate the real SQLite corpus (${corpusDir})`, () => {
   const brokers = inject('kafkaBrokers');
   const adminUrl = inject('adminDatabaseUrl');
   let workDir: string;

@@ -6,6 +6,7 @@ import { migrate } from './commands/migrate.js';
 import { showPlan } from './commands/plan.js';
 import { addVerifyCommand } from './commands/verify.js';
 import { addRepairCommand } from './commands/repair.js';
+import { addExportSqliteCommands } from './commands/export-sqlite.js';
 import { demo } from './commands/demo.js';
 import { stackCommand } from './commands/stack.js';
 import { extractCommand, loadCommand } from './commands/services.js';
@@ -172,7 +173,9 @@ export function buildProgram(): Command {
     if (!ready) process.exitCode = EXIT_NOT_READY;
   });
 
-  withSettings(program.command('uninstall').description("remove liteshift's triggers, changelog, state and fence from the SQLite file"), [
+  addExportSqliteCommands(program);
+
+  withSettings(program.command('uninstall').description("remove liteshift's triggers, changelog, state and fence (and the position of export-sqlite) from the SQLite file"), [
     'sqlitePath',
   ]).action((flags: Record<string, unknown>) => {
     const { settings } = context('cli', ['sqlitePath'], flags);

@@ -199,10 +199,10 @@ export interface AppliedRange {
   to: bigint;
 }
 
-/** The offset ranges each loader logged as applied (one `batch applied` info line per committed batch). */
-export function appliedRanges(services: readonly Service[]): AppliedRange[] {
+/** The offset ranges each applying service (loaders by default) logged as applied (one `batch applied` info line per committed batch). */
+export function appliedRanges(services: readonly Service[], labels: readonly string[] = ['load', 'replay']): AppliedRange[] {
   const out: AppliedRange[] = [];
-  for (const service of services.filter((s) => s.label.startsWith('load') || s.label.startsWith('replay'))) {
+  for (const service of services.filter((s) => labels.some((label) => s.label.startsWith(label)))) {
     for (const line of service.logLines()) {
       if (line.msg !== 'batch applied' || typeof line.topic !== 'string') continue;
       out.push({ service: service.label, topic: line.topic, partition: Number(line.partition), from: BigInt(String(line.from)), to: BigInt(String(line.to)) });
@@ -215,8 +215,8 @@ export function appliedRanges(services: readonly Service[]): AppliedRange[] {
  * Exactly-once, as the loaders saw it: no offset of any partition appears in two applied
  * batches (of one loader or of two). Returns how many batches were compared.
  */
-export function expectNoOffsetAppliedTwice(services: readonly Service[]): number {
-  const ranges = appliedRanges(services);
+export function expectNoOffsetAppliedTwice(services: readonly Service[], labels?: readonly string[]): number {
+  const ranges = appliedRanges(services, labels);
   const byPartition = new Map<string, AppliedRange[]>();
   for (const r of ranges) {
     const id = `${r.topic}:${r.partition}`;

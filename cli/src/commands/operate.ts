@@ -72,5 +72,5 @@ export function uninstallCommand(settings: Pick<Settings, 'sqlitePath'>): void {
   } finally {
     db.close();
   }
-  print(`removed liteshift's triggers, changelog, state and fence from ${settings.sqlitePath}`);
+  print(`removed liteshift's triggers, changelog, state, fence and export position from ${settings.sqlitePath}`);
 }

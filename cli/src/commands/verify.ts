@@ -119,7 +119,8 @@ function logVerdict(log: Logger, report: VerifyReport): void {
   );
 }
 
-async function verifyOnce(settings: VerifySettings, flags: VerifyFlags, log: Logger, signal?: AbortSignal): Promise<VerifyReport> {
+/** One verification, the report returned (not printed): `verify`'s, and `export-sqlite`'s at its end. */
+export async function verifyOnce(settings: VerifySettings, flags: VerifyFlags, log: Logger, signal?: AbortSignal): Promise<VerifyReport> {
   const db = openSqlite(settings.sqlitePath, { readonly: true });
   let admin: Admin | null = null;
   let copy: ReadableCopy | null = null;

@@ -40,6 +40,7 @@ import {
   type TableModel,
   type SqliteDatabase,
   type ReadableCopy,
+  isSqliteBusy,
 } from '@liteshift/shared';
 import { EventDispatcher } from './dispatcher.js';
 import { StreamingSource } from './streaming-source.js';
@@ -114,10 +115,8 @@ function snapshotProgress(
   };
 }
 
-const isBusy = (error: unknown): boolean => /SQLITE_BUSY|database is locked/i.test(String((error as { code?: string })?.code ?? error));
-
 /** What a long-running extractor waits out: the application holding SQLite's write lock, a broker down or restarting. */
-const isTransient = (error: unknown): boolean => isBusy(error) || isKafkaOutage(error) || (isLiteshiftError(error) && error.retriable);
+const isTransient = (error: unknown): boolean => isSqliteBusy(error) || isKafkaOutage(error) || (isLiteshiftError(error) && error.retriable);
 
 export interface SnapshotResume {
   snapshotId?: string;
@@ -317,8 +316,16 @@ export class Extractor {
       try {
         const version = Number(db.pragma('schema_version', { simple: true }));
         if (version !== schemaVersion) {
-          await this.applySchemaChange(stream);
-          schemaVersion = Number(db.pragma('schema_version', { simple: true }));
+          // Applying a change moves schema_version itself (capture triggers): the version is
+          // taken before a read of the schema that finds nothing more to apply, so that the
+          // application's DDL landing while a change was applied is seen, not taken for ours.
+          for (;;) {
+            const before = Number(db.pragma('schema_version', { simple: true }));
+            if (!(await this.applySchemaChange(stream))) {
+              schemaVersion = before;
+              break;
+            }
+          }
           // A new table's snapshot said 'snapshotting'.
           this.health.ready('streaming');
         }
@@ -341,9 +348,9 @@ export class Extractor {
         // The position did not move: the same changes are read again (the rows as they are
         // by then) and sent again, so nothing is lost; Kafka may hold some twice.
         failures++;
-        this.health.notReady(`${isBusy(error) ? 'SQLite is busy' : 'cannot stream changes'}: ${errorMessage(error)}`);
+        this.health.notReady(`${isSqliteBusy(error) ? 'SQLite is busy' : 'cannot stream changes'}: ${errorMessage(error)}`);
         const delayMs = Math.min(5_000, 50 * 2 ** Math.min(failures, 7));
-        log.warn({ attempt: failures, delayMs, err: errorMessage(error) }, isBusy(error) ? 'SQLite is busy; retrying' : 'cannot stream changes; retrying');
+        log.warn({ attempt: failures, delayMs, err: errorMessage(error) }, isSqliteBusy(error) ? 'SQLite is busy; retrying' : 'cannot stream changes; retrying');
         await sleep(delayMs, signal);
       }
     }
@@ -392,18 +399,18 @@ export class Extractor {
       signal,
       isRetriable: isTransient,
       onRetry: (error, attempt, delayMs) => {
-        const what = isBusy(error) ? 'SQLite is busy' : 'Kafka is unavailable';
+        const what = isSqliteBusy(error) ? 'SQLite is busy' : 'Kafka is unavailable';
         this.health.notReady(`${what}: ${errorMessage(error)}`);
         this.options.log.warn({ attempt, delayMs, err: errorMessage(error) }, `${what}; retrying`);
       },
     });
   }
 
-  /** New tables get triggers, a schema and their own snapshot; grown tables a new writer schema. */
-  private async applySchemaChange(stream: StreamingSource): Promise<void> {
+  /** New tables get triggers, a schema and their own snapshot; grown tables a new writer schema. False when nothing changed. */
+  private async applySchemaChange(stream: StreamingSource): Promise<boolean> {
     const { db, log } = this.options;
     const change = diffSchemas(this.model, readSchema(db, this.model.mapping));
-    if (change.added.length + change.altered.length + change.dropped.length === 0) return;
+    if (change.added.length + change.altered.length + change.dropped.length === 0) return false;
     // The captured model changes only once everything below is done: a step that fails
     // (Kafka down) is redone whole at the next attempt, the new tables' snapshot included.
     installCapture(db, change.model.tables);
@@ -417,6 +424,7 @@ export class Extractor {
       await this.snapshot(changelogHead(db), change.added);
     }
     this.model = change.model;
+    return true;
   }
 
   private requireAdmin(): Admin {

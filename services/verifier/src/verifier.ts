@@ -294,7 +294,8 @@ async function orphanExamples(pg: PgClient, pgFrom: (t: string) => string, table
   return (result.rows as (string | null)[][]).map((row) => row.map((v, i) => canonical(kinds[i]!, v)));
 }
 
-async function rejectCounts(pg: PgClient): Promise<Map<string, number>> {
+/** Rows liteshift.rejects holds per table (the rows PostgreSQL refused). */
+export async function rejectCounts(pg: PgClient): Promise<Map<string, number>> {
   if (!(await metaTableExists(pg, META_TABLES.rejects))) return new Map();
   const result = await pg.query<{ table_name: string; n: string }>(`SELECT table_name, count(*) AS n FROM ${META_TABLES.rejects} GROUP BY table_name`);
   return new Map(result.rows.map((r) => [r.table_name, Number(r.n)]));

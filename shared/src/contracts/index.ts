@@ -7,3 +7,4 @@ export * from './schema-record.js';
 export * from './meta-tables.js';
 export * from './loader-offsets.js';
 export * from './extractor-state.js';
+export * from './applier-offsets.js';

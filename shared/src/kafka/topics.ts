@@ -13,6 +13,12 @@ export function tableTopic(prefix: string, table: string): string {
 export const schemaTopic = (prefix: string): string => `${prefix}._schemas`;
 export const controlTopic = (prefix: string): string => `${prefix}._control`;
 export const deadLetterTopic = (prefix: string): string => `${prefix}._dlq`;
+/**
+ * The way back (PostgreSQL → SQLite) has topics of its own under `<prefix>.reverse`: table
+ * topics `<prefix>.reverse.<table>` and its own schema topic. Forward table topics never
+ * contain a dot after the prefix, so the two never meet.
+ */
+export const reverseTopicPrefix = (prefix: string): string => `${prefix}.reverse`;
 
 export interface TopicSpec {
   topic: string;

@@ -101,7 +101,40 @@ export interface ColumnModel {
    * table's such columns timestamp, `convert` alters them to timestamptz, read as UTC.
    */
   naiveUtc?: 'adopt' | 'convert';
+  /** How the application wrote the column's dates, times or booleans as text: the way back writes them alike. */
+  storedForm?: StoredForm;
   profile?: ColumnProfile;
+}
+
+/**
+ * The text form of a date/time or boolean column, read from what the application stored
+ * (a sample of its values). PostgreSQL keeps the value, not its spelling: `export-sqlite`
+ * writes each value back in this form, so that the application's own parsing and its
+ * text comparisons (`WHERE due_date < '2025-01-01'`) see what they saw before.
+ */
+export type StoredForm = TemporalForm | BooleanForm;
+
+export interface TemporalForm {
+  type: 'temporal';
+  /** Between date and time: ' ' as SQLite's datetime() writes, 'T' as ISO-8601 in JavaScript or Python. */
+  separator: ' ' | 'T';
+  /** Only 'YYYY-MM-DD', in a date-time column (a value with a time of day still gets one). */
+  dateOnly: boolean;
+  /** ':SS' written; false for 'HH:MM'. */
+  seconds: boolean;
+  /** Digits after the seconds (at most 6: microseconds, as PostgreSQL keeps them); 0 when none were stored. */
+  fractionDigits: number;
+  /** Those digits written even when they are all zero (JavaScript's toISOString), or only when not (Python's isoformat). */
+  fractionAlways: boolean;
+  /** The zone written after a UTC time: '' (naive text, read as UTC), 'Z', '+00:00', '+0000' or '+00'. */
+  zone: '' | 'Z' | '+00:00' | '+0000' | '+00';
+}
+
+export interface BooleanForm {
+  type: 'boolean';
+  /** How true and false were stored: the integers 1 and 0, or these spellings ('t'/'f', 'true'/'false', …). */
+  true: string | 1;
+  false: string | 0;
 }
 
 export interface ForeignKeyModel {

@@ -4,6 +4,7 @@ import { quoteIdent, quoteLiteral } from '../schema/identifiers.js';
 import type { TableModel } from '../schema/model.js';
 import type { SqlValue } from '../avro/binary.js';
 import { INTERNAL_PREFIX } from './introspect.js';
+import { REVERSE_OFFSETS } from '../contracts/applier-offsets.js';
 import type { SqliteDatabase } from './open.js';
 
 /**
@@ -97,7 +98,7 @@ function installTriggers(db: SqliteDatabase, table: TableModel): void {
   db.exec(`CREATE TRIGGER ${quoteIdent(`${base}_del`)} AFTER DELETE ON ${t} BEGIN ${insert('d', 'OLD')} END`);
 }
 
-/** Removes every trigger, the changelog and the state liteshift put in the SQLite file. */
+/** Removes every trigger, the changelog, the state and the way back's position liteshift put in the SQLite file. */
 export function uninstallCapture(db: SqliteDatabase): void {
   db.transaction(() => {
     const triggers = db
@@ -106,6 +107,7 @@ export function uninstallCapture(db: SqliteDatabase): void {
     for (const trigger of triggers) db.exec(`DROP TRIGGER IF EXISTS ${quoteIdent(trigger.name)}`);
     db.exec(`DROP TABLE IF EXISTS ${quoteIdent(CHANGELOG)}`);
     db.exec(`DROP TABLE IF EXISTS ${quoteIdent(STATE)}`);
+    db.exec(`DROP TABLE IF EXISTS ${quoteIdent(REVERSE_OFFSETS)}`);
   }).immediate();
 }
 

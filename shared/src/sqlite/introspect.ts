@@ -12,6 +12,7 @@ import { LiteshiftError, errorMessage } from '../errors.js';
 import { countRejects, profileTable, registerProfileFunctions, type ProfiledColumn, type RejectCheck } from './profile.js';
 import { BUILTIN_COLLATIONS, foreignKeyCollation, foreignKeyCollations } from './readable-copy.js';
 import { profileTableInParallel } from './profile-parallel.js';
+import { detectStoredForms } from './stored-forms.js';
 import type { SqliteDatabase } from './open.js';
 
 /** Tables liteshift itself keeps in the SQLite file (changelog, state). */
@@ -391,6 +392,7 @@ function readTable(
     }
   }
 
+  if (options.profile !== false) detectStoredForms(db, name, columns, readFromCopy ? READABLE_COPY_SCHEMA : 'main');
   const byName = new Map(columns.map((c) => [c.name, c]));
   const foreignKeys = readForeignKeys(db, name, sql, notices);
   const indexes = readIndexes(db, name, indexList, byName, notices);

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { LiteshiftError, errorMessage } from '../errors.js';
 
 export type SqliteDatabase = Database.Database;
@@ -10,6 +10,8 @@ export interface OpenOptions {
   readonly?: boolean;
   /** How long a statement waits on the application's write lock before SQLITE_BUSY. */
   busyTimeoutMs?: number;
+  /** Create the file when there is none (the way back into a new file). */
+  create?: boolean;
 }
 
 /**
@@ -17,10 +19,11 @@ export interface OpenOptions {
  * file gets a clear message instead of a driver error (or, worse, a new empty database).
  */
 export function openSqlite(path: string, options: OpenOptions = {}): SqliteDatabase {
-  checkSqliteFile(path);
+  const creating = options.create === true && !existsSync(path);
+  if (!creating) checkSqliteFile(path);
   let db: SqliteDatabase;
   try {
-    db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: true });
+    db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: !creating });
   } catch (error) {
     throw new LiteshiftError('SQLITE_OPEN_FAILED', `cannot open SQLite file ${path}: ${errorMessage(error)}`, {
       hint: 'check the file permissions (liteshift needs to read it, and write it to install capture)',
@@ -41,6 +44,9 @@ export function openSqlite(path: string, options: OpenOptions = {}): SqliteDatab
   }
   return db;
 }
+
+/** The application (or another process) holds SQLite's write lock past the busy timeout. */
+export const isSqliteBusy = (error: unknown): boolean => /SQLITE_BUSY|database is locked/i.test(String((error as { code?: string })?.code ?? error));
 
 export function checkSqliteFile(path: string): void {
   let size: number;

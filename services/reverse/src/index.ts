@@ -1,0 +1,6 @@
+export * from './export-model.js';
+export * from './export-sqlite.js';
+export * from './snapshot-source.js';
+export * from './sqlite-applier.js';
+export * from './sqlite-target.js';
+export * from './table-writer.js';
