@@ -14,19 +14,35 @@ import { describeRun, expectCleanFailure, repoRoot, type CliResult } from './hel
  */
 const runningMajor = Number(process.versions.node.split('.')[0]);
 
-function findOtherNode(): { node: string } | { skip: string } {
-  if (process.env.LITESHIFT_OTHER_NODE) return { node: process.env.LITESHIFT_OTHER_NODE };
-  const major = runningMajor === 24 ? 22 : 24;
-  const fetched = spawnSync(join(repoRoot, '.ci', 'fetch-node'), [String(major)], { encoding: 'utf8', timeout: 300_000 });
-  if (fetched.status === 0) return { node: join(fetched.stdout.trim(), 'bin', 'node') };
-  const why = (fetched.stderr || fetched.error?.message || `exit ${fetched.status}`).trim().split('\n').slice(-3).join(' ');
-  return { skip: `no Node ${major} to run liteshift with (.ci/fetch-node ${major} failed: ${why}); set LITESHIFT_OTHER_NODE to a Node binary of another major` };
+interface OtherNode {
+  node: string;
+  version: string;
+  /** Its NODE_MODULE_VERSION. */
+  modules: string;
 }
 
-const other = findOtherNode();
-const otherNode = 'node' in other ? other.node : '';
-if ('skip' in other) console.warn(`[other-node] skipped: ${other.skip}`);
-const otherVersion = otherNode ? spawnSync(otherNode, ['-p', 'process.versions.node + " " + process.versions.modules'], { encoding: 'utf8' }).stdout.trim().split(' ') : [];
+function findOtherNode(): OtherNode | { skip: string } {
+  let node = process.env.LITESHIFT_OTHER_NODE;
+  if (!node) {
+    const major = runningMajor === 24 ? 22 : 24;
+    const fetched = spawnSync(join(repoRoot, '.ci', 'fetch-node'), [String(major)], { encoding: 'utf8', timeout: 300_000 });
+    if (fetched.status !== 0) {
+      const why = (fetched.stderr || fetched.error?.message || `exit ${fetched.status}`).trim().split('\n').slice(-3).join(' ');
+      return { skip: `no Node ${major} to run liteshift with (.ci/fetch-node ${major} failed: ${why}); set LITESHIFT_OTHER_NODE to a Node binary of another major` };
+    }
+    node = join(fetched.stdout.trim(), 'bin', 'node');
+  }
+  const [version = '?', modules = '?'] = spawnSync(node, ['-p', 'process.versions.node + " " + process.versions.modules'], { encoding: 'utf8' }).stdout.trim().split(' ');
+  if (modules === process.versions.modules) return { skip: `${node} (Node ${version}) can load this install: LITESHIFT_OTHER_NODE must be a Node of another major` };
+  return { node, version, modules };
+}
+
+const found = findOtherNode();
+if ('skip' in found) console.warn(`[other-node] skipped: ${found.skip}`);
+const other: OtherNode = 'skip' in found ? { node: '', version: '', modules: '' } : found;
+
+/** What runCli gives the CLI: nothing of the environment of the person (or CI) running the tests. */
+const cliEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir(), LOG_FORMAT: 'json' };
 
 /** bin/liteshift.js run by `node` from a temp dir, as runCli does with the Node running the tests. */
 function runWith(node: string, args: string[], cwd: string): CliResult {
@@ -35,24 +51,24 @@ function runWith(node: string, args: string[], cwd: string): CliResult {
     cwd,
     encoding: 'utf8',
     timeout: 60_000,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir(), LOG_FORMAT: 'json' },
+    env: cliEnv,
   });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr, ms: Date.now() - started, timedOut: run.error !== undefined };
 }
 
-/** What npm builds native addons against when told nothing: the rebuild line must override another Node's. */
+/** The headers npm builds addons against, in the CLI's environment: the rebuild line must override another Node's. */
 function npmNodedir(): string | undefined {
-  const value = spawnSync('npm', ['config', 'get', 'nodedir'], { encoding: 'utf8' }).stdout.trim();
+  const value = spawnSync('npm', ['config', 'get', 'nodedir'], { encoding: 'utf8', env: cliEnv }).stdout.trim();
   return value === '' || value === 'undefined' ? undefined : value;
 }
 
 /** npm rebuild runs with the `node` on the PATH: the line must put the other Node first when that is another. */
 function pathRunsOtherNode(): boolean {
-  const onPath = spawnSync('node', ['-p', 'process.execPath'], { encoding: 'utf8' }).stdout.trim();
-  return onPath !== '' && realpathSync(onPath) === realpathSync(otherNode);
+  const onPath = spawnSync('node', ['-p', 'process.execPath'], { encoding: 'utf8', env: cliEnv }).stdout.trim();
+  return onPath !== '' && realpathSync(onPath) === realpathSync(other.node);
 }
 
-describe.skipIf(!otherNode)(`an install built for Node ${runningMajor}, run by Node ${otherVersion[0] ?? '?'}`, () => {
+describe.skipIf('skip' in found)(`an install built for Node ${runningMajor}, run by Node ${other.version}`, () => {
   let workDir: string;
   let sqlitePath: string;
 
@@ -69,18 +85,20 @@ describe.skipIf(!otherNode)(`an install built for Node ${runningMajor}, run by N
     ['plan', ['plan', '--sqlite-path']],
     ['migrate --dry-run (in a child Node)', ['migrate', '--dry-run', '--sqlite-path']],
   ])('%s: one line naming both Nodes and the rebuild command, exit 2', (_name, args) => {
-    const run = runWith(otherNode, [...args, sqlitePath], workDir);
+    const run = runWith(other.node, [...args, sqlitePath], workDir);
     const line = expectCleanFailure(run);
-    const [version, modules] = otherVersion;
-    expect(line).toContain(`was built for Node ${runningMajor} (NODE_MODULE_VERSION ${process.versions.modules}), but this is Node ${version} (NODE_MODULE_VERSION ${modules})`);
-    expect(line).toContain(`cd ${repoRoot} && ${pathRunsOtherNode() ? '' : `PATH=${dirname(otherNode)}:$PATH `}`);
+    expect(line).toContain(`was built for Node ${runningMajor} (NODE_MODULE_VERSION ${process.versions.modules}), but this is Node ${other.version} (NODE_MODULE_VERSION ${other.modules})`);
+    expect(line).toContain(`cd ${repoRoot} && ${pathRunsOtherNode() ? '' : `PATH=${dirname(other.node)}:$PATH `}`);
     expect(line).toMatch(/npm rebuild better-sqlite3\)$/);
-    if (npmNodedir()) expect(line).toContain(`npm_config_nodedir=${dirname(dirname(otherNode))} npm rebuild`);
+    const nodedir = npmNodedir();
+    const otherPrefix = dirname(dirname(other.node));
+    if (nodedir !== undefined && nodedir !== otherPrefix) expect(line).toContain(`npm_config_nodedir=${otherPrefix} npm rebuild`);
+    else expect(line).not.toContain('npm_config_nodedir');
     expect(run.stdout, describeRun(run)).toBe('');
   });
 
   it('--json: the same, as one JSON error on stdout', () => {
-    const run = runWith(otherNode, ['plan', '--json', '--sqlite-path', sqlitePath], workDir);
+    const run = runWith(other.node, ['plan', '--json', '--sqlite-path', sqlitePath], workDir);
     expect(run.code, describeRun(run)).toBe(2);
     const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; hint: string } };
     expect(error.code).toBe('SQLITE_ADDON');
