@@ -3,7 +3,7 @@
 #   docker run --rm liteshift:local --help
 
 # ---- build: compile better-sqlite3 and the TypeScript, then drop dev dependencies ----
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 
 # better-sqlite3 is a native addon, compiled here from source by node-gyp.
 RUN apt-get update \
@@ -46,7 +46,7 @@ RUN npm run build \
  && node -e "new (require('better-sqlite3'))(':memory:').prepare('select 1').get()"
 
 # ---- runtime: node + production node_modules + compiled JavaScript, nothing else ----
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 
 ENV NODE_ENV=production
 WORKDIR /app

@@ -14,7 +14,7 @@ import { HTTP_KEYS } from './http.js';
 import { addReplayCommand } from './commands/replay.js';
 import { cutoverCommand, statusCommand, uninstallCommand } from './commands/operate.js';
 import { dlqCommand } from './commands/dlq.js';
-import { createTodoDatabase, settingsMarkdownTable } from '@liteshift/shared';
+import { checkSqliteAddon, createTodoDatabase, settingsMarkdownTable } from '@liteshift/shared';
 import { print, printError, printJsonError } from './output.js';
 
 /** Exit codes: 0 done/READY, 1 NOT READY, 2 a mistake the user can fix, 70 a bug. */
@@ -218,6 +218,7 @@ export async function main(argv: string[]): Promise<number> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const program = buildProgram();
   try {
+    checkSqliteAddon();
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {

@@ -16,6 +16,7 @@ export * from './schema/casts.js';
 export * from './schema/pg-names.js';
 export * from './schema/exclusions.js';
 export * from './sqlite/open.js';
+export * from './sqlite/addon-check.js';
 export * from './sqlite/introspect.js';
 export * from './sqlite/profile.js';
 export * from './sqlite/profile-parallel.js';

@@ -5,6 +5,7 @@ import { LiteshiftError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { certificateProblem } from '../tls-errors.js';
 import { kafkaSecurity, kafkajsSecurityOptions, kafkaTlsOptions } from './security.js';
+import { ignoreKafkajsTimerWarning } from './kafkajs-timer-warning.js';
 
 /**
  * kafkajs for admin and consuming (producing is in producer.ts). Services use these
@@ -50,6 +51,7 @@ export interface KafkaSettings {
 }
 
 export function createKafka(settings: KafkaSettings): Kafka {
+  ignoreKafkajsTimerWarning();
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,

@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type logCreator } from 'kafkajs';
 import { LiteshiftError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { ignoreKafkajsTimerWarning } from '../kafka/kafkajs-timer-warning.js';
 
 export interface ClusterDescription {
   clusterId: string;
@@ -25,6 +26,7 @@ function quietLogCreator(log: Logger): logCreator {
  * broker loop around this with their own deadline.
  */
 export async function describeBroker(brokers: string, log: Logger, timeoutMs = 3_000): Promise<ClusterDescription> {
+  ignoreKafkajsTimerWarning();
   const kafka = new Kafka({
     clientId: 'liteshift-stack-probe',
     brokers: brokers.split(',').map((broker) => broker.trim()),
