@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'KAFKA_MESSAGE_TOO_LARGE'
   | 'STACK_FAILED'
   | 'SCHEMA_UNKNOWN'
+  | 'TABLE_STOPPED'
   | 'NOT_READY'
   | 'INTERNAL';
 

@@ -13,6 +13,7 @@ export * from './schema/type-mapping.js';
 export * from './schema/defaults.js';
 export * from './schema/checks.js';
 export * from './schema/casts.js';
+export * from './schema/widening.js';
 export * from './sqlite/open.js';
 export * from './sqlite/introspect.js';
 export * from './sqlite/profile.js';

@@ -141,6 +141,12 @@ export interface TableModel {
   checks: CheckModel[];
   /** Rows when the schema was read (for plans and progress; not a contract). */
   rowCount?: number;
+  /**
+   * How many times the extractor re-synchronised the table (sent every row again after the
+   * application rebuilt it, or after planning its types anew); absent before the first. Part
+   * of the writer schema: the loader knows the rows of the newest epoch by it.
+   */
+  resyncEpoch?: number;
 }
 
 export type SkipReason = 'view' | 'virtual-table' | 'shadow-table' | 'internal' | 'trigger' | 'unreadable';
