@@ -1,4 +1,18 @@
-import { Health, createLogger, createMetricsRegistry, errorMessage, isKafkaOutage, mappingOptions, openSqlite, postgresError, readSchema, sleep, type Logger, type Settings } from '@liteshift/shared';
+import {
+  Health,
+  createLogger,
+  createMetricsRegistry,
+  errorMessage,
+  isKafkaOutage,
+  mappingOptions,
+  openSqlite,
+  postgresError,
+  readSchema,
+  schemaVersion,
+  sleep,
+  type Logger,
+  type Settings,
+} from '@liteshift/shared';
 import { Extractor, ExtractorMetrics, type ExtractorOptions } from '@liteshift/extractor';
 import { Loader, LoaderMetrics } from '@liteshift/loader';
 import { keepHeapNearLiveData } from '../heap.js';
@@ -58,9 +72,11 @@ async function extract(
 ): Promise<void> {
   // Following writes capture triggers and the extractor's position into the file.
   const db = openSqlite(settings.sqlitePath, { readonly: !flags.follow });
+  // Before the schema is read: DDL landing while it is read is picked up once following.
+  const version = schemaVersion(db);
   const model = readSchema(db, mappingOptions(settings));
   progress.expect(model.tables.map((t) => ({ name: t.name, total: t.rowCount ?? 0 })));
-  const extractor = new Extractor({ ...settings, db, model, brokers: settings.kafkaBrokers, log, ...operating, onProgress: progress.sent.bind(progress) });
+  const extractor = new Extractor({ ...settings, db, model, schemaVersion: version, brokers: settings.kafkaBrokers, log, ...operating, onProgress: progress.sent.bind(progress) });
   await untilSignal(
     log,
     async (signal) => {
