@@ -40,9 +40,10 @@ export interface GroupConsumerOptions {
   onSchemaValues: (values: readonly (Buffer | null)[]) => Promise<void>;
   /**
    * Applies one table partition's batch. `readsFrom` says where this member reads the
-   * partition from, if known. Answers null once applied, or the offset to read again from.
+   * partition from, if known. Answers null once applied, the offset to read again from, or
+   * 'pause' when the topic's table is no longer applied (nothing of the batch is).
    */
-  onBatch: (topic: string, partition: number, messages: readonly KafkaMessage[], readsFrom: () => bigint | undefined) => Promise<bigint | null>;
+  onBatch: (topic: string, partition: number, messages: readonly KafkaMessage[], readsFrom: () => bigint | undefined) => Promise<bigint | null | 'pause'>;
   /** After a batch is applied and acknowledged to Kafka. */
   onCommitted: () => void;
   /** The client gave up for good; this consumer reads nothing more. */
@@ -189,6 +190,11 @@ export class GroupConsumer {
     }
     const id = partitionId(topic, partition);
     const readAgain = await this.o.onBatch(topic, partition, messages, () => this.positions.get(id));
+    if (readAgain === 'pause') {
+      // Nothing resolved: a consumer of a later join starts again from PostgreSQL's offset.
+      consumer.pause([{ topic }]);
+      return;
+    }
     if (readAgain !== null) {
       consumer.seek({ topic, partition, offset: readAgain.toString() });
       this.positions.set(id, readAgain);

@@ -18,6 +18,7 @@ import {
   sendDeadLetters,
   topicOffsets,
   readSnapshotMarker,
+  readResyncMarkers,
   endOffsets,
   type Admin,
   type HealthState,
@@ -37,6 +38,7 @@ import { GroupConsumer } from './group-consumer.js';
 import type { LoaderMetrics } from './metrics.js';
 import { planReplay, prepareReplay, restoreConstraints, type PreparedReplay, type ReplayFrom, type ReplayPlan } from './replay.js';
 import { WriterSchemas } from './writer-schemas.js';
+import { sweepResync } from './resync.js';
 import { AppliedOffsets } from './offsets.js';
 
 export interface LoaderOptions {
@@ -107,6 +109,7 @@ export class Loader {
       targetSchema: options.targetSchema,
       databaseUrl: options.databaseUrl,
       log: options.log,
+      onTableStopped: (table, error) => this.events.emit('table-stopped', { table, error }),
     });
     this.consumer = new GroupConsumer({
       kafka: this.kafka,
@@ -247,6 +250,7 @@ export class Loader {
             this.options.log.info({ topics: [...known] }, 'consuming new table topics');
           }
           if (!postSnapshotDone) postSnapshotDone = await this.finalizeOnceSnapshotApplied();
+          await this.sweepResynchronised();
         } catch (error) {
           this.options.log.warn({ err: errorMessage(error) }, 'housekeeping failed; retrying');
         }
@@ -267,6 +271,24 @@ export class Loader {
     if (!this.offsets.reached(marker.endOffsets)) return false;
     await this.finalize('while-following');
     return true;
+  }
+
+  /**
+   * While following: a table re-synchronised by the extractor whose every row of the new
+   * epoch is applied (by any member) loses the rows that epoch did not send (resync.ts).
+   */
+  private async sweepResynchronised(): Promise<void> {
+    const pending = this.schemas.resyncing();
+    if (pending.length === 0) return;
+    const markers = await readResyncMarkers(this.kafka, this.requireAdmin(), this.options.topicPrefix);
+    await this.offsets.refresh();
+    for (const { table, topic } of pending) {
+      const marker = markers.get(table.name);
+      if (!marker || marker.epoch !== table.resyncEpoch || marker.endOffsets[topic] === undefined || !this.offsets.reached(marker.endOffsets)) continue;
+      const deleted = await this.withClient((client) => sweepResync(client, this.options.targetSchema, table, marker.epoch));
+      this.schemas.swept(table.name);
+      if (deleted !== null) this.events.emit('table-resynchronised', { table: table.name, epoch: marker.epoch, deleted });
+    }
   }
 
   /** Indexes, constraints and identities of every known table (finalize.ts). */
@@ -327,8 +349,11 @@ export class Loader {
   }
 
   /** One partition's batch: decoded, then applied in one transaction; null once applied, else the offset to read again from. */
-  private async applyPartitionBatch(topic: string, partition: number, messages: readonly KafkaMessage[], readsFrom: () => bigint | undefined): Promise<bigint | null> {
+  private async applyPartitionBatch(topic: string, partition: number, messages: readonly KafkaMessage[], readsFrom: () => bigint | undefined): Promise<bigint | null | 'pause'> {
+    if (this.schemas.isStopped(topic)) return 'pause';
     const { target, decoded, undecoded } = await this.schemas.decodeBatch(topic, messages);
+    // Its writer schema, read while decoding, may have stopped the table.
+    if (this.schemas.isStopped(topic)) return 'pause';
     const table = target.applier.table.name;
     const started = performance.now();
     const firstOffset = BigInt(messages[0]!.offset);
