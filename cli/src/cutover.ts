@@ -7,11 +7,15 @@ import {
   fenceInstalled,
   installFence,
   maskPostgresUrl,
+  missingTriggers,
   openSqlite,
   readSchema,
+  readCapturedTables,
   removeFence,
+  schemaSignature,
   sleep,
   type Logger,
+  type SqliteDatabase,
 } from '@liteshift/shared';
 import { finalizeTables } from '@liteshift/loader';
 import { loadedModels, pipelineStatus, verify, type PipelineStatus, type VerifyReport } from '@liteshift/verifier';
@@ -64,6 +68,7 @@ export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
     const message = `liteshift: this database has moved to PostgreSQL at ${describePostgresUrl(p.databaseUrl)}; writes are refused (cutover)`;
     installFence(db, model.tables, message);
     const fenced = Date.now();
+    const underFence = { signature: schemaSignature(db), at: new Date(fenced).toISOString() };
     try {
       p.onPhase?.('draining the last changes');
       await waitForLag(status, 0, p.timeoutMs, p.log);
@@ -76,6 +81,10 @@ export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
 
       p.onPhase?.('verifying');
       const report = await verify({ db, model, pg, databaseUrl: p.databaseUrl, targetSchema: p.targetSchema });
+      if (schemaChanged(db, model.tables, underFence)) {
+        report.verdict = 'NOT READY';
+        report.reasons.push('the schema of SQLite changed during cutover (an application migration?): run cutover again once extract and load have caught up');
+      }
       if (report.verdict !== 'READY') {
         removeFence(db);
         p.log.warn({ reasons: report.reasons }, 'not READY: fence lifted, SQLite takes writes again');
@@ -90,6 +99,16 @@ export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
     await pg.end().catch(() => undefined);
     db.close();
   }
+}
+
+/**
+ * An application migration under the fence: a table rebuilt loses its fence with it (the
+ * extractor puts it back and sends the table again), and what it wrote meanwhile may not
+ * be in PostgreSQL yet.
+ */
+function schemaChanged(db: SqliteDatabase, tables: readonly { name: string }[], since: { signature: string; at: string }): boolean {
+  const resynced = Object.values(readCapturedTables(db) ?? {}).some((t) => (t.resync?.startedAt ?? '') >= since.at);
+  return resynced || schemaSignature(db) !== since.signature || missingTriggers(db, tables, 'fence').length > 0;
 }
 
 /** `cutover --abort`: SQLite takes writes again. */
