@@ -51,7 +51,8 @@ async function runThroughSnapshot(p: FaultPipeline, options: { rate: number; see
 
 async function idsPresent(url: string, table: WriterTable, ids: readonly number[]): Promise<number[]> {
   return withClient(url, async (client) => {
-    const r = await client.query<{ id: string }>(`SELECT id::text AS id FROM ${table} WHERE id = ANY($1::bigint[]) ORDER BY id`, [ids]);
+    // Ordered by the bigint column, not by the text alias (which puts 1019 before 354).
+    const r = await client.query<{ id: string }>(`SELECT id::text AS id FROM ${table} WHERE id = ANY($1::bigint[]) ORDER BY ${table}.id`, [ids]);
     return r.rows.map((row) => Number(row.id));
   });
 }

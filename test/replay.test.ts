@@ -116,8 +116,9 @@ describe('liteshift replay', () => {
     p.diagnoseOnFailure();
     const service = new Service('replay#follow', ['replay', '--follow', '--tables', 'recurring_patterns'], p.env);
     p.services.push(service);
-    await until('the replay caught up', () => /Replayed 1 table\(s\)/.test(service.stdout) || !service.running, 60_000);
-    expect(service.stdout).toMatch(/following/);
+    // The summary is printed once caught up, the phase line right after it.
+    await until('the replay caught up and following', () => /following/.test(service.stdout) || !service.running, 60_000);
+    expect(service.stdout).toMatch(/Replayed 1 table\(s\)[\s\S]*following/);
     expect(service.running, service.describe()).toBe(true);
     const stopped = await service.stop('SIGTERM', 30_000);
     expect(stopped.code, service.describe()).toBe(0);

@@ -7,12 +7,15 @@ import {
   fenceInstalled,
   installFence,
   maskPostgresUrl,
+  mappingOptions,
   missingTriggers,
   openSqlite,
   readSchema,
   readCapturedTables,
   removeFence,
   schemaSignature,
+  ReadableCopy,
+  type ExcludedColumn,
   sleep,
   type Logger,
   type SqliteDatabase,
@@ -26,6 +29,9 @@ export interface CutoverParams {
   kafkaBrokers: string[];
   topicPrefix: string;
   targetSchema: string;
+  /** What the user left out on purpose (the verdict lists it). */
+  excludeTable?: readonly string[];
+  excludeColumn?: readonly ExcludedColumn[];
   timeoutMs: number;
   log: Logger;
   onPhase?: (phase: string) => void;
@@ -50,8 +56,10 @@ export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
   const pg = await connectPostgres(p.databaseUrl, 'liteshift-cutover');
   const kafka = createKafka({ brokers: p.kafkaBrokers, clientId: 'liteshift-cutover', log: p.log });
   const admin = await connectAdmin(kafka, p.kafkaBrokers);
+  let copy: ReadableCopy | null = null;
   try {
-    const model = readSchema(db, { profile: false });
+    copy = await ReadableCopy.attach(db, p.log);
+    const model = readSchema(db, { ...mappingOptions(p), profile: false });
     const status = () => pipelineStatus(db, pg, admin, model, p.topicPrefix);
     if (!(await status()).extractor.captured) {
       throw new LiteshiftError('NOT_READY', 'change capture is not installed in this SQLite file', {
@@ -80,7 +88,7 @@ export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
       for (const notice of notices) p.log.warn({ table: notice.table }, notice.message);
 
       p.onPhase?.('verifying');
-      const report = await verify({ db, model, pg, databaseUrl: p.databaseUrl, targetSchema: p.targetSchema });
+      const report = await verify({ db, model, pg, databaseUrl: p.databaseUrl, targetSchema: p.targetSchema, copy });
       if (schemaChanged(db, model.tables, underFence)) {
         report.verdict = 'NOT READY';
         report.reasons.push('the schema of SQLite changed during cutover (an application migration?): run cutover again once extract and load have caught up');
@@ -97,6 +105,7 @@ export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
   } finally {
     await admin.disconnect().catch(() => undefined);
     await pg.end().catch(() => undefined);
+    copy?.close();
     db.close();
   }
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { LiteshiftError, createLogger, defaultLogFormat, isLiteshiftError, errorMessage, scrubSecrets } from '@liteshift/shared';
-import { context, withSettings } from './settings-options.js';
+import { EXCLUSION_KEYS, context, withSettings } from './settings-options.js';
 import { migrate } from './commands/migrate.js';
 import { showPlan } from './commands/plan.js';
 import { addVerifyCommand } from './commands/verify.js';
@@ -21,8 +21,10 @@ const EXIT_NOT_READY = 1;
 const EXIT_USER = 2;
 const EXIT_INTERNAL = 70;
 
-/** How the schema maps (--on-misfit, --cast, --fold-identifiers): wherever a command reads it to plan or to extract. */
-const MAPPING_KEYS = ['onMisfit', 'cast', 'foldIdentifiers'] as const;
+/** How the schema maps (--on-misfit, --cast, --fold-identifiers, --rename, --timestamps, exclusions): wherever a command reads it to plan or to extract. */
+const MAPPING_KEYS = ['onMisfit', 'cast', 'foldIdentifiers', 'rename', 'timestamps', ...EXCLUSION_KEYS] as const;
+/** Mapping settings that have no default. */
+const MAPPING_OPTIONAL = ['cast', 'rename', ...EXCLUSION_KEYS] as const;
 const MIGRATE_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', 'partitions', 'chunkRows', ...MAPPING_KEYS] as const;
 const PLAN_KEYS = ['sqlitePath', 'targetSchema', 'topicPrefix', ...MAPPING_KEYS] as const;
 
@@ -54,11 +56,11 @@ export function buildProgram(): Command {
     MIGRATE_KEYS,
   ).action(async (flags: Record<string, unknown>) => {
     if (flags.dryRun) {
-      const { settings } = context('cli', PLAN_KEYS, flags, ['cast']);
-      showPlan({ ...settings, json: Boolean(flags.json) });
+      const { settings, log } = context('cli', PLAN_KEYS, flags, MAPPING_OPTIONAL);
+      await showPlan({ ...settings, json: Boolean(flags.json) }, log);
       return;
     }
-    const { settings, log, logFor, logging } = context('cli', MIGRATE_KEYS, flags, ['cast']);
+    const { settings, log, logFor, logging } = context('cli', MIGRATE_KEYS, flags, MAPPING_OPTIONAL);
     const result = await migrate(settings, { forceRecreate: Boolean(flags.forceRecreate), json: Boolean(flags.json) }, log, logFor, logging);
     if (result.report.verdict !== 'READY') process.exitCode = EXIT_NOT_READY;
   });
@@ -66,9 +68,9 @@ export function buildProgram(): Command {
   withSettings(
     program.command('plan').description('the dry run: type mapping per column with reasons, DDL, notices').option('--json', 'print the plan as JSON'),
     PLAN_KEYS,
-  ).action((flags: Record<string, unknown>) => {
-    const { settings } = context('cli', PLAN_KEYS, flags, ['cast']);
-    showPlan({ ...settings, json: Boolean(flags.json) });
+  ).action(async (flags: Record<string, unknown>) => {
+    const { settings, log } = context('cli', PLAN_KEYS, flags, MAPPING_OPTIONAL);
+    await showPlan({ ...settings, json: Boolean(flags.json) }, log);
   });
 
   addVerifyCommand(program);
@@ -112,7 +114,7 @@ export function buildProgram(): Command {
       .option('--follow', 'install change capture (triggers) in the SQLite file and keep streaming changes until SIGTERM'),
     EXTRACT_KEYS,
   ).action(async (flags: Record<string, unknown>) => {
-    const { settings, log, logging } = context('extractor', EXTRACT_KEYS, flags, ['cast', 'httpPort']);
+    const { settings, log, logging } = context('extractor', EXTRACT_KEYS, flags, [...MAPPING_OPTIONAL, 'httpPort']);
     await extractCommand(settings, { follow: Boolean(flags.follow) }, log, logging);
   });
 
@@ -131,6 +133,7 @@ export function buildProgram(): Command {
   addReplayCommand(program);
 
   const OPERATE_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema'] as const;
+  const CUTOVER_KEYS = [...OPERATE_KEYS, ...EXCLUSION_KEYS] as const;
   withSettings(
     program.command('status').description('per table: phase (snapshot n% / streaming), extractor lag, loader lag').option('--json', 'print as JSON'),
     OPERATE_KEYS,
@@ -160,10 +163,10 @@ export function buildProgram(): Command {
       .option('--abort', 'lift the fence: SQLite takes writes again')
       .addOption(new Option('--timeout <seconds>', 'how long to wait for the lag to catch up, and to drain').argParser(positive('--timeout')).default(300))
       .option('--json', 'print the result as JSON'),
-    OPERATE_KEYS,
+    CUTOVER_KEYS,
   ).action(async (flags: Record<string, unknown>) => {
     const keys = flags.abort ? (['sqlitePath'] as const) : OPERATE_KEYS;
-    const { settings, log } = context('cli', OPERATE_KEYS, flags, OPERATE_KEYS.filter((k) => !keys.includes(k as never)));
+    const { settings, log } = context('cli', CUTOVER_KEYS, flags, CUTOVER_KEYS.filter((k) => !keys.includes(k as never)));
     const ready = await cutoverCommand(settings, { abort: Boolean(flags.abort), json: Boolean(flags.json), timeout: flags.timeout as number }, log);
     if (!ready) process.exitCode = EXIT_NOT_READY;
   });

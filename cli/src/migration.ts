@@ -6,6 +6,7 @@ import {
   openSqlite,
   readSchema,
   mappingOptions,
+  ReadableCopy,
   pgTableName,
   tableTopic,
   type Settings,
@@ -26,7 +27,7 @@ import { Extractor } from '@liteshift/extractor';
 import { dropTargetTables, finalizeTables } from '@liteshift/loader';
 import { LoaderThread } from './loader-thread.js';
 import type { Progress } from './progress.js';
-import { diffTableRows, keyOnly, verify, type VerifyReport } from '@liteshift/verifier';
+import { diffTableRows, keyOnly, loadedModels, verify, type VerifyReport } from '@liteshift/verifier';
 
 export interface MigrationParams {
   sqlitePath: string;
@@ -36,10 +37,14 @@ export interface MigrationParams {
   targetSchema: string;
   partitions: number;
   chunkRows: number;
-  /** How the schema maps to PostgreSQL (--on-misfit, --cast, --fold-identifiers). */
+  /** How the schema maps to PostgreSQL (--on-misfit, --cast, --fold-identifiers, --rename). */
   onMisfit?: Settings['onMisfit'];
   cast?: Settings['cast'];
   foldIdentifiers?: Settings['foldIdentifiers'];
+  rename?: Settings['rename'];
+  timestamps?: Settings['timestamps'];
+  excludeTable?: Settings['excludeTable'];
+  excludeColumn?: Settings['excludeColumn'];
   forceRecreate: boolean;
   log: Logger;
   logFor: (service: string) => Logger;
@@ -73,13 +78,20 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
   const db = openSqlite(p.sqlitePath, { readonly: true });
   const closers: (() => Promise<unknown>)[] = [async () => db.close()];
   try {
-    const model = readSchema(db, mappingOptions(p));
-    const planMs = Date.now() - started;
+    const copy = await ReadableCopy.attach(db, log);
+    if (copy) closers.push(async () => copy.close());
+    let model = readSchema(db, mappingOptions(p));
+    let planMs = Date.now() - started;
     log.info({ tables: model.tables.length, ms: planMs }, 'schema read');
 
     p.onPhase?.('checking PostgreSQL and Kafka');
     const pg = await connectPostgres(p.databaseUrl, 'liteshift-migrate');
     closers.push(() => pg.end());
+    const keyByRowid = p.forceRecreate ? [] : await keyedByRowidInTarget(pg, model);
+    if (keyByRowid.length > 0) {
+      model = readSchema(db, { ...mappingOptions(p), keyByRowid });
+      planMs = Date.now() - started;
+    }
     const kafka = createKafka({ brokers: p.kafkaBrokers, clientId: 'liteshift-migrate', log });
     const admin = await connectAdmin(kafka, p.kafkaBrokers);
     closers.push(() => admin.disconnect());
@@ -93,6 +105,7 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
       chunkRows: p.chunkRows,
       log: p.logFor('extractor'),
       batchLogLevel: 'debug',
+      copy,
       ...(p.progress ? { onProgress: p.progress.sent.bind(p.progress) } : {}),
     });
     closers.push(() => extractor.close());
@@ -162,7 +175,7 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
 
     p.onPhase?.('verifying');
     const verifyStarted = Date.now();
-    const report = await verify({ db, model, pg, databaseUrl: p.databaseUrl, targetSchema: p.targetSchema });
+    const report = await verify({ db, model, pg, databaseUrl: p.databaseUrl, targetSchema: p.targetSchema, copy });
     const verifyMs = Date.now() - verifyStarted;
     return {
       model,
@@ -175,6 +188,15 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
   } finally {
     for (const close of closers.reverse()) await close().catch(() => undefined);
   }
+}
+
+/**
+ * Tables the model keys by their declared key that an earlier run keyed by rowid (their key
+ * held NULL then): the target's rows have no other key, so the plan keeps it.
+ */
+async function keyedByRowidInTarget(pg: PgClient, model: SchemaModel): Promise<string[]> {
+  const loaded = await loadedModels(pg);
+  return model.tables.filter((t) => !t.keyIsRowid && loaded.get(t.name)?.declaredKey !== undefined).map((t) => t.name);
 }
 
 /** Target tables that already hold rows: an earlier run's, which may include rows deleted since. */

@@ -5,11 +5,14 @@ import {
   connectPostgres,
   createKafka,
   endOffsets,
+  mappingOptions,
   openSqlite,
+  ReadableCopy,
   pgTableName,
   readSchema,
   readSchemas,
   schemaTopic,
+  type ExcludedColumn,
   type Logger,
   type PartitionOffsets,
   type SqlValue,
@@ -28,6 +31,9 @@ export interface RepairParams {
   kafkaBrokers: string[];
   topicPrefix: string;
   targetSchema: string;
+  /** What the user left out on purpose (the verdict lists it). */
+  excludeTable?: readonly string[];
+  excludeColumn?: readonly ExcludedColumn[];
   /** Run a loader here until the re-sent rows are applied (else a running `load --follow` applies them). */
   apply: boolean;
   /** How long the re-sent rows may take to be applied. */
@@ -82,7 +88,9 @@ export async function runRepair(p: RepairParams): Promise<RepairResult> {
   const db = openSqlite(p.sqlitePath, { readonly: true });
   const closers: (() => Promise<unknown>)[] = [async () => db.close()];
   try {
-    const model = readSchema(db, { profile: false });
+    const copy = await ReadableCopy.attach(db, log);
+    if (copy) closers.push(async () => copy.close());
+    const model = readSchema(db, { ...mappingOptions(p), profile: false });
     const pg = await connectPostgres(p.databaseUrl, 'liteshift-repair');
     closers.push(() => pg.end());
     const kafka = createKafka({ brokers: p.kafkaBrokers, clientId: 'liteshift-repair', log });
@@ -177,7 +185,7 @@ export async function runRepair(p: RepairParams): Promise<RepairResult> {
     }
 
     p.onPhase?.('verifying');
-    const report = await verify({ db, model, pg, databaseUrl: p.databaseUrl, targetSchema: p.targetSchema, pipeline, log });
+    const report = await verify({ db, model, pg, databaseUrl: p.databaseUrl, targetSchema: p.targetSchema, pipeline, copy, log });
     return { via: captured ? 'changelog' : 'kafka', tables: work.map((w) => w.repair), skipped, report };
   } finally {
     for (const close of closers.reverse()) await close().catch(() => undefined);

@@ -13,6 +13,12 @@ import {
   type Settings,
 } from '@liteshift/shared';
 
+/**
+ * What the user left out on purpose: every command that judges (verify, cutover, repair)
+ * must be told, or it rightly finds those tables and columns missing.
+ */
+export const EXCLUSION_KEYS = ['excludeTable', 'excludeColumn'] as const;
+
 /** Adds the flags of the given settings (and of those accompanying them) to a command, each naming its environment variable. */
 export function withSettings(command: Command, keys: readonly SettingKey[]): Command {
   for (const key of [...keys, ...companionsOf(keys)]) {

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { LiteshiftError } from './errors.js';
 import { parseCasts } from './schema/casts.js';
+import { parseRenames } from './schema/pg-names.js';
+import { parseExcludedColumns, parseExcludedTables } from './schema/exclusions.js';
 import { postgresUrlTlsProblem, SSL_MODES } from './pg/tls.js';
 import { SASL_MECHANISMS } from './kafka/security.js';
 import { unreadableFileReason } from './readable-file.js';
@@ -54,6 +56,17 @@ const yesNo = z
   .transform((value) => /^(true|1|yes|on)$/i.test(value));
 
 const positiveInt = (max: number) => z.coerce.number().int().positive().max(max);
+
+/** Rules or names parsed by `parse`, which throws an Error naming every mistake (--cast, --rename, --exclude-table, --exclude-column). */
+const rules = <T>(parse: (spec: string) => T) =>
+  z.string().transform((value, ctx) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+      return z.NEVER;
+    }
+  });
 
 export const SETTINGS = {
   sqlitePath: {
@@ -195,14 +208,32 @@ export const SETTINGS = {
     flag: '--cast',
     arg: '<table.column=type>',
     description: 'PostgreSQL type for a column, as pgloader CAST: repeat the flag, or separate rules with ; (e.g. orders.total=numeric(12,2))',
-    schema: z.string().transform((value, ctx) => {
-      try {
-        return parseCasts(value);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
-        return z.NEVER;
-      }
-    }),
+    schema: rules(parseCasts),
+    repeatable: true,
+  },
+  timestamps: {
+    env: 'LITESHIFT_TIMESTAMPS',
+    flag: '--timestamps',
+    arg: '<mode>',
+    description:
+      'DATETIME/TIMESTAMP columns whose text has no UTC offset: utc (timestamptz, the text read as UTC, as ORMs write it), naive (timestamp without time zone) or convert (as utc, and a target table an earlier run made with timestamp columns is altered to timestamptz instead of kept as it is)',
+    schema: z.enum(['utc', 'naive', 'convert']),
+    default: 'utc',
+  },
+  excludeTable: {
+    env: 'LITESHIFT_EXCLUDE_TABLE',
+    flag: '--exclude-table',
+    arg: '<table>',
+    description: 'leave a table out on purpose (the verdict lists it; any other table missing from PostgreSQL is NOT READY): repeat the flag, or separate names with ;',
+    schema: rules(parseExcludedTables),
+    repeatable: true,
+  },
+  excludeColumn: {
+    env: 'LITESHIFT_EXCLUDE_COLUMN',
+    flag: '--exclude-column',
+    arg: '<table.column>',
+    description: 'leave a column out on purpose (the verdict lists it): repeat the flag, or separate names with ;',
+    schema: rules(parseExcludedColumns),
     repeatable: true,
   },
   foldIdentifiers: {
@@ -212,6 +243,14 @@ export const SETTINGS = {
     description: 'PostgreSQL names: none (exactly as in SQLite, always quoted) or lower (A-Z lowered, so they need no quotes)',
     schema: z.enum(['none', 'lower']),
     default: 'none',
+  },
+  rename: {
+    env: 'LITESHIFT_RENAME',
+    flag: '--rename',
+    arg: '<table[.column]=name>',
+    description: 'PostgreSQL name for a table or column, used exactly, instead of the one liteshift makes (names past 63 bytes get a prefix and a hash): repeat the flag, or separate rules with ; (e.g. "Order Details"=order_details)',
+    schema: rules(parseRenames),
+    repeatable: true,
   },
   httpPort: {
     env: 'LITESHIFT_HTTP_PORT',

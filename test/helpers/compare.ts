@@ -1,4 +1,4 @@
-import { connectPostgres, openSqlite, pgTableName, qualified, quoteIdent, readSchema, type MappingOptions } from '@liteshift/shared';
+import { ReadableCopy, connectPostgres, openSqlite, pgTableName, qualified, readSchema, sqliteTableRef, type MappingOptions } from '@liteshift/shared';
 import { diffTableRows, type TableDiff } from '@liteshift/verifier';
 
 export interface TableComparison extends TableDiff {
@@ -22,13 +22,15 @@ export async function compareAllRows(
   mapping: MappingOptions = {},
 ): Promise<TableComparison[]> {
   const db = openSqlite(sqlitePath, { readonly: true });
+  // Tables SQLite cannot read here are compared as the pipeline reads them: from their readable copy.
+  const copy = await ReadableCopy.attach(db);
   try {
     const model = readSchema(db, mapping);
     const pg = await connectPostgres(databaseUrl, 'liteshift-test-compare');
     try {
       const out: TableComparison[] = [];
       for (const table of model.tables) {
-        const sqliteCount = Number((db.prepare(`SELECT count(*) AS n FROM main.${quoteIdent(table.name)} NOT INDEXED`).get() as { n: bigint }).n);
+        const sqliteCount = Number((db.prepare(`SELECT count(*) AS n FROM ${sqliteTableRef(table)} NOT INDEXED`).get() as { n: bigint }).n);
         const exists = await pg.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [qualified(targetSchema, pgTableName(table))]);
         if (exists.rows[0]?.t == null) {
           out.push({
@@ -47,6 +49,7 @@ export async function compareAllRows(
       await pg.end().catch(() => undefined);
     }
   } finally {
+    copy?.close();
     db.close();
   }
 }

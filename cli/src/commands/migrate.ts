@@ -9,7 +9,7 @@ export type MigrateSettings = Pick<
   Settings,
   'sqlitePath' | 'databaseUrl' | 'kafkaBrokers' | 'topicPrefix' | 'targetSchema' | 'partitions' | 'chunkRows'
 > &
-  Partial<Pick<Settings, 'onMisfit' | 'cast' | 'foldIdentifiers'>>;
+  Partial<Pick<Settings, 'onMisfit' | 'cast' | 'foldIdentifiers' | 'rename' | 'timestamps' | 'excludeTable' | 'excludeColumn'>>;
 
 export async function migrate(
   settings: MigrateSettings,

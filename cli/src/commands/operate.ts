@@ -13,6 +13,7 @@ import { abortCutover, runCutover } from '../cutover.js';
 import { formatDuration, print, printJson } from '../output.js';
 
 type OperateSettings = Pick<Settings, 'sqlitePath' | 'databaseUrl' | 'kafkaBrokers' | 'topicPrefix' | 'targetSchema'>;
+type CutoverSettings = OperateSettings & Partial<Pick<Settings, 'excludeTable' | 'excludeColumn'>>;
 
 export async function statusCommand(settings: OperateSettings, flags: { json: boolean }, log: Logger): Promise<void> {
   const db = openSqlite(settings.sqlitePath, { readonly: true });
@@ -34,7 +35,7 @@ export async function statusCommand(settings: OperateSettings, flags: { json: bo
 }
 
 export async function cutoverCommand(
-  settings: OperateSettings,
+  settings: CutoverSettings,
   flags: { abort: boolean; json: boolean; timeout: number },
   log: Logger,
 ): Promise<boolean> {

@@ -4,25 +4,28 @@ import {
   createTableSql,
   mappingOptions,
   openSqlite,
+  ReadableCopy,
   pgColumnName,
   pgTableName,
   readSchema,
   tableTopic,
+  type Logger,
   type SchemaModel,
   type Settings,
 } from '@liteshift/shared';
 import { print, printJson, formatCount } from '../output.js';
 
-export interface PlanOptions extends Partial<Pick<Settings, 'onMisfit' | 'cast' | 'foldIdentifiers'>> {
+export interface PlanOptions extends Partial<Pick<Settings, 'onMisfit' | 'cast' | 'foldIdentifiers' | 'rename' | 'timestamps' | 'excludeTable' | 'excludeColumn'>> {
   sqlitePath: string;
   targetSchema: string;
   topicPrefix: string;
   json: boolean;
 }
 
-/** The dry run: reads SQLite only, writes nothing anywhere. */
-export function showPlan(options: PlanOptions): SchemaModel {
+/** The dry run: reads SQLite only, writes nothing anywhere (but the private copy of tables SQLite cannot read here, in a temporary directory). */
+export async function showPlan(options: PlanOptions, log?: Logger): Promise<SchemaModel> {
   const db = openSqlite(options.sqlitePath, { readonly: true });
+  const copy = await ReadableCopy.attach(db, log);
   try {
     const model = readSchema(db, mappingOptions(options));
     if (options.json) {
@@ -30,17 +33,25 @@ export function showPlan(options: PlanOptions): SchemaModel {
         mapping: model.mapping ?? {},
         tables: model.tables.map((t) => ({ ...t, topic: tableTopic(options.topicPrefix, t.name), ddl: createTableSql(options.targetSchema, t) })),
         skipped: model.skipped,
+        ...(model.excluded ? { excluded: model.excluded } : {}),
         notices: model.notices,
       });
       return model;
     }
     const casts = model.mapping?.casts?.length ?? 0;
+    const renames = model.mapping?.renames?.length ?? 0;
     print(`Plan for ${options.sqlitePath} (dry run: nothing is written)`);
     print(
       `Type choices: --on-misfit ${model.mapping?.onMisfit ?? 'widen'}, ` +
-        `names ${model.mapping?.foldIdentifiers === 'lower' ? 'folded to lower case' : 'exactly as in SQLite'}` +
-        `${casts ? `, ${casts} --cast rule(s)` : ''}`,
+        `names ${model.mapping?.foldIdentifiers === 'lower' ? 'folded to lower case' : 'exactly as in SQLite'}, ` +
+        `--timestamps ${model.mapping?.timestamps ?? 'utc'}` +
+        `${casts ? `, ${casts} --cast rule(s)` : ''}${renames ? `, ${renames} --rename rule(s)` : ''}`,
     );
+    const left = model.excluded;
+    if (left) {
+      const names = [...left.tables, ...left.columns.map((c) => `${c.table}.${c.column}`)];
+      print(`Left out on purpose (--exclude-table, --exclude-column): ${names.join(', ')}`);
+    }
     print(`Tables found: ${model.tables.length}`);
     for (const t of model.tables) print(`  ${t.name.padEnd(30)} ${formatCount(t.rowCount ?? 0).padStart(12)} rows → topic ${tableTopic(options.topicPrefix, t.name)}`);
     for (const t of model.tables) {
@@ -64,6 +75,7 @@ export function showPlan(options: PlanOptions): SchemaModel {
     }
     return model;
   } finally {
+    copy?.close();
     db.close();
   }
 }

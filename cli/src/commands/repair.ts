@@ -1,11 +1,11 @@
 import { Option, type Command } from 'commander';
 import { LiteshiftError, describePostgresUrl } from '@liteshift/shared';
 import { renderReport } from '@liteshift/verifier';
-import { context, withSettings } from '../settings-options.js';
+import { EXCLUSION_KEYS, context, withSettings } from '../settings-options.js';
 import { runRepair } from '../repair.js';
 import { formatCount, print, printJson } from '../output.js';
 
-const REPAIR_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema'] as const;
+const REPAIR_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', ...EXCLUSION_KEYS] as const;
 /** Exit code of a verdict other than READY (as every command that ends in a verdict). */
 const EXIT_NOT_READY = 1;
 
@@ -26,7 +26,7 @@ export function addRepairCommand(program: Command): void {
       .option('--json', 'print the result as JSON'),
     REPAIR_KEYS,
   ).action(async (flags: Record<string, unknown>) => {
-    const { settings, log, logFor } = context('cli', REPAIR_KEYS, flags);
+    const { settings, log, logFor } = context('cli', REPAIR_KEYS, flags, EXCLUSION_KEYS);
     const json = Boolean(flags.json);
     const say = json ? () => undefined : print;
     say(`liteshift repair: ${settings.sqlitePath} → ${describePostgresUrl(settings.databaseUrl)} through Kafka ${settings.kafkaBrokers.join(',')}`);

@@ -1,5 +1,6 @@
 import {
   Health,
+  ReadableCopy,
   createLogger,
   createMetricsRegistry,
   errorMessage,
@@ -41,7 +42,7 @@ export async function untilSignal<T>(log: Logger, work: (signal: AbortSignal) =>
 
 export async function extractCommand(
   settings: Pick<Settings, 'sqlitePath' | 'kafkaBrokers' | 'topicPrefix' | 'partitions' | 'chunkRows'> &
-    Partial<Pick<Settings, 'onMisfit' | 'cast' | 'foldIdentifiers'>> &
+    Partial<Pick<Settings, 'onMisfit' | 'cast' | 'foldIdentifiers' | 'rename' | 'timestamps' | 'excludeTable' | 'excludeColumn'>> &
     HttpSettings,
   flags: { follow: boolean },
   stderrLog: Logger,
@@ -72,11 +73,12 @@ async function extract(
 ): Promise<void> {
   // Following writes capture triggers and the extractor's position into the file.
   const db = openSqlite(settings.sqlitePath, { readonly: !flags.follow });
+  const copy = await ReadableCopy.attach(db, log);
   // Before the schema is read: DDL landing while it is read is picked up once following.
   const version = schemaVersion(db);
   const model = readSchema(db, mappingOptions(settings));
   progress.expect(model.tables.map((t) => ({ name: t.name, total: t.rowCount ?? 0 })));
-  const extractor = new Extractor({ ...settings, db, model, schemaVersion: version, brokers: settings.kafkaBrokers, log, ...operating, onProgress: progress.sent.bind(progress) });
+  const extractor = new Extractor({ ...settings, db, model, schemaVersion: version, brokers: settings.kafkaBrokers, log, ...operating, onProgress: progress.sent.bind(progress), copy });
   await untilSignal(
     log,
     async (signal) => {
@@ -93,6 +95,7 @@ async function extract(
     async () => {
       progress.stop();
       await extractor.close();
+      copy?.close();
       db.close();
     },
   );

@@ -9,8 +9,10 @@ import {
   connectPostgres,
   createKafka,
   errorMessage,
+  mappingOptions,
   openSqlite,
   readSchema,
+  ReadableCopy,
   sleep,
   type Admin,
   type Logger,
@@ -18,16 +20,17 @@ import {
 } from '@liteshift/shared';
 import { StatusBoard, renderReport, statusPageRoutes, verify, type VerifyReport } from '@liteshift/verifier';
 import { keepHeapNearLiveData } from '../heap.js';
-import { context, withSettings } from '../settings-options.js';
+import { EXCLUSION_KEYS, context, withSettings } from '../settings-options.js';
 import { print, printJson } from '../output.js';
 import { untilSignal } from './services.js';
 import { HTTP_KEYS, serveHttp, type HttpSettings } from '../http.js';
 
-const VERIFY_KEYS = ['sqlitePath', 'databaseUrl', 'targetSchema', 'kafkaBrokers', 'topicPrefix', ...HTTP_KEYS] as const;
+const VERIFY_KEYS = ['sqlitePath', 'databaseUrl', 'targetSchema', 'kafkaBrokers', 'topicPrefix', ...EXCLUSION_KEYS, ...HTTP_KEYS] as const;
 /** Exit code of a verdict other than READY (as every command that ends in a verdict). */
 const EXIT_NOT_READY = 1;
 
-export type VerifySettings = Pick<Settings, 'sqlitePath' | 'databaseUrl' | 'targetSchema' | 'topicPrefix'> & { kafkaBrokers?: string[] };
+export type VerifySettings = Pick<Settings, 'sqlitePath' | 'databaseUrl' | 'targetSchema' | 'topicPrefix'> &
+  Partial<Pick<Settings, 'excludeTable' | 'excludeColumn'>> & { kafkaBrokers?: string[] };
 
 export interface VerifyFlags {
   json: boolean;
@@ -83,7 +86,7 @@ export function addVerifyCommand(program: Command): void {
     // --http is the short form of the two settings, so the environment's LITESHIFT_HTTP_HOST still applies to ':port'.
     const given = http ? { ...flags, httpPort: http.port, ...(http.host ? { httpHost: http.host } : {}) } : flags;
     // Kafka is optional here: without it the verdict has no lag and differences are not re-checked.
-    const { settings, log } = context('verifier', VERIFY_KEYS, given, ['kafkaBrokers', 'httpPort']);
+    const { settings, log } = context('verifier', VERIFY_KEYS, given, ['kafkaBrokers', 'httpPort', ...EXCLUSION_KEYS]);
     const options: VerifyFlags = { json: Boolean(flags.json), catchUpTimeoutMs: (flags.catchUpTimeout as number) * 1000 };
     const report = flags.watch
       ? await watchCommand(settings, { ...options, intervalMs: (flags.interval as number) * 1000 }, log)
@@ -119,9 +122,11 @@ function logVerdict(log: Logger, report: VerifyReport): void {
 async function verifyOnce(settings: VerifySettings, flags: VerifyFlags, log: Logger, signal?: AbortSignal): Promise<VerifyReport> {
   const db = openSqlite(settings.sqlitePath, { readonly: true });
   let admin: Admin | null = null;
+  let copy: ReadableCopy | null = null;
   try {
+    copy = await ReadableCopy.attach(db, log);
     // Types come from what the loader recorded in the target; the source is only listed and read.
-    const model = readSchema(db, { profile: false });
+    const model = readSchema(db, { ...mappingOptions(settings), profile: false });
     const pg = await connectPostgres(settings.databaseUrl, 'liteshift-verify');
     // A stop request ends the verification at its next query, not after the whole comparison.
     const stop = (): void => void pg.end().catch(() => undefined);
@@ -139,6 +144,7 @@ async function verifyOnce(settings: VerifySettings, flags: VerifyFlags, log: Log
         targetSchema: settings.targetSchema,
         ...(admin ? { pipeline: { admin, topicPrefix: settings.topicPrefix } } : {}),
         ...(flags.catchUpTimeoutMs !== undefined ? { catchUpTimeoutMs: flags.catchUpTimeoutMs } : {}),
+        copy,
         log,
       });
     } finally {
@@ -147,6 +153,7 @@ async function verifyOnce(settings: VerifySettings, flags: VerifyFlags, log: Log
       await pg.end().catch(() => undefined);
     }
   } finally {
+    copy?.close();
     db.close();
   }
 }

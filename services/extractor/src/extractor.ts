@@ -47,6 +47,7 @@ import {
   type PartitionOffsets,
   type TableModel,
   type SqliteDatabase,
+  type ReadableCopy,
 } from '@liteshift/shared';
 import { EventDispatcher } from './dispatcher.js';
 import { StreamingSource } from './streaming-source.js';
@@ -74,6 +75,8 @@ export interface ExtractorOptions {
    * following starts.
    */
   schemaVersion?: number;
+  /** The readable copy of tables SQLite cannot read here (readFromCopy): made again before they are read. */
+  copy?: ReadableCopy | null;
 }
 
 export interface FollowOptions {
@@ -258,6 +261,8 @@ export class Extractor {
       const total = table.rowCount ?? 0;
       let done = 0;
       progress(table.name, 0, total);
+      // The copy must hold at least what the file held at the watermark, taken before.
+      if (table.readFromCopy) await this.options.copy?.refresh();
       let readFrom = performance.now();
       const reader = new TableReader(db, table);
       for (const rows of reader.chunks(chunkRows)) {
@@ -340,7 +345,7 @@ export class Extractor {
     await this.waitOut(signal, () => writeExtractorStatus(db, { phase: 'streaming' }));
     this.health.ready('streaming');
 
-    const stream = new StreamingSource(db, this.dispatcher!, log, position);
+    const stream = new StreamingSource(db, this.dispatcher!, log, position, this.options.copy ?? null);
     stream.setTables(this.model.tables);
     let failures = 0;
     while (!signal.aborted) {

@@ -8,6 +8,7 @@ import {
   rowidName,
   sqliteCompareExpr,
   sqliteReadExpr,
+  sqliteTableRef,
   type Logger,
   type SqlValue,
   type SqliteDatabase,
@@ -22,8 +23,20 @@ export function currentRowLookup(db: SqliteDatabase, table: TableModel): (key: r
   // Read as the snapshot and the stream read it (shared/src/schema/model.ts).
   const select = table.columns.map((c) => sqliteReadExpr(c, rowid)).join(', ');
   const where = table.keyIsRowid ? `${rowid} = ?` : keyColumns(table).map((c) => `${sqliteCompareExpr(c)} = ?`).join(' AND ');
-  const statement: Statement = db.prepare(`SELECT ${select} FROM main.${quoteIdent(table.name)} WHERE ${where}`).raw(true);
+  const statement: Statement = db.prepare(`SELECT ${select} FROM ${sqliteTableRef(table)} WHERE ${where}`).raw(true);
   return (key) => statement.get(...key) as SqlValue[] | undefined;
+}
+
+/**
+ * Every row whose key is `key` now, a NULL matching a NULL: a declared key may hold NULL
+ * in several rows (keyMayHoldNull), and a change to one of them names no one row. The
+ * stream sends each of them, for the loader to reject each on its own.
+ */
+export function rowsWithKeyLookup(db: SqliteDatabase, table: TableModel): (key: readonly SqlValue[]) => SqlValue[][] {
+  const select = table.columns.map((c) => sqliteReadExpr(c, rowidName(table) ?? 'rowid')).join(', ');
+  const where = keyColumns(table).map((c) => `${sqliteCompareExpr(c)} IS ?`).join(' AND ');
+  const statement: Statement = db.prepare(`SELECT ${select} FROM main.${quoteIdent(table.name)} WHERE ${where}`).raw(true);
+  return (key) => statement.all(...key) as SqlValue[][];
 }
 
 export interface ReemitResult {

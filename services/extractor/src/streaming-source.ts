@@ -1,6 +1,19 @@
-import { CHUNK_BYTES, keyWidth, pruneChangelog, readChanges, rowBytes, writeExtractorPosition, type ChangeRow, type Logger, type SqlValue, type SqliteDatabase, type TableModel } from '@liteshift/shared';
+import {
+  CHUNK_BYTES,
+  keyWidth,
+  pruneChangelog,
+  readChanges,
+  rowBytes,
+  writeExtractorPosition,
+  type ChangeRow,
+  type Logger,
+  type ReadableCopy,
+  type SqlValue,
+  type SqliteDatabase,
+  type TableModel,
+} from '@liteshift/shared';
 import type { DispatchedRow, EventDispatcher } from './dispatcher.js';
-import { currentRowLookup } from './reemit.js';
+import { currentRowLookup, rowsWithKeyLookup } from './reemit.js';
 
 /**
  * The streaming source (DESIGN contract 4): reads the changelog after its position, and
@@ -10,6 +23,7 @@ import { currentRowLookup } from './reemit.js';
  */
 export class StreamingSource {
   private readonly lookups = new Map<string, (key: readonly SqlValue[]) => SqlValue[] | undefined>();
+  private readonly nullKeyLookups = new Map<string, (key: readonly SqlValue[]) => SqlValue[][]>();
   private readonly tables = new Map<string, TableModel>();
   private width = 1;
 
@@ -18,11 +32,14 @@ export class StreamingSource {
     private readonly dispatcher: EventDispatcher,
     private readonly log: Logger,
     public position: bigint,
+    /** Where tables SQLite cannot read here are read (readFromCopy): made again before their rows are re-read. */
+    private readonly copy: ReadableCopy | null = null,
   ) {}
 
   setTables(tables: readonly TableModel[]): void {
     this.tables.clear();
     this.lookups.clear();
+    this.nullKeyLookups.clear();
     for (const table of tables) this.tables.set(table.name, table);
     this.width = keyWidth(tables);
   }
@@ -44,6 +61,8 @@ export class StreamingSource {
       latest.delete(id);
       latest.set(id, { ...change, key });
     }
+    // The changes are committed, so a copy made now holds them (or later states of the rows).
+    if ([...perTable.keys()].some((name) => this.tables.get(name)?.readFromCopy)) await this.copy?.refresh();
     let events = 0;
     const perTableEvents: Record<string, number> = {};
     for (const [name, latest] of perTable) {
@@ -58,6 +77,12 @@ export class StreamingSource {
         bytes = 0;
       };
       for (const change of latest.values()) {
+        if (change.key.includes(null)) {
+          for (const row of this.rowsWithNullKey(table, change.key)) {
+            rows.push({ op: change.op === 'c' ? 'c' : 'u', key: table.key.map((k) => row[table.columns.findIndex((c) => c.name === k)]!), row, seq: change.seq });
+          }
+          continue;
+        }
         const row = this.currentRow(table, change.key);
         rows.push(row ? { op: change.op === 'c' ? 'c' : 'u', key: change.key, row, seq: change.seq } : { op: 'd', key: change.key, row: null, seq: change.seq });
         // Rows of large blobs go a few at a time, as in the snapshot.
@@ -78,6 +103,13 @@ export class StreamingSource {
   private currentRow(table: TableModel, key: readonly SqlValue[]): SqlValue[] | undefined {
     let lookup = this.lookups.get(table.name);
     if (!lookup) this.lookups.set(table.name, (lookup = currentRowLookup(this.db, table)));
+    return lookup(key);
+  }
+
+  /** The rows a key holding NULL names now (none left: nothing to send, such a key was never applied). */
+  private rowsWithNullKey(table: TableModel, key: readonly SqlValue[]): SqlValue[][] {
+    let lookup = this.nullKeyLookups.get(table.name);
+    if (!lookup) this.nullKeyLookups.set(table.name, (lookup = rowsWithKeyLookup(this.db, table)));
     return lookup(key);
   }
 }

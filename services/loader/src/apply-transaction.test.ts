@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { SqlValue } from '@liteshift/shared';
 import { collapseByKey } from './apply-transaction.js';
 
 const change = (key: string, n: number) => ({ keyBytes: Buffer.from(key), n });
@@ -26,5 +27,12 @@ describe('collapseByKey', () => {
 
   it('leaves an empty batch empty', () => {
     expect(collapseByKey([])).toEqual([]);
+  });
+
+  it('never folds events whose key holds NULL into one, where asked: each such row is its own', () => {
+    const keyed = (key: SqlValue[], n: number) => ({ key, keyBytes: Buffer.from(key.map(String).join('|')), n });
+    const batch = [keyed([null], 0), keyed([null], 1), keyed(['a', null], 2), keyed(['a', null], 3), keyed([3n], 4), keyed([3n], 5)];
+    expect(collapseByKey(batch, (c) => c.key.includes(null)).map((c) => c.n)).toEqual([0, 1, 2, 3, 5]);
+    expect(collapseByKey(batch).map((c) => c.n)).toEqual([1, 3, 5]);
   });
 });

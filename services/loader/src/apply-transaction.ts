@@ -4,7 +4,7 @@
  * per key, COPY/upsert/delete) → rejects → store the next offset → commit. A crash
  * anywhere rolls all of it back together: nothing lost, nothing applied twice.
  */
-import { lockOffset, postgresError, storeOffset, type PgPool, type UndecodedMessage } from '@liteshift/shared';
+import { keyMayHoldNull, lockOffset, postgresError, storeOffset, type PgPool, type UndecodedMessage } from '@liteshift/shared';
 import { insertRejects, type RejectRow } from './rejects.js';
 import type { ApplyStats, KeyedChange, TableApplier } from './table-applier.js';
 
@@ -34,11 +34,16 @@ export interface ApplyContext {
   sendDeadLetters: (letters: readonly UndecodedMessage[]) => Promise<void>;
 }
 
-/** Collapses a batch per key: the last event of every key wins (ON CONFLICT cannot touch a row twice). */
-export function collapseByKey<T extends { keyBytes: Buffer }>(changes: readonly T[]): T[] {
-  const last = new Map<string, T>();
-  for (const change of changes) {
-    const id = change.keyBytes.toString('latin1');
+/**
+ * Collapses a batch per key: the last event of every key wins (ON CONFLICT cannot touch a
+ * row twice). Events whose key holds NULL (`keyHoldsNull`, asked where keyMayHoldNull) are
+ * kept apart: such a key names no one row (NULL equals nothing, in SQLite too), and each of
+ * those rows is rejected on its own, never folded into one.
+ */
+export function collapseByKey<T extends { keyBytes: Buffer }>(changes: readonly T[], keyHoldsNull?: (change: T) => boolean): T[] {
+  const last = new Map<string | number, T>();
+  for (const [i, change] of changes.entries()) {
+    const id = keyHoldsNull?.(change) ? i : change.keyBytes.toString('latin1');
     last.delete(id);
     last.set(id, change);
   }
@@ -69,7 +74,8 @@ export async function applyBatch(batch: PartitionBatch, context: ApplyContext): 
     // into the dead-letter topic (a crash between this send and the commit resends them).
     const letters = unseen ? batch.undecoded : batch.undecoded.filter(({ message }) => BigInt(message.offset) >= next);
     if (letters.length > 0) await context.sendDeadLetters(letters);
-    const fresh = collapseByKey(unseen ? batch.decoded : batch.decoded.filter((d) => BigInt(d.offset) >= next));
+    const keyHoldsNull = keyMayHoldNull(batch.applier.table) ? (d: KeyedChange) => d.key.includes(null) : undefined;
+    const fresh = collapseByKey(unseen ? batch.decoded : batch.decoded.filter((d) => BigInt(d.offset) >= next), keyHoldsNull);
     const rejects: RejectRow[] = [];
     const stats = await batch.applier.apply(client, fresh, rejects);
     await insertRejects(client, rejects, topic, partition);

@@ -28,7 +28,11 @@ export class AppliedOffsets {
     private readonly log: Logger,
   ) {}
 
-  /** Takes in what PostgreSQL holds, including what other members of the group applied; returns what is known now. */
+  /**
+   * PostgreSQL's offsets now, taken in (other members of the group applied them too). What
+   * is stored is returned as stored: a replay may have moved it back behind what this
+   * process applied, and a seek must go there.
+   */
   async refresh(): Promise<ReadonlyMap<string, bigint>> {
     let stored: Map<string, bigint>;
     try {
@@ -37,7 +41,7 @@ export class AppliedOffsets {
       throw postgresError(error, this.databaseUrl);
     }
     for (const [id, next] of stored) this.advance(id, next);
-    return this.applied;
+    return stored;
   }
 
   /** A batch up to `next` is committed. */
@@ -55,7 +59,8 @@ export class AppliedOffsets {
 
   /** Messages of a topic not applied yet, by any member of the group (read from PostgreSQL now). */
   async behind(topic: string, ends: PartitionOffsets): Promise<number> {
-    return offsetsBehind(await this.refresh(), { [topic]: ends });
+    await this.refresh();
+    return offsetsBehind(this.applied, { [topic]: ends });
   }
 
   /** Resolves once every partition in `until` is applied by this process; rejects if the loader fails. */

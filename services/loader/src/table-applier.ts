@@ -104,6 +104,7 @@ export class TableApplier {
   readonly target: string;
   private readonly stage: string;
   private readonly columns: ColumnModel[];
+  private readonly keyNames: ReadonlySet<string>;
   private readonly deleteSql: string;
   private readonly stagedOn = new WeakSet<pg.ClientBase>();
   private readonly columnSets = new Map<string, ColumnSetSql>();
@@ -131,6 +132,7 @@ export class TableApplier {
     this.target = qualified(schema, pgTableName(table));
     this.stage = quoteIdent(`liteshift_stage_${createHash('sha256').update(`${table.name}/${fingerprint}`).digest('hex').slice(0, 16)}`);
     this.columns = table.columns;
+    this.keyNames = new Set(table.key);
     this.transcoder = new AvroCopyTranscoder(table.columns, targetTypes);
     this.deleteSql = deleteByKeySql(table, this.target);
     this.recordKeysSql = recordKeysSql(table, keyRowsSql(table));
@@ -149,7 +151,12 @@ export class TableApplier {
     for (let j = 0; j < indexes.length; j++) {
       const column = this.columns[indexes[j]!]!;
       const value = row[indexes[j]!] ?? null;
-      if (value === null && column.notNull) return { column, value, reason: `NULL in NOT NULL column ${column.name}` };
+      if (value === null && column.notNull) {
+        const reason = this.keyNames.has(column.name)
+          ? `NULL in primary key column ${column.name}: SQLite allows it there, PostgreSQL's key does not, and the table is keyed by it (it held no NULL when planned); migrate the table again with --force-recreate, which keys it by rowid`
+          : `NULL in NOT NULL column ${column.name}`;
+        return { column, value, reason };
+      }
       const text = toPgText(column.kind, value, column);
       if (text instanceof Rejection) return { column, value, reason: text.reason };
       out[j] = text;
@@ -188,6 +195,7 @@ export class TableApplier {
         continue;
       }
       if (change.row === null) {
+        if (change.key.includes(null)) continue; // a key holding NULL was rejected, never applied
         const keyText = this.keyText(change.key);
         if (keyText instanceof Rejection) continue; // a key that never fit was never inserted
         keyText.forEach((k, i) => deleteKeys[i]!.push(k));

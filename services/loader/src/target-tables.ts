@@ -13,6 +13,9 @@ import {
   quoteLiteral,
   normalPgType,
   widens,
+  ROWID_COLUMN,
+  translateDefault,
+  type ColumnModel,
   type Logger,
   type PgPoolClient,
   type TableModel,
@@ -23,29 +26,37 @@ import type pg from 'pg';
  * Creates the target table of a table model, or adopts an existing one (a schema the
  * application's own migrations created first, or an earlier run's): missing columns are
  * added, and the key must be unique there, since upserts need it. A table built from an
- * earlier model follows the new one (evolveTable). Returns the table's column types
- * (name → format_type()), which may not be the model's in an adopted table.
+ * earlier model follows the new one (evolveTable). Returns the model the loader applies
+ * with (an earlier run's timestamp columns may be kept: adoptTimestamps) and the table's
+ * column types (name → format_type()), which may not be the model's in an adopted table.
  */
 export async function ensureTargetTable(
   client: pg.ClientBase,
   schema: string,
-  table: TableModel,
+  source: TableModel,
   fingerprint: string,
   log: Logger,
-): Promise<Map<string, string>> {
-  await client.query('SELECT pg_advisory_lock(hashtext($1))', [`liteshift.table.${schema}.${table.name}`]);
+): Promise<{ table: TableModel; types: Map<string, string> }> {
+  let table = source;
+  // Locked by the target's name: two source tables must never share one target table.
+  const lock = `liteshift.table.${schema}.${pgTableName(table)}`;
+  await client.query('SELECT pg_advisory_lock(hashtext($1))', [lock]);
   try {
+    await requireOwnTarget(client, schema, table);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-    const existing = await client.query<{ column_name: string }>(
-      'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
+    const existing = await client.query<{ column_name: string; required: boolean }>(
+      `SELECT column_name, is_nullable = 'NO' AND column_default IS NULL AND is_identity = 'NO' AND is_generated = 'NEVER' AS required
+         FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`,
       [schema, pgTableName(table)],
     );
     if (existing.rowCount === 0) {
       await client.query(createTableSql(schema, table));
       log.info({ table: table.name }, 'created target table');
     } else {
-      await evolveTable(client, schema, table, log);
+      table = await adoptTimestamps(client, schema, source, log);
+      const dropped = await evolveTable(client, schema, table, log);
       const have = new Set(existing.rows.map((r) => r.column_name));
+      requireWritable(schema, table, existing.rows.filter((r) => r.required && !dropped.has(r.column_name)).map((r) => r.column_name));
       for (const column of table.columns.filter((c) => !have.has(pgColumnName(c)))) {
         // Added columns cannot be NOT NULL without a default: existing rows get NULL.
         const definition = columnDefinition({ ...column, notNull: false, identity: false });
@@ -59,9 +70,9 @@ export async function ensureTargetTable(
        ON CONFLICT (table_name) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, model = EXCLUDED.model, target_schema = EXCLUDED.target_schema`,
       [table.name, schema, fingerprint, JSON.stringify(table)],
     );
-    return await columnTypes(client, qualified(schema, pgTableName(table)));
+    return { table, types: await columnTypes(client, qualified(schema, pgTableName(table))) };
   } finally {
-    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`liteshift.table.${schema}.${table.name}`]);
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lock]);
   }
 }
 
@@ -72,11 +83,13 @@ export async function ensureTargetTable(
  * widens it, a column SQLite no longer has is dropped. A column whose type the target
  * does not have from liteshift (adopted, cast, changed by hand) is left as it is. A new
  * key, or a type that would not hold the old values, stops the table (TABLE_STOPPED).
+ * Returns the PostgreSQL columns it dropped.
  */
-async function evolveTable(client: pg.ClientBase, schema: string, table: TableModel, log: Logger): Promise<void> {
+async function evolveTable(client: pg.ClientBase, schema: string, table: TableModel, log: Logger): Promise<Set<string>> {
+  const dropped = new Set<string>();
   const stored = await client.query<{ model: TableModel }>(`SELECT model FROM ${META_TABLES.tables} WHERE table_name = $1`, [table.name]);
   const previous = stored.rows[0]?.model;
-  if (!previous) return;
+  if (!previous) return dropped;
   const target = qualified(schema, pgTableName(table));
   const stop = (why: string): LiteshiftError =>
     new LiteshiftError('TABLE_STOPPED', `table ${table.name}: ${why}; its changes are no longer applied (they wait on Kafka)`, {
@@ -97,8 +110,84 @@ async function evolveTable(client: pg.ClientBase, schema: string, table: TableMo
   const now = new Set(table.columns.map((c) => c.name));
   for (const column of previous.columns.filter((c) => !now.has(c.name) && types.has(pgColumnName(c)))) {
     await client.query(`ALTER TABLE ${target} DROP COLUMN ${quoteIdent(pgColumnName(column))}`);
+    dropped.add(pgColumnName(column));
     log.info({ table: table.name, column: column.name }, 'column dropped from the target table (SQLite no longer has it)');
   }
+  return dropped;
+}
+
+/**
+ * The target table must not already hold another SQLite table: one recorded under the same
+ * PostgreSQL name, as PostgreSQL compares them (cut to 63 bytes, as an earlier run that did
+ * not shorten names may have left them).
+ */
+async function requireOwnTarget(client: pg.ClientBase, schema: string, table: TableModel): Promise<void> {
+  const other = await client.query<{ table_name: string }>(
+    `SELECT table_name FROM ${META_TABLES.tables}
+      WHERE target_schema = $1 AND coalesce(model->>'pgName', table_name)::name = $2::name AND table_name <> $3`,
+    [schema, pgTableName(table), table.name],
+  );
+  if (other.rows.length > 0) {
+    const holder = other.rows[0]!.table_name;
+    throw new LiteshiftError('PG_TARGET_CONFLICT', `target table ${schema}.${pgTableName(table)} already holds SQLite table ${holder}; ${table.name} cannot go into it too`, {
+      hint: `give ${table.name} another name with --rename (or, if ${holder} is gone from SQLite, drop that table and DELETE FROM ${META_TABLES.tables} WHERE table_name = ${quoteLiteral(holder)})`,
+    });
+  }
+}
+
+/** Every insert would fail on a NOT NULL column without a default that no event fills: said before a row moves. */
+function requireWritable(schema: string, table: TableModel, required: readonly string[]): void {
+  const written = new Set(table.columns.map(pgColumnName));
+  const column = required.find((c) => !written.has(c));
+  if (column === undefined) return;
+  const why = column === ROWID_COLUMN ? ' (an earlier run keyed the table by rowid, as its primary key held NULL then; `liteshift migrate` keeps that key)' : '';
+  throw new LiteshiftError('PG_TARGET_CONFLICT', `target table ${schema}.${pgTableName(table)} has column ${column} NOT NULL without a default, which liteshift does not write${why}`, {
+    hint: `drop its NOT NULL (ALTER TABLE … ALTER COLUMN ${quoteIdent(column)} DROP NOT NULL), or rerun with --force-recreate`,
+  });
+}
+
+const NAIVE = 'timestamp without time zone';
+
+/**
+ * A target table an earlier run made when DATETIME text without an offset became
+ * `timestamp` (the default before --timestamps utc). A table never mixes the two readings:
+ * by default every such column of it stays timestamp (the model says so, so the loader
+ * converts and the verifier compares as before) and a warning says so; with
+ * --timestamps convert they are altered to timestamptz in one statement, the stored clock
+ * read as UTC.
+ */
+async function adoptTimestamps(client: pg.ClientBase, schema: string, table: TableModel, log: Logger): Promise<TableModel> {
+  const types = await columnTypes(client, qualified(schema, pgTableName(table)));
+  const earlier = table.columns.filter((c) => c.naiveUtc && types.get(pgColumnName(c)) === NAIVE);
+  if (earlier.length === 0) return table;
+  const names = earlier.map((c) => c.name);
+  if (earlier.some((c) => c.naiveUtc === 'convert')) {
+    const alters = earlier.flatMap((c) => {
+      const n = quoteIdent(pgColumnName(c));
+      // The old default (the UTC clock as timestamp) would be cast through the session's zone.
+      return [`ALTER COLUMN ${n} DROP DEFAULT`, `ALTER COLUMN ${n} TYPE timestamptz USING ${n} AT TIME ZONE 'UTC'`, ...(c.pgDefault ? [`ALTER COLUMN ${n} SET DEFAULT ${c.pgDefault}`] : [])];
+    });
+    await client.query(`ALTER TABLE ${qualified(schema, pgTableName(table))} ${alters.join(', ')}`);
+    log.warn({ table: table.name, columns: names }, 'converted timestamp columns an earlier run made to timestamptz, their clock read as UTC (--timestamps convert)');
+    return table;
+  }
+  const kept = table.columns.map((c): ColumnModel => {
+    if (!c.naiveUtc || types.get(pgColumnName(c)) === 'timestamp with time zone') return c;
+    const { naiveUtc: _, ...rest } = c;
+    const where = { table: table.name, column: c.name };
+    return {
+      ...rest,
+      kind: 'timestamp',
+      pgType: 'timestamp',
+      pgDefault: translateDefault(c.sqliteDefault, 'timestamp', where, [], c.epoch),
+      reason: `${c.reason}; kept timestamp: an earlier run made the target table so (--timestamps convert alters it to timestamptz)`,
+    };
+  });
+  log.warn(
+    { table: table.name, columns: names },
+    'kept timestamp columns an earlier run made (timestamp without time zone, the clock in UTC): --timestamps convert alters them to timestamptz',
+  );
+  return { ...table, columns: kept };
 }
 
 async function requireUniqueKey(client: pg.ClientBase, schema: string, table: TableModel): Promise<void> {

@@ -78,18 +78,18 @@ export class WriterSchemas {
         if (this.tables.get(name)?.fingerprint === record.fingerprint || this.stopped.has(name)) continue;
         // Known even when stopped below: its topic is consumed, and paused at its first batch.
         this.topicTables.set(record.topic, name);
-        let targetTypes;
+        let target;
         try {
-          targetTypes = await ensureTargetTable(client, this.o.targetSchema, record.table, record.fingerprint, this.o.log);
+          target = await ensureTargetTable(client, this.o.targetSchema, record.table, record.fingerprint, this.o.log);
         } catch (error) {
           if (!isLiteshiftError(error) || error.code !== 'TABLE_STOPPED') throw error;
           this.stopped.add(name);
           this.o.onTableStopped(name, error);
           continue;
         }
-        const applier = new TableApplier(record.table, this.o.targetSchema, record.fingerprint, targetTypes);
+        const applier = new TableApplier(target.table, this.o.targetSchema, record.fingerprint, target.types);
         // Before any row of a new re-synchronisation epoch is decoded (resync.ts).
-        if ((record.table.resyncEpoch ?? 0) > 0) applier.recordingKeys = await beginResync(client, this.o.targetSchema, record.table);
+        if ((target.table.resyncEpoch ?? 0) > 0) applier.recordingKeys = await beginResync(client, this.o.targetSchema, target.table);
         this.tables.set(name, { applier, fingerprint: record.fingerprint });
       }
     } catch (error) {

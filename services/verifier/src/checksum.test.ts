@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { ColumnModel, ValueKind } from '@liteshift/shared';
-import { ByteBuffer } from '@liteshift/shared';
+import { ByteBuffer, canonical } from '@liteshift/shared';
 import { checksumText, doubleHex, pgChecksumField, pgChecksumText, writeChecksumField } from './checksum.js';
 
 function column(kind: ValueKind, name = 'c'): ColumnModel {
@@ -29,6 +29,10 @@ describe('checksumText: one form per type, whatever text the value arrived as', 
     expect(checksumText(column('timestamp'), '2019-08-08T08:15:30.250')).toBe('2019-08-08 08:15:30.25');
     expect(checksumText(column('timestamp'), '2019-08-08')).toBe('2019-08-08 00:00:00');
     expect(checksumText(column('timestamptz'), '2024-01-01T12:00:00+02:00')).toBe('2024-01-01 10:00:00+00');
+    // Naive text is UTC (--timestamps utc): the same text as the parse gives, without the parse.
+    for (const naive of ['2024-01-01 12:00:00', '2024-02-29 23:59:59', '2024-01-01 12:00:00.250', '2024-01-01T12:00:00', '2024-01-01']) {
+      expect(checksumText(column('timestamptz'), naive), naive).toBe(canonical('timestamptz', naive));
+    }
     expect(checksumText(column('time'), '08:30')).toBe('08:30:00');
     expect(checksumText(column('time'), '08:30:00')).toBe('08:30:00');
   });

@@ -49,7 +49,8 @@ export function checksumText(column: ColumnModel, text: string | null): string |
       // Most stored timestamps already read as PostgreSQL prints them: skip the parse.
       return PLAIN_TIMESTAMP.test(text) ? text : canonical('timestamp', text);
     case 'timestamptz':
-      return canonical('timestamptz', text);
+      // Most are naive text read as UTC (what ORMs and SQLite's clock write): PostgreSQL prints them with +00.
+      return PLAIN_TIMESTAMP.test(text) ? `${text}+00` : canonical('timestamptz', text);
     case 'time':
       return PLAIN_TIME.test(text) ? text : canonical('time', text);
     default:

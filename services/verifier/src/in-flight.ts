@@ -11,6 +11,7 @@ import {
   type Logger,
   type PartitionOffsets,
   type PgClient,
+  type ReadableCopy,
   type SqlValue,
   type SqliteDatabase,
   type TableModel,
@@ -65,6 +66,8 @@ export interface RecheckParams {
   schema: string;
   pipeline: PipelineContext;
   deadline: number;
+  /** The readable copy of tables SQLite cannot read here: made again before their rows are read. */
+  copy?: ReadableCopy;
   log?: Logger;
 }
 
@@ -110,6 +113,8 @@ export async function recheckInFlight(p: RecheckParams, tables: readonly Suspect
     outcome.rounds++;
     const open = states.filter((s) => !s.settled);
     const byLookup = groupBy(open, (s) => s.lookup);
+    const fromCopy = [...byLookup.keys()].some((lookup) => lookup.table.readFromCopy);
+    if (fromCopy) await p.copy?.refresh();
     // The head and the rows in one read: every change to these rows up to now is at or below it.
     const { head, before } = p.db.transaction(() => ({
       head: captured ? changelogHead(p.db) : 0n,
@@ -121,6 +126,7 @@ export async function recheckInFlight(p: RecheckParams, tables: readonly Suspect
       outcome.stopped = caught.reason;
       break;
     }
+    if (fromCopy) await p.copy?.refresh();
     for (const [lookup, list] of byLookup) {
       const keys = list.map((s) => ({ key: s.suspect.first.key, ...(s.suspect.sourceKey ? { sourceKey: s.suspect.sourceKey } : {}) }));
       const target = await lookup.targetRows(keys.map((k) => k.key));

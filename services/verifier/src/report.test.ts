@@ -94,3 +94,18 @@ describe('renderReport', () => {
     expect(text).toContain('verdict: READY (1 tables, checked in 1.2 s)');
   });
 });
+
+describe('what SQLite holds and PostgreSQL lacks', () => {
+  it('a table whose columns are missing in PostgreSQL DIFFERS', () => {
+    const r = report([table({ missingColumns: ['note'] })]);
+    expect(renderReport(r)).toMatch(/tasks .* DIFFERS$/m);
+  });
+
+  it('what the user left out on purpose is listed under the verdict, not a reason against it', () => {
+    const r = report([table()], { excluded: { tables: ['audit'], columns: [{ table: 'users', column: 'avatar' }] } });
+    expect(r.verdict).toBe('READY');
+    const text = renderReport(r);
+    expect(text).toMatch(/^verdict: READY/m);
+    expect(text).toContain('  left out on purpose: table(s) audit (--exclude-table); column(s) users.avatar (--exclude-column)');
+  });
+});

@@ -1,3 +1,4 @@
+import type { ExcludedColumn } from '@liteshift/shared';
 import type { RowDifference, TableDiff } from './row-diff.js';
 
 export type Verdict = 'READY' | 'NOT READY';
@@ -30,6 +31,10 @@ export interface TableReport {
   content?: ContentReport;
   /** Messages on this table's topic not yet applied (when Kafka brokers were given). */
   loaderLag?: number;
+  /** Columns SQLite has and the target table lacks (the rows are compared without them). */
+  missingColumns?: string[];
+  /** Read from the readable copy (a key whose collation only the application registers). */
+  readFromCopy?: boolean;
 }
 
 /** The pipeline as `liteshift status` sees it, when Kafka brokers were given. */
@@ -45,6 +50,10 @@ export interface VerifyReport {
   reasons: string[];
   warnings: string[];
   tables: TableReport[];
+  /** Source tables absent from the target that the row comparison could not name (SQLite could not read them). */
+  missingTables?: { table: string; reason: string }[];
+  /** What the user left out on purpose (--exclude-table, --exclude-column): not a reason against READY, but said. */
+  excluded?: { tables: string[]; columns: ExcludedColumn[] };
   lag?: LagReport;
   /** Messages the loader could not decode (contract 6), when Kafka was asked. */
   deadLetters?: { topic: string; count: number };
@@ -93,7 +102,7 @@ export function judge(tables: TableReport[], extraReasons: string[] = []): { ver
 /** The table's own facts give no reason against READY (the "ok" of the report's table). */
 export function tableAgrees(t: TableReport): boolean {
   const differing = t.content ? t.content.missing + t.content.extra + t.content.changed : 0;
-  return t.targetRows === t.sourceRows && differing === 0 && t.rejects === 0 && t.orphans.every((o) => o.target <= o.source);
+  return t.targetRows === t.sourceRows && differing === 0 && t.rejects === 0 && t.orphans.every((o) => o.target <= o.source) && !t.missingColumns?.length;
 }
 
 export interface RenderOptions {
@@ -154,5 +163,18 @@ export function renderReport(report: VerifyReport, options: RenderOptions = {}):
   lines.push('');
   lines.push(`verdict: ${report.verdict}${report.reasons.length ? '' : ` (${report.tables.length} tables, checked in ${(report.durationMs / 1000).toFixed(1)} s)`}`);
   for (const r of report.reasons) lines.push(`  - ${r}`);
+  const excluded = excludedText(report);
+  if (excluded) lines.push(`  left out on purpose: ${excluded}`);
   return lines.join('\n');
+}
+
+/** What --exclude-table and --exclude-column left out, as one line's worth; '' when nothing. */
+export function excludedText(report: Pick<VerifyReport, 'excluded'>): string {
+  const x = report.excluded;
+  if (!x) return '';
+  const parts = [
+    ...(x.tables.length ? [`table(s) ${x.tables.join(', ')} (--exclude-table)`] : []),
+    ...(x.columns.length ? [`column(s) ${x.columns.map((c) => `${c.table}.${c.column}`).join(', ')} (--exclude-column)`] : []),
+  ];
+  return parts.join('; ');
 }

@@ -9,6 +9,7 @@ import {
   quoteIdent,
   sqliteCompareExpr,
   sqliteReadExpr,
+  sqliteTableRef,
   rowidName,
   sqlValueFromCanonical,
   TableReader,
@@ -279,7 +280,7 @@ function* sqliteOrdered(db: SqliteDatabase, table: TableModel, keyCols: readonly
   const rowid = rowidName(table) ?? 'rowid';
   const select = table.columns.map((c) => sqliteReadExpr(c, rowid)).join(', ');
   const order = keyCols.map((c) => sqliteOrder(c, rowid)).join(', ');
-  yield* db.prepare(`SELECT ${select} FROM main.${quoteIdent(table.name)} ORDER BY ${order}`).raw(true).iterate() as IterableIterator<SqlValue[]>;
+  yield* db.prepare(`SELECT ${select} FROM ${sqliteTableRef(table)} ORDER BY ${order}`).raw(true).iterate() as IterableIterator<SqlValue[]>;
 }
 
 async function diffWhole(db: SqliteDatabase, pg: PgClient, schema: string, table: TableModel, comparison: Comparison): Promise<void> {
@@ -547,7 +548,7 @@ export class KeyLookup {
     const rowid = rowidName(table) ?? 'rowid';
     const select = table.columns.map((c) => sqliteReadExpr(c, rowid)).join(', ');
     const where = table.keyIsRowid ? `${rowid} = ?` : keyColumns(table).map((c) => `${sqliteCompareExpr(c)} = ?`).join(' AND ');
-    this.sqliteGet = db.prepare(`SELECT ${select} FROM main.${quoteIdent(table.name)} WHERE ${where}`).raw(true);
+    this.sqliteGet = db.prepare(`SELECT ${select} FROM ${sqliteTableRef(table)} WHERE ${where}`).raw(true);
   }
 
   /** The SQLite value of a canonical key (what a key found only in PostgreSQL is looked up and deleted by). */

@@ -10,7 +10,7 @@ export function countSql(from: (table: string) => string, table: TableModel): st
 
 /**
  * The names a side knows the tables and columns by: SQLite's own, or PostgreSQL's (which
- * differ under --fold-identifiers).
+ * differ when folded, renamed or too long: schema/pg-names.ts).
  */
 export type Side = 'sqlite' | 'postgres';
 

@@ -7,9 +7,10 @@ import {
   pgTableName,
   postgresError,
   qualified,
-  quoteIdent,
+  sqliteTableRef,
   type Logger,
   type PgClient,
+  type ReadableCopy,
   type SchemaModel,
   type SqliteDatabase,
   type TableModel,
@@ -19,6 +20,7 @@ import { judge, type LagReport, type OrphanReport, type TableReport, type Verify
 import { diffTableRows } from './row-diff.js';
 import { recheckInFlight, type PipelineContext, type Suspect } from './in-flight.js';
 import { pipelineStatus } from './status.js';
+import { checkCompleteness, completenessReasons } from './completeness.js';
 
 export type { PipelineContext } from './in-flight.js';
 
@@ -39,6 +41,8 @@ export interface VerifyOptions {
   catchUpTimeoutMs?: number;
   /** Differences listed per table (all are counted; default 100). */
   limit?: number;
+  /** The readable copy of tables SQLite cannot read here: made again first if the file changed since. */
+  copy?: ReadableCopy | null;
   log?: Logger;
 }
 
@@ -65,9 +69,11 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();
   const { db, model, pg, targetSchema, pipeline, log } = options;
   const limit = options.limit ?? 100;
-  const sqliteFrom = (t: string) => `main.${quoteIdent(t)}`;
+  const sqliteFrom = sqliteTableOf(model);
   const pgFrom = (t: string) => qualified(targetSchema, t);
   try {
+    await options.copy?.refresh();
+    const completeness = await checkCompleteness(db, pg, targetSchema, model);
     const existing = new Set(
       (await pg.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [targetSchema])).rows.map(
         (r) => r.table_name,
@@ -82,8 +88,9 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
 
     const work: TableWork[] = [];
     for (const sourceTable of model.tables) {
-      // Values are compared with the types the loader converted them to.
-      const table = loaded.get(sourceTable.name) ?? sourceTable;
+      // Values are compared with the types the loader converted them to, in the columns the target has.
+      const missingColumns = completeness.missingColumns.get(sourceTable.name) ?? [];
+      const table = withoutColumns(loaded.get(sourceTable.name) ?? sourceTable, missingColumns);
       const present = existing.has(pgTableName(table));
       const orphans: OrphanReport[] = [];
       for (const fk of table.foreignKeys) {
@@ -101,7 +108,15 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
         table,
         suspects: [],
         overflow: false,
-        report: { table: table.name, sourceRows: 0, targetRows: null, orphans, rejects: rejects.get(table.name) ?? 0 },
+        report: {
+          table: table.name,
+          sourceRows: 0,
+          targetRows: null,
+          orphans,
+          rejects: rejects.get(table.name) ?? 0,
+          ...(missingColumns.length > 0 ? { missingColumns } : {}),
+          ...(table.readFromCopy ? { readFromCopy: true } : {}),
+        },
       };
       if (present) {
         const diff = await diffTableRows(db, pg, targetSchema, table, {
@@ -130,7 +145,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       work.push(item);
     }
 
-    const reasons: string[] = [];
+    const reasons: string[] = completenessReasons(completeness);
     const warnings: string[] = [];
     const suspects = work.filter((w) => w.suspects.length > 0);
     if (live && suspects.length > 0) {
@@ -169,6 +184,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       reasons: judged.reasons,
       warnings: [...judged.warnings, ...warnings],
       tables,
+      ...(completeness.missingTables.length > 0 ? { missingTables: completeness.missingTables } : {}),
+      ...(completeness.excluded.tables.length + completeness.excluded.columns.length > 0 ? { excluded: completeness.excluded } : {}),
       ...(lag ? { lag } : {}),
       ...(deadLetters ? { deadLetters } : {}),
       checkedAt: new Date().toISOString(),
@@ -192,7 +209,15 @@ async function recheck(options: VerifyOptions, work: TableWork[], reasons: strin
   const total = eligible.reduce((n, w) => n + w.suspects.length, 0);
   log?.info({ suspects: total, tables: eligible.map((w) => w.table.name) }, 'differences found while changes were in flight: re-checking them once the pipeline has applied them');
   const outcome = await recheckInFlight(
-    { db, pg, schema: targetSchema, pipeline: pipeline!, deadline: Date.now() + (options.catchUpTimeoutMs ?? 60_000), ...(log ? { log } : {}) },
+    {
+      db,
+      pg,
+      schema: targetSchema,
+      pipeline: pipeline!,
+      deadline: Date.now() + (options.catchUpTimeoutMs ?? 60_000),
+      ...(options.copy ? { copy: options.copy } : {}),
+      ...(log ? { log } : {}),
+    },
     eligible.map((w) => ({ table: w.table, suspects: w.suspects })),
   );
   const limit = options.limit ?? 100;
@@ -227,7 +252,7 @@ async function recheck(options: VerifyOptions, work: TableWork[], reasons: strin
  */
 async function recountOrphans(options: VerifyOptions, work: TableWork[], warnings: string[]): Promise<void> {
   const { db, pg, targetSchema } = options;
-  const sqliteFrom = (t: string) => `main.${quoteIdent(t)}`;
+  const sqliteFrom = sqliteTableOf(options.model);
   const pgFrom = (t: string) => qualified(targetSchema, t);
   const clean = new Set(
     work.filter((w) => w.report.content && !w.overflow && w.report.content.missing + w.report.content.extra + w.report.content.changed === 0).map((w) => w.table.name),
@@ -250,6 +275,17 @@ async function recountOrphans(options: VerifyOptions, work: TableWork[], warning
       }
     }
   }
+}
+
+/** Where SQLite's rows of a table named in the model are read (its own table, or the readable copy). */
+function sqliteTableOf(model: SchemaModel): (name: string) => string {
+  return (name) => sqliteTableRef(model.tables.find((t) => t.name === name) ?? { name });
+}
+
+/** The table as compared: without the columns the target lacks (reported apart), unless one is in the key. */
+function withoutColumns(table: TableModel, missing: readonly string[]): TableModel {
+  if (missing.length === 0 || table.key.some((k) => missing.includes(k))) return table;
+  return { ...table, columns: table.columns.filter((c) => !missing.includes(c.name)) };
 }
 
 async function orphanExamples(pg: PgClient, pgFrom: (t: string) => string, table: TableModel, fk: TableModel['foreignKeys'][number]): Promise<(string | null)[][]> {

@@ -1,13 +1,13 @@
-import { createHash } from 'node:crypto';
 import { pgColumnName, pgColumnOf, pgTableName, type ColumnModel, type ForeignKeyModel, type IndexModel, type TableModel } from '../schema/model.js';
-import { qualified, quoteIdent } from '../schema/identifiers.js';
+import { fitPgName, qualified, quoteIdent } from '../schema/identifiers.js';
 
 /**
  * PostgreSQL DDL derived from the schema model. Tables get their columns, NOT NULL,
  * defaults and primary key at once (upserts need the key); unique and secondary indexes,
  * CHECKs and foreign keys come when the data is in, as pgloader does, so that rows
  * arriving from per-table topics in any order are never refused. Every name is the
- * model's PostgreSQL name (SQLite's own unless --fold-identifiers), always quoted.
+ * model's PostgreSQL name (SQLite's own unless folded, renamed or too long: schema/pg-names.ts),
+ * always quoted; index and constraint names past 63 bytes are shortened as table names are.
  */
 export function columnDefinition(column: ColumnModel): string {
   let sql = `${quoteIdent(pgColumnName(column))} ${column.pgType}`;
@@ -27,18 +27,9 @@ export function dropTableSql(schema: string, table: TableModel): string {
   return `DROP TABLE IF EXISTS ${qualified(schema, pgTableName(table))} CASCADE`;
 }
 
-/** PostgreSQL truncates names past 63 bytes; a hash suffix keeps long ones distinct. */
-export function constraintName(base: string): string {
-  if (Buffer.byteLength(base) <= 63) return base;
-  const hash = createHash('sha256').update(base).digest('hex').slice(0, 8);
-  let cut = base;
-  while (Buffer.byteLength(cut) > 54) cut = cut.slice(0, -1);
-  return `${cut}_${hash}`;
-}
-
 export function indexName(table: TableModel, index: IndexModel): string {
   const columns = index.columns.map((c) => pgColumnOf(table, c));
-  return constraintName(index.origin === 'u' ? `${pgTableName(table)}_${columns.join('_')}_key` : (index.pgName ?? index.name));
+  return fitPgName(index.origin === 'u' ? `${pgTableName(table)}_${columns.join('_')}_key` : (index.pgName ?? index.name));
 }
 
 export function createIndexSql(schema: string, table: TableModel, index: IndexModel): string {
@@ -48,7 +39,7 @@ export function createIndexSql(schema: string, table: TableModel, index: IndexMo
 }
 
 export function foreignKeyName(table: TableModel, fk: ForeignKeyModel): string {
-  return constraintName(`${pgTableName(table)}_${fk.columns.map((c) => pgColumnOf(table, c)).join('_')}_fkey`);
+  return fitPgName(`${pgTableName(table)}_${fk.columns.map((c) => pgColumnOf(table, c)).join('_')}_fkey`);
 }
 
 /** Added NOT VALID, then validated separately, so orphans can be reported instead of aborting. */
@@ -65,7 +56,7 @@ export function addForeignKeySql(schema: string, table: TableModel, fk: ForeignK
 }
 
 export function checkName(table: TableModel, index: number): string {
-  return constraintName(`${pgTableName(table)}_check${index + 1}`);
+  return fitPgName(`${pgTableName(table)}_check${index + 1}`);
 }
 
 export function addCheckSql(schema: string, table: TableModel, index: number, expression: string, valid: boolean): string {

@@ -70,10 +70,15 @@ export function castTarget(type: string): CastTarget | string {
  * so names with dots, spaces or '=' work. Throws an Error naming every mistake.
  */
 export function parseCasts(spec: string): CastRule[] {
-  const rules: CastRule[] = [];
+  return parseRules(spec, parseRule);
+}
+
+/** Every rule of `spec` read by `parse`, which answers a rule or what is wrong with it; throws an Error naming every mistake. */
+export function parseRules<R>(spec: string, parse: (text: string) => R | string): R[] {
+  const rules: R[] = [];
   const problems: string[] = [];
   for (const part of splitRules(spec)) {
-    const rule = parseRule(part);
+    const rule = parse(part);
     if (typeof rule === 'string') problems.push(rule);
     else rules.push(rule);
   }
@@ -81,7 +86,8 @@ export function parseCasts(spec: string): CastRule[] {
   return rules;
 }
 
-function splitRules(spec: string): string[] {
+/** Rules separated by commas, semicolons or newlines; those inside quotes or parentheses belong to the rule. */
+export function splitRules(spec: string): string[] {
   const parts: string[] = [];
   let depth = 0;
   let quote: string | null = null;
@@ -120,8 +126,12 @@ function parseRule(text: string): CastRule | string {
 
 /** The rule for a column: exact names first, then SQLite's own rule (ASCII case does not matter). */
 export function findCast(rules: readonly CastRule[], table: string, column: string): CastRule | undefined {
-  return (
-    rules.find((r) => r.table === table && r.column === column) ??
-    rules.find((r) => r.table.toLowerCase() === table.toLowerCase() && r.column.toLowerCase() === column.toLowerCase())
-  );
+  return findRule(rules, table, column);
+}
+
+/** The rule naming `table`, and `column` (none: a rule for the table itself), matched as findCast matches. */
+export function findRule<R extends { table: string; column?: string }>(rules: readonly R[], table: string, column?: string): R | undefined {
+  const same = (a: string | undefined, b: string | undefined, anyCase: boolean): boolean =>
+    a === b || (anyCase && a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase());
+  return rules.find((r) => same(r.table, table, false) && same(r.column, column, false)) ?? rules.find((r) => same(r.table, table, true) && same(r.column, column, true));
 }

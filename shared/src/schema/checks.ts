@@ -12,7 +12,7 @@ const PORTABLE_WORDS = new Set([
 export function extractChecks(
   createSql: string,
   columnNames: readonly string[],
-  /** The PostgreSQL name of a column (--fold-identifiers); SQLite's by default. */
+  /** The PostgreSQL name of a column (schema/pg-names.ts); SQLite's by default. */
   pgName: (column: string) => string = (column) => column,
 ): CheckModel[] {
   const tokens = tokenize(createSql);

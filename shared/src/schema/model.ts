@@ -6,7 +6,9 @@
  */
 import { quoteIdent } from './identifiers.js';
 import type { CastRule } from './casts.js';
-import type { MisfitPolicy } from './type-mapping.js';
+import type { RenameRule } from './pg-names.js';
+import type { ExcludedColumn } from './exclusions.js';
+import type { MisfitPolicy, TimestampMode } from './type-mapping.js';
 
 /** How a value is converted and compared; each maps to one PostgreSQL type. */
 export type ValueKind =
@@ -62,7 +64,7 @@ export interface ColumnProfile {
 export interface ColumnModel {
   /** The name in SQLite, exactly as declared. */
   name: string;
-  /** The name in PostgreSQL when it differs (--fold-identifiers); see pgColumnName. */
+  /** The name in PostgreSQL when it differs (--fold-identifiers, --rename, or too long: schema/pg-names.ts); see pgColumnName. */
   pgName?: string;
   /** As written in CREATE TABLE; '' when the column has no declared type. */
   declaredType: string;
@@ -91,6 +93,14 @@ export interface ColumnModel {
   readAs?: 'blob';
   /** A collation only the application registers: liteshift compares this column as BINARY. */
   foreignCollation?: string;
+  /**
+   * A timestamptz column that SQLite holds as text without a UTC offset ('2026-01-02
+   * 03:04:05.123456', as ORMs write UTC) or as epochs: that clock is read as UTC
+   * (--timestamps utc or convert). Values with an offset keep their instant. What becomes of
+   * a target column an earlier run made `timestamp` (the default before): `adopt` keeps the
+   * table's such columns timestamp, `convert` alters them to timestamptz, read as UTC.
+   */
+  naiveUtc?: 'adopt' | 'convert';
   profile?: ColumnProfile;
 }
 
@@ -99,7 +109,7 @@ export interface ForeignKeyModel {
   refTable: string;
   /** Empty in SQLite means "the parent's primary key"; resolved during introspection. */
   refColumns: string[];
-  /** The parent's PostgreSQL names when they differ from SQLite's (--fold-identifiers). */
+  /** The parent's PostgreSQL names when they differ from SQLite's (schema/pg-names.ts). */
   pgRefTable?: string;
   pgRefColumns?: string[];
   onUpdate: string;
@@ -128,14 +138,21 @@ export interface CheckModel {
 export interface TableModel {
   /** The name in SQLite, exactly as declared. */
   name: string;
-  /** The name in PostgreSQL when it differs (--fold-identifiers); see pgTableName. */
+  /** The name in PostgreSQL when it differs (--fold-identifiers, --rename, or too long: schema/pg-names.ts); see pgTableName. */
   pgName?: string;
   withoutRowid: boolean;
   columns: ColumnModel[];
   /** Column names of the key that Kafka messages and upserts use, in key order. */
   key: string[];
-  /** True when the table has no declared primary key and is keyed by rowid. */
+  /** True when the table is keyed by rowid: it has no declared primary key, or one that held NULL (declaredKey). */
   keyIsRowid: boolean;
+  /**
+   * The declared PRIMARY KEY of a rowid table that held NULL when the schema was read (SQLite
+   * allows it in a key that is no INTEGER PRIMARY KEY; PostgreSQL's key never does). The
+   * table is keyed by rowid instead; these columns keep their values, nullable, under a
+   * UNIQUE index (NULLs are distinct there, as in SQLite), which foreign keys can reference.
+   */
+  declaredKey?: string[];
   foreignKeys: ForeignKeyModel[];
   indexes: IndexModel[];
   checks: CheckModel[];
@@ -147,6 +164,12 @@ export interface TableModel {
    * of the writer schema: the loader knows the rows of the newest epoch by it.
    */
   resyncEpoch?: number;
+  /**
+   * SQLite cannot read the table here (a WITHOUT ROWID key whose collation only the
+   * application registers): liteshift reads it from a private copy of it whose key is
+   * BINARY (sqlite/readable-copy.ts), attached to the connection; see sqliteTableRef.
+   */
+  readFromCopy?: true;
 }
 
 export type SkipReason = 'view' | 'virtual-table' | 'shadow-table' | 'internal' | 'trigger' | 'unreadable';
@@ -170,9 +193,11 @@ export interface SchemaModel {
   notices: Notice[];
   /** The choices the model was read with; reading the schema again (a table added while following) reuses them. */
   mapping?: MappingOptions;
+  /** What the user left out on purpose (--exclude-table, --exclude-column), by SQLite's names: the verdict lists it. */
+  excluded?: { tables: string[]; columns: ExcludedColumn[] };
 }
 
-/** The choices that shape the target: the settings --on-misfit, --cast and --fold-identifiers. */
+/** The choices that shape the target: the settings --on-misfit, --cast, --fold-identifiers and --rename. */
 export interface MappingOptions {
   /** Widen a column to a type that holds every stored value (default), or keep the declared type and reject the rows that do not fit. */
   onMisfit?: MisfitPolicy;
@@ -180,6 +205,13 @@ export interface MappingOptions {
   casts?: readonly CastRule[];
   /** PostgreSQL names: SQLite's exactly (default), or with ASCII letters lowered. */
   foldIdentifiers?: IdentifierFolding;
+  /** PostgreSQL names chosen by the user per table or column (`--rename table[.column]=name`). */
+  renames?: readonly RenameRule[];
+  /** DATETIME/TIMESTAMP text without a UTC offset: timestamptz read as UTC (`utc`, default; `convert` also alters an earlier run's timestamp columns), or `naive` timestamp. */
+  timestamps?: TimestampMode;
+  /** Tables and columns left out on purpose (--exclude-table, --exclude-column). */
+  excludeTables?: readonly string[];
+  excludeColumns?: readonly ExcludedColumn[];
 }
 
 /** How PostgreSQL names are made from SQLite's: kept exactly (always quoted), or ASCII letters lowered. */
@@ -207,6 +239,14 @@ export function pgColumnOf(table: TableModel, name: string): string {
   return column ? pgColumnName(column) : name;
 }
 
+/** Where a table's rows are read in SQLite: its own table, or the readable copy of it (readFromCopy). */
+export function sqliteTableRef(table: Pick<TableModel, 'name' | 'readFromCopy'>): string {
+  return `${table.readFromCopy ? READABLE_COPY_SCHEMA : 'main'}.${quoteIdent(table.name)}`;
+}
+
+/** The schema name the readable copy is attached under (sqlite/readable-copy.ts). */
+export const READABLE_COPY_SCHEMA = 'liteshift_copy';
+
 /**
  * How SQLite reads a column for the pipeline: its stored value, the rowid for the
  * synthetic key, or its bytes where the text is not UTF-8. Every reader of rows (snapshot,
@@ -230,6 +270,15 @@ export function sqliteCompareExpr(column: ColumnModel): string {
 
 /** Name of the synthetic key column for tables keyed by rowid. */
 export const ROWID_COLUMN = 'liteshift_rowid';
+
+/**
+ * Whether a row's key may hold NULL: a declared key of a rowid table that is no rowid
+ * alias, which held none when the schema was read (else the table is keyed by rowid) but
+ * may since. Such rows cannot be keyed; each one is rejected on its own.
+ */
+export function keyMayHoldNull(table: TableModel): boolean {
+  return !table.withoutRowid && !table.keyIsRowid && !table.columns.some((c) => c.identity);
+}
 
 export function findTable(model: SchemaModel, name: string): TableModel | undefined {
   return model.tables.find((table) => table.name === name);

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ColumnProfile } from './model.js';
-import { affinityOf, chooseType, epochUnit, familyOf, isIntegerName, numericParams } from './type-mapping.js';
+import { affinityOf, chooseType, epochUnit, familyOf, isIntegerName, numericParams, type TimestampMode } from './type-mapping.js';
 
 /** A profile as the detailed profiling pass fills it: every count given, the rest zero. */
 function profile(counts: Partial<ColumnProfile>): ColumnProfile {
@@ -177,46 +177,95 @@ describe('chooseType', () => {
     });
   });
 
-  describe('DATETIME', () => {
+  describe('DATETIME, --timestamps naive', () => {
+    const naive = { timestamps: 'naive' } as const;
     it('with ISO text is timestamp', () => {
-      const choice = chooseType('DATETIME', profile({ texts: 5, textMisfits: 0, textWithZone: 0 }));
+      const choice = chooseType('DATETIME', profile({ texts: 5, textMisfits: 0, textWithZone: 0 }), naive);
       expect(choice).toMatchObject({ kind: 'timestamp', pgType: 'timestamp' });
+      expect(choice.naiveUtc).toBeUndefined();
     });
 
     it('whose every value carries a zone is timestamptz', () => {
-      const choice = chooseType('DATETIME', profile({ texts: 5, nulls: 2, textMisfits: 0, textWithZone: 5 }));
+      const choice = chooseType('DATETIME', profile({ texts: 5, nulls: 2, textMisfits: 0, textWithZone: 5 }), naive);
       expect(choice).toMatchObject({ kind: 'timestamptz', pgType: 'timestamptz' });
       expect(choice.reason).toMatch(/time zone/);
     });
 
     it('where only some values carry a zone is text', () => {
-      const choice = chooseType('DATETIME', profile({ texts: 5, textMisfits: 0, textWithZone: 2 }));
+      const choice = chooseType('DATETIME', profile({ texts: 5, textMisfits: 0, textWithZone: 2 }), naive);
       expect(choice).toMatchObject({ kind: 'text', pgType: 'text', widened: true });
       expect(choice.reason).toMatch(/2 text values with a time zone among 3 without/);
     });
 
     it('with text that is not a date is text, and says why', () => {
-      const choice = chooseType('DATETIME', profile({ texts: 5, textMisfits: 1, textWithZone: 0 }));
+      const choice = chooseType('DATETIME', profile({ texts: 5, textMisfits: 1, textWithZone: 0 }), naive);
       expect(choice).toMatchObject({ kind: 'text', pgType: 'text' });
       expect(choice.reason).toMatch(/1 text value that is not ISO-8601 timestamps/);
     });
 
     it('holding epoch seconds is timestamp, read as UTC epochs', () => {
-      const choice = chooseType('DATETIME', profile({ integers: 5, minInteger: '0', maxInteger: '1700000000', integersLikeYmd: 0 }));
+      const choice = chooseType('DATETIME', profile({ integers: 5, minInteger: '0', maxInteger: '1700000000', integersLikeYmd: 0 }), naive);
       expect(choice).toMatchObject({ kind: 'timestamp', pgType: 'timestamp', epoch: 'seconds' });
       expect(choice.reason).toMatch(/epochs in seconds \(1970-01-01 to 2023-11-14\)/);
     });
 
     it('holding epoch milliseconds is timestamp in milliseconds', () => {
-      const choice = chooseType('TIMESTAMP', profile({ integers: 5, minInteger: '1600000000000', maxInteger: '1700000000123' }));
+      const choice = chooseType('TIMESTAMP', profile({ integers: 5, minInteger: '1600000000000', maxInteger: '1700000000123' }), naive);
       expect(choice).toMatchObject({ kind: 'timestamp', epoch: 'milliseconds' });
     });
 
     it('holding ISO text and epochs keeps both: each value parses', () => {
-      const choice = chooseType('DATETIME', profile({ integers: 2, texts: 3, minInteger: '1', maxInteger: '2', textMisfits: 0, textWithZone: 0 }));
+      const choice = chooseType('DATETIME', profile({ integers: 2, texts: 3, minInteger: '1', maxInteger: '2', textMisfits: 0, textWithZone: 0 }), naive);
       expect(choice).toMatchObject({ kind: 'timestamp', epoch: 'seconds' });
     });
+  });
 
+  describe('DATETIME, --timestamps utc (the default)', () => {
+    it('with ISO text without an offset is timestamptz, the clock read as UTC, and the reason says so', () => {
+      const choice = chooseType('DATETIME', profile({ texts: 5, textMisfits: 0, textWithZone: 0 }));
+      expect(choice).toMatchObject({ kind: 'timestamptz', pgType: 'timestamptz', naiveUtc: 'adopt' });
+      expect(choice.reason).toMatch(/timestamptz, the clock without an offset read as UTC \(--timestamps naive keeps timestamp\)$/);
+      expect(chooseType('TIMESTAMP', profile({ rows: 3 }))).toMatchObject({ kind: 'timestamptz', naiveUtc: 'adopt' });
+    });
+
+    it('--timestamps convert: the same type, and an earlier run\'s timestamp column is to be converted', () => {
+      expect(chooseType('DATETIME', profile({ texts: 5, textMisfits: 0, textWithZone: 0 }), { timestamps: 'convert' })).toMatchObject({
+        kind: 'timestamptz',
+        naiveUtc: 'convert',
+      });
+    });
+
+    it('where only some values carry a zone is timestamptz: those keep their instant, the others are UTC', () => {
+      const choice = chooseType('DATETIME', profile({ texts: 5, textMisfits: 0, textWithZone: 2 }));
+      expect(choice).toMatchObject({ kind: 'timestamptz', naiveUtc: 'adopt' });
+      expect(choice.widened).toBeUndefined();
+      expect(choice.reason).toMatch(/2 text values with an offset keep their instant/);
+    });
+
+    it('whose every value carries a zone is timestamptz, as before (nothing naive to read)', () => {
+      const choice = chooseType('DATETIME', profile({ texts: 5, textMisfits: 0, textWithZone: 5 }));
+      expect(choice).toMatchObject({ kind: 'timestamptz' });
+      expect(choice.naiveUtc).toBeUndefined();
+    });
+
+    it('holding epochs is timestamptz in their unit', () => {
+      expect(chooseType('DATETIME', profile({ integers: 5, minInteger: '0', maxInteger: '1700000000', integersLikeYmd: 0 }))).toMatchObject({
+        kind: 'timestamptz',
+        epoch: 'seconds',
+        naiveUtc: 'adopt',
+      });
+      expect(chooseType('TIMESTAMP', profile({ integers: 5, minInteger: '1600000000000', maxInteger: '1700000000123' }))).toMatchObject({
+        kind: 'timestamptz',
+        epoch: 'milliseconds',
+      });
+    });
+
+    it('with text that is not a date is still text: the values decide before the zone does', () => {
+      expect(chooseType('DATETIME', profile({ texts: 5, textMisfits: 1, textWithZone: 0 }))).toMatchObject({ kind: 'text', widened: true });
+    });
+  });
+
+  describe('DATETIME, either way', () => {
     it('holding integers that are no plausible epochs (or YYYYMMDD) is bigint, and says why', () => {
       const huge = chooseType('DATETIME', profile({ integers: 5, minInteger: '0', maxInteger: '99999999999999999' }));
       expect(huge).toMatchObject({ kind: 'integer', pgType: 'bigint' });
@@ -351,9 +400,11 @@ describe('DATE with epochs', () => {
   it('whole days stay a date; an epoch with a time of day makes it a timestamp', () => {
     const days = chooseType('DATE', profile({ integers: 2, minInteger: '0', maxInteger: '86400', integersOffDay: 0, integersOffDayMs: 2 }));
     expect(days).toMatchObject({ kind: 'date', epoch: 'seconds' });
-    const times = chooseType('DATE', profile({ integers: 2, minInteger: '0', maxInteger: '90000', integersOffDay: 1, integersOffDayMs: 2 }));
+    const offDay = profile({ integers: 2, minInteger: '0', maxInteger: '90000', integersOffDay: 1, integersOffDayMs: 2 });
+    const times = chooseType('DATE', offDay, { timestamps: 'naive' });
     expect(times).toMatchObject({ kind: 'timestamp', pgType: 'timestamp', epoch: 'seconds' });
     expect(times.reason).toMatch(/time of day/);
+    expect(chooseType('DATE', offDay)).toMatchObject({ kind: 'timestamptz', pgType: 'timestamptz', epoch: 'seconds', naiveUtc: 'adopt' });
   });
 });
 
@@ -406,16 +457,17 @@ describe('integers beyond 2^53', () => {
 });
 
 describe('--on-misfit reject', () => {
-  it.each<[string, Partial<ColumnProfile>, string]>([
+  it.each<[string, Partial<ColumnProfile>, string, TimestampMode?]>([
     ['INTEGER', { integers: 3, texts: 1 }, 'bigint'],
     ['REAL', { reals: 3, texts: 1 }, 'double precision'],
     ['BOOLEAN', { integers: 3, texts: 1, booleanMisfits: 1 }, 'boolean'],
-    ['DATETIME', { texts: 3, textMisfits: 1 }, 'timestamp'],
-    ['DATETIME', { texts: 3, textWithZone: 1 }, 'timestamp'],
+    ['DATETIME', { texts: 3, textMisfits: 1 }, 'timestamp', 'naive'],
+    ['DATETIME', { texts: 3, textMisfits: 1 }, 'timestamptz'],
+    ['DATETIME', { texts: 3, textWithZone: 1 }, 'timestamp', 'naive'],
     ['DECIMAL(5,2)', { reals: 3, numericMisfits: 1 }, 'numeric(5,2)'],
     ['DECIMAL(5,2)', { reals: 3, texts: 1 }, 'numeric(5,2)'],
-  ])('%s holding %j keeps %s and rejects', (declared, counts, pgType) => {
-    const choice = chooseType(declared, profile(counts), { onMisfit: 'reject' });
+  ])('%s holding %j keeps %s and rejects (--timestamps %s)', (declared, counts, pgType, timestamps) => {
+    const choice = chooseType(declared, profile(counts), { onMisfit: 'reject', ...(timestamps ? { timestamps } : {}) });
     expect(choice).toMatchObject({ pgType, rejecting: true });
     expect(choice.widened).toBeUndefined();
   });
@@ -435,7 +487,7 @@ describe('--on-misfit reject', () => {
 });
 
 describe('isIntegerName', () => {
-  it.each(['INT', 'integer', 'BIGINT(20) UNSIGNED', 'TINYINT UNSIGNED', 'MEDIUMINT', 'INT8', 'UNSIGNED BIG INT', 'SMALLINT ZEROFILL'])('%s is an integer type', (name) => {
+  it.each(['INT', 'integer', 'BIGINT(20) UNSIGNED', 'TINYINT UNSIGNED', 'MEDIUMINT', 'INT8', 'UNSIGNED BIG INT', 'SMALLINT ZEROFILL', 'integer auto_increment'])('%s is an integer type', (name) => {
     expect(isIntegerName(name)).toBe(true);
   });
 

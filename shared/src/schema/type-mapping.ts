@@ -16,6 +16,8 @@ export interface TypeChoice {
   widened?: boolean;
   /** The declared type was kept although some values do not fit it: those rows will be rejected. */
   rejecting?: boolean;
+  /** A timestamptz whose text has no UTC offset, read as UTC (ColumnModel.naiveUtc). */
+  naiveUtc?: 'adopt' | 'convert';
 }
 
 /**
@@ -25,10 +27,20 @@ export interface TypeChoice {
  */
 export type MisfitPolicy = 'widen' | 'reject';
 
+/**
+ * DATETIME/TIMESTAMP values without a UTC offset (what ORMs write for UTC, and SQLite's own
+ * datetime()): `utc` reads them as UTC into timestamptz, as the application meant them and
+ * as pgloader does; `naive` keeps timestamp without time zone; `convert` is `utc` and also
+ * alters the timestamp columns of a target table an earlier run made.
+ */
+export type TimestampMode = 'utc' | 'naive' | 'convert';
+
 export interface MappingContext {
   /** INTEGER PRIMARY KEY of a rowid table: SQLite's rowid under another name. */
   rowidAlias?: boolean;
   onMisfit?: MisfitPolicy;
+  /** Default utc. */
+  timestamps?: TimestampMode;
 }
 
 type Affinity = 'INTEGER' | 'TEXT' | 'BLOB' | 'REAL' | 'NUMERIC';
@@ -103,17 +115,21 @@ interface Wanted {
   misfit: string | null;
   /** What widening gives instead of the storage classes' own type. */
   widenTo?: TypeChoice;
+  /** Said after what the values are, whatever they are: how a timestamp without offset is read. */
+  suffix?: string;
+  naiveUtc?: 'adopt' | 'convert';
 }
 
 export function chooseType(declared: string, profile: ColumnProfile = EMPTY_PROFILE, ctx: MappingContext = {}): TypeChoice {
   const shown = declared.trim() === '' ? 'no declared type' : `declared ${declared.trim()}`;
   if (ctx.rowidAlias) return choice('integer', `${shown}, rowid alias: identity`);
   const p = profile;
-  const wanted = wantedBy(declared, p);
+  const wanted = wantedBy(declared, p, ctx.timestamps ?? 'utc');
   if (wanted === null) return byStorage(shown, p);
   const kept = (reason: string): TypeChoice => ({
-    ...choice(wanted.kind, reason, wanted.declared),
+    ...choice(wanted.kind, `${reason}${wanted.suffix ?? ''}`, wanted.declared),
     ...(wanted.epoch ? { epoch: wanted.epoch } : {}),
+    ...(wanted.naiveUtc ? { naiveUtc: wanted.naiveUtc } : {}),
   });
   if (wanted.misfit === null) return kept(`${shown}${wanted.note ?? storedSummary(p, declared)}`);
   if (ctx.onMisfit === 'reject') {
@@ -123,7 +139,7 @@ export function chooseType(declared: string, profile: ColumnProfile = EMPTY_PROF
   return { ...widened, reason: wanted.widenTo ? `${shown} but holds ${wanted.misfit}${storedSummary(p, declared)}: ${wanted.widenTo.reason}` : widened.reason, widened: true };
 }
 
-function wantedBy(declared: string, p: ColumnProfile): Wanted | null {
+function wantedBy(declared: string, p: ColumnProfile, timestamps: TimestampMode): Wanted | null {
   const family = familyOf(declared);
   switch (family) {
     case 'boolean': {
@@ -134,7 +150,7 @@ function wantedBy(declared: string, p: ColumnProfile): Wanted | null {
     case 'timestamptz':
     case 'date':
     case 'time':
-      return temporal(family, p);
+      return temporal(family, p, timestamps);
     case 'decimal': {
       if (p.texts + p.blobs > 0) return { kind: 'numeric', declared, misfit: `non-numeric values (${classCounts(p, ['texts', 'blobs'])})` };
       if (numericParams(declared) && p.numericMisfits) {
@@ -172,12 +188,13 @@ function wantedBy(declared: string, p: ColumnProfile): Wanted | null {
   }
 }
 
-/** INT, INTEGER, TINYINT UNSIGNED, BIGINT(20), INT8, UNSIGNED BIG INT…: names that mean an integer. */
+/** INT, INTEGER, TINYINT UNSIGNED, BIGINT(20), INT8, UNSIGNED BIG INT, INTEGER AUTO_INCREMENT…: names that mean an integer. */
 export function isIntegerName(declared: string): boolean {
   const t = declared
     .toUpperCase()
     .replace(/\(.*?\)/g, ' ')
-    .replace(/\b(UNSIGNED|SIGNED|ZEROFILL)\b/g, ' ')
+    // MySQL's words, which SQLite takes as part of the type name (`id integer auto_increment primary key`).
+    .replace(/\b(UNSIGNED|SIGNED|ZEROFILL|AUTO_INCREMENT)\b/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
   return /^((TINY|SMALL|MEDIUM|BIG)?INT(EGER)?[248]?|BIG INT)$/.test(t);
@@ -202,7 +219,7 @@ export function epochUnit(p: ColumnProfile): 'seconds' | 'milliseconds' | null {
   return null;
 }
 
-function temporal(family: 'timestamp' | 'timestamptz' | 'date' | 'time', p: ColumnProfile): Wanted {
+function temporal(family: 'timestamp' | 'timestamptz' | 'date' | 'time', p: ColumnProfile, timestamps: TimestampMode): Wanted {
   const misfits: string[] = [];
   if (p.textMisfits) misfits.push(`${count(p.textMisfits, 'text value')} that ${p.textMisfits === 1 ? 'is' : 'are'} not ISO-8601 ${family === 'timestamptz' ? 'timestamp' : family}s`);
   if (p.reals) misfits.push(count(p.reals, 'real'));
@@ -223,17 +240,21 @@ function temporal(family: 'timestamp' | 'timestamptz' | 'date' | 'time', p: Colu
       notes.push(`${count(offDay, 'epoch')} with a time of day: timestamp`);
     }
   }
+  const zoned = p.textWithZone ?? 0;
   if (family === 'timestamp') {
-    const zoned = p.textWithZone ?? 0;
     if (zoned > 0 && zoned === p.texts) {
       kind = 'timestamptz';
       notes.push('every text value carries a time zone');
-    } else if (zoned > 0) {
+    } else if (zoned > 0 && timestamps === 'naive') {
       misfits.push(`${count(zoned, 'text value')} with a time zone among ${p.texts - zoned} without`);
     }
   }
   const note = notes.length ? `, ${notes.join('; ')}` : undefined;
-  return { kind, ...(unit ? { epoch: unit } : {}), ...(note ? { note } : {}), misfit: misfits.length ? misfits.join(', ') : null };
+  const wanted: Wanted = { kind, ...(unit ? { epoch: unit } : {}), ...(note ? { note } : {}), misfit: misfits.length ? misfits.join(', ') : null };
+  if (kind !== 'timestamp' || timestamps === 'naive') return wanted;
+  // What the application wrote without an offset is UTC (ORMs, SQLite's own datetime()): an instant.
+  const kept = zoned > 0 ? `; ${count(zoned, 'text value')} with an offset keep their instant` : '';
+  return { ...wanted, kind: 'timestamptz', naiveUtc: timestamps === 'convert' ? 'convert' : 'adopt', suffix: `: timestamptz, the clock without an offset read as UTC${kept} (--timestamps naive keeps timestamp)` };
 }
 
 function epochRange(p: ColumnProfile, unit: 'seconds' | 'milliseconds'): string {

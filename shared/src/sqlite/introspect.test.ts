@@ -5,13 +5,16 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiteshiftError } from '../errors.js';
 import { ROWID_COLUMN, findTable, sqliteCompareExpr, sqliteReadExpr, type SchemaModel, type TableModel } from '../schema/model.js';
-import { quoteIdent } from '../schema/identifiers.js';
+import { fitPgName, quoteIdent } from '../schema/identifiers.js';
 import { parseCasts } from '../schema/casts.js';
-import { addForeignKeySql, createTableSql } from '../pg/ddl.js';
+import { parseRenames } from '../schema/pg-names.js';
+import { addForeignKeySql, createIndexSql, createTableSql } from '../pg/ddl.js';
 import { Rejection, toPgText } from '../values/to-pg.js';
 import type { SqlValue } from '../avro/binary.js';
 import { readSchema, type ReadSchemaOptions } from './introspect.js';
 import { openSqlite, type SqliteDatabase } from './open.js';
+// Rewrites CREATE statements as an application with its own collation would have left them.
+import { rewriteSchemaText as rewriteSchema } from '../../../test/helpers/sqlite-schema.js';
 
 let dir: string;
 
@@ -125,11 +128,13 @@ describe('readSchema', () => {
     expect(col(parent, 'note').notNull).toBe(false);
   });
 
-  it('translates DEFAULT CURRENT_TIMESTAMP', () => {
+  it('translates DEFAULT CURRENT_TIMESTAMP: the clock itself in timestamptz (the default), the UTC clock in timestamp (--timestamps naive)', () => {
     const created = col(table(model, 'parent'), 'created_at');
     expect(created.sqliteDefault).toBe('CURRENT_TIMESTAMP');
-    expect(created.kind).toBe('timestamp');
-    expect(created.pgDefault).toBe("(now() AT TIME ZONE 'UTC')");
+    expect(created).toMatchObject({ kind: 'timestamptz', pgDefault: 'CURRENT_TIMESTAMP', naiveUtc: 'adopt' });
+    const naive = col(table(readSchema(db, { timestamps: 'naive' }), 'parent'), 'created_at');
+    expect(naive).toMatchObject({ kind: 'timestamp', pgDefault: "(now() AT TIME ZONE 'UTC')" });
+    expect(naive.naiveUtc).toBeUndefined();
   });
 
   it('reads UNIQUE as an index of origin u and CREATE INDEX as origin c, in column order', () => {
@@ -231,13 +236,132 @@ describe('readSchema edge cases', () => {
     }
   });
 
-  it('refuses a rowid table that already has a liteshift_rowid column', () => {
-    const db = build('clash.db', `CREATE TABLE t (${ROWID_COLUMN} INTEGER, v TEXT);`);
+  it('refuses a rowid table that already has a liteshift_rowid column, in one line naming table and column and what to do', () => {
+    for (const [file, sql, why] of [
+      ['clash.db', `CREATE TABLE t (${ROWID_COLUMN} INTEGER, v TEXT)`, 'it has no primary key'],
+      ['clash-null.db', `CREATE TABLE t (id TEXT PRIMARY KEY, ${ROWID_COLUMN} INTEGER); INSERT INTO t VALUES (NULL, 1);`, 'its primary key holds NULL in 1 row(s)'],
+    ]) {
+      const db = build(file!, sql!);
+      try {
+        expect(() => readSchema(db)).toThrow(`t.${ROWID_COLUMN}: liteshift keys this table by rowid (${why}) and keeps the rowid in a column of that very name`);
+        expect(() => readSchema(db)).toThrow(expect.objectContaining({ code: 'SQLITE_UNSUPPORTED', hint: `rename the column in SQLite: ALTER TABLE "t" RENAME COLUMN ${ROWID_COLUMN} TO <another name>` }));
+      } finally {
+        db.close();
+      }
+    }
+  });
+
+  it('refuses a table PostgreSQL cannot hold: more than 1600 columns', () => {
+    const columns = Array.from({ length: 1601 }, (_, i) => `c${i} INTEGER`).join(', ');
+    const db = build('wide.db', `CREATE TABLE wide (id INTEGER PRIMARY KEY, ${columns});`);
     try {
-      expect(() => readSchema(db)).toThrow(ROWID_COLUMN);
+      expect(() => readSchema(db, { profile: false })).toThrow('table wide has 1602 columns; PostgreSQL takes at most 1600');
     } finally {
       db.close();
     }
+  });
+
+  describe('a declared primary key that holds NULL', () => {
+    const sql = `CREATE TABLE things (id integer auto_increment PRIMARY KEY, name TEXT);
+      CREATE TABLE pairs (a TEXT, b TEXT, v, PRIMARY KEY (a, b));
+      CREATE TABLE codes (code TEXT PRIMARY KEY, v);
+      CREATE TABLE parts (id INTEGER PRIMARY KEY, thing_id INTEGER REFERENCES things, pair_a TEXT, pair_b TEXT, FOREIGN KEY (pair_a, pair_b) REFERENCES pairs);
+      INSERT INTO things (name) VALUES ('x'), ('y');
+      INSERT INTO things VALUES (7, 'seven');
+      INSERT INTO pairs VALUES ('a', NULL, 1), ('a', 'b', 2);
+      INSERT INTO codes VALUES ('c', 1);`;
+
+    it('keys the table by rowid; the declared columns keep their values, nullable, under a UNIQUE index', () => {
+      const db = build('nullkey.db', sql);
+      try {
+        for (const options of [{}, { profile: false, count: false }]) {
+          const model = readSchema(db, options);
+          const things = table(model, 'things');
+          expect(things).toMatchObject({ key: [ROWID_COLUMN], keyIsRowid: true, declaredKey: ['id'] });
+          expect(col(things, 'id')).toMatchObject({ notNull: false, identity: false, kind: 'integer' });
+          expect(col(things, ROWID_COLUMN)).toMatchObject({ synthetic: 'rowid', notNull: true, reason: 'declared primary key (id) holds NULL: keyed by SQLite rowid' });
+          expect(things.indexes).toEqual([{ name: 'sqlite_autoindex_things_1', unique: true, columns: ['id'], origin: 'u' }]);
+          expect(createIndexSql('public', things, things.indexes[0]!)).toBe('CREATE UNIQUE INDEX IF NOT EXISTS "things_id_key" ON "public"."things" ("id")');
+          // NULL in the second column of a composite key counts too.
+          expect(table(model, 'pairs')).toMatchObject({ key: [ROWID_COLUMN], declaredKey: ['a', 'b'] });
+          expect(table(model, 'codes')).toMatchObject({ key: ['code'], keyIsRowid: false });
+          expect(col(table(model, 'codes'), 'code').notNull).toBe(true);
+          expect(table(model, 'codes').declaredKey).toBeUndefined();
+          // A foreign key naming only the parent points at its declared key, which the UNIQUE index serves.
+          expect(table(model, 'parts').foreignKeys.map((fk) => [fk.refTable, fk.refColumns]).sort()).toEqual([
+            ['pairs', ['a', 'b']],
+            ['things', ['id']],
+          ]);
+          expect(model.notices.filter((n) => n.table === 'things')).toEqual([
+            {
+              level: 'warn',
+              table: 'things',
+              message: `primary key (id) holds NULL in 2 row(s), which a PostgreSQL primary key cannot: keyed by rowid (column ${ROWID_COLUMN}); id keeps its values under a UNIQUE constraint (NULLs are distinct there, as in SQLite)`,
+            },
+          ]);
+        }
+      } finally {
+        db.close();
+      }
+    });
+  });
+
+  it('keyByRowid: a table the target keys by rowid stays keyed so when its key holds no NULL any more', () => {
+    const db = build('nullkey-gone.db', 'CREATE TABLE codes (code TEXT PRIMARY KEY, v); INSERT INTO codes VALUES (\'c\', 1); CREATE TABLE other (id INTEGER PRIMARY KEY);');
+    try {
+      const model = readSchema(db, { keyByRowid: ['codes', 'other'] });
+      expect(table(model, 'codes')).toMatchObject({ key: [ROWID_COLUMN], keyIsRowid: true, declaredKey: ['code'] });
+      // A rowid alias is the rowid already.
+      expect(table(model, 'other')).toMatchObject({ key: ['id'], keyIsRowid: false });
+      expect(model.notices.find((n) => n.table === 'codes')!.message).toMatch(/^primary key \(code\) holds no NULL now, but the target table is keyed by rowid since an earlier run found some/);
+    } finally {
+      db.close();
+    }
+  });
+
+  describe('names PostgreSQL cannot take', () => {
+    const long = 'accounts_receivable_ledger_entries_for_the_fiscal_year_2026_of_';
+    const sql = `CREATE TABLE "${long}parent" (id INTEGER PRIMARY KEY, "${long}name" TEXT, "${long}code" TEXT CHECK ("${long}code" <> ''));
+      CREATE TABLE "${long}child" (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES "${long}parent");`;
+
+    it('shortens table and column names past 63 bytes everywhere the model names them', () => {
+      const db = build('long.db', sql);
+      try {
+        const model = readSchema(db);
+        const parent = table(model, `${long}parent`);
+        const child = table(model, `${long}child`);
+        expect(parent.pgName).toBe(fitPgName(parent.name));
+        expect(child.pgName).toBe(fitPgName(child.name));
+        expect(parent.pgName).not.toBe(child.pgName);
+        expect(col(parent, `${long}name`).pgName).toBe(fitPgName(`${long}name`));
+        expect(col(parent, `${long}code`).pgName).not.toBe(col(parent, `${long}name`).pgName);
+        expect(parent.checks[0]!.pgSql).toBe(`${quoteIdent(col(parent, `${long}code`).pgName!)} <> ''`);
+        expect(child.foreignKeys[0]).toMatchObject({ refTable: parent.name, pgRefTable: parent.pgName });
+        expect(addForeignKeySql('public', child, child.foreignKeys[0]!)).toContain(`REFERENCES "public"."${parent.pgName}" ("id")`);
+        expect(model.notices.filter((n) => /PostgreSQL keeps 63/.test(n.message)).map((n) => [n.table, n.column])).toEqual([
+          [parent.name, `${long}name`],
+          [parent.name, `${long}code`],
+          [child.name, undefined],
+          [parent.name, undefined],
+        ]);
+      } finally {
+        db.close();
+      }
+    });
+
+    it('--rename chooses a name instead; a rule naming nothing is refused', () => {
+      const db = build('renamed.db', sql);
+      try {
+        const model = readSchema(db, { renames: parseRenames(`"${long}PARENT"=ledger; "${long}parent"."${long}name"=name`) });
+        expect(table(model, `${long}parent`).pgName).toBe('ledger');
+        expect(col(table(model, `${long}parent`), `${long}name`).pgName).toBe('name');
+        expect(table(model, `${long}child`).foreignKeys[0]!.pgRefTable).toBe('ledger');
+        expect(model.mapping?.renames).toHaveLength(2);
+        expect(() => readSchema(db, { renames: parseRenames('nope=x; "nope too".c=y') })).toThrow('--rename names no such table or column: nope, nope too.c');
+      } finally {
+        db.close();
+      }
+    });
   });
 
   it('skips liteshift\'s own tables', () => {
@@ -305,15 +429,6 @@ describe('openSqlite', () => {
   });
 });
 
-/** Rewrites CREATE statements as an application with its own collation would have left them (defensive mode off). */
-function rewriteSchema(path: string, from: string, to: string): void {
-  const db = new Database(path);
-  db.unsafeMode(true);
-  db.pragma('writable_schema = ON');
-  db.prepare('UPDATE sqlite_schema SET sql = replace(sql, ?, ?)').run(from, to);
-  db.pragma('writable_schema = OFF');
-  db.close();
-}
 
 /** Every value as the pipeline reads it, through the loader's mapping: how many rows would be refused per column. */
 function refusals(db: SqliteDatabase, t: TableModel): Record<string, number> {
@@ -413,16 +528,20 @@ describe('readSchema: type fidelity', () => {
     }
   });
 
-  it('dates: epoch seconds, milliseconds and whole days convert; YYYYMMDD, impossible dates and junk keep their values', () => {
-    const { db, model } = open(
-      'dates.db',
+  const DATES = (name: string, options: ReadSchemaOptions = {}) =>
+    open(
+      name,
       `CREATE TABLE d (id INTEGER PRIMARY KEY, s DATETIME, ms TIMESTAMP, day DATE, ymd DATE, mixed DATETIME, bad DATETIME, iso DATETIME, tz DATETIME, partial DATETIME, half DATE)`,
       (w) =>
         w.exec(`INSERT INTO d VALUES
           (1, 1700000000, 1700000000123, 19723 * 86400, 20240131, 1700000000, '2021-02-30 10:00:00', '2024-01-01 10:00:00', '2024-01-01T10:00:00Z', '2024-01-01T10:00:00Z', 0),
           (2, 0, 1600000000000, 0, 19991231, '2024-01-01 10:00:00.123', '2024-01-01', '2024-01-01T10:00:00.5', '2024-01-01 10:00:00+02:00', '2024-01-01 10:00:00', 43200),
           (3, NULL, NULL, NULL, NULL, NULL, NULL, '2024-02-29', NULL, NULL, NULL)`),
+      options,
     );
+
+  it('dates (--timestamps naive): epoch seconds, milliseconds and whole days convert; YYYYMMDD, impossible dates and junk keep their values', () => {
+    const { db, model } = DATES('dates.db', { timestamps: 'naive' });
     try {
       const d = table(model, 'd');
       expect(col(d, 's')).toMatchObject({ kind: 'timestamp', epoch: 'seconds' });
@@ -437,6 +556,28 @@ describe('readSchema: type fidelity', () => {
       expect(col(d, 'partial')).toMatchObject({ kind: 'text' });
       expect(col(d, 'half')).toMatchObject({ kind: 'timestamp', epoch: 'seconds' });
       // Whatever was chosen, the loader takes every value: the default keeps data.
+      for (const n of Object.values(refusals(db, d))) expect(n).toBe(0);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('dates (--timestamps utc, the default): what was timestamp is timestamptz read as UTC, and text mixing offsets and none is too', () => {
+    const { db, model } = DATES('dates-utc.db');
+    try {
+      const d = table(model, 'd');
+      expect(col(d, 's')).toMatchObject({ kind: 'timestamptz', epoch: 'seconds', naiveUtc: 'adopt' });
+      expect(col(d, 'ms')).toMatchObject({ kind: 'timestamptz', epoch: 'milliseconds', naiveUtc: 'adopt' });
+      expect(col(d, 'mixed')).toMatchObject({ kind: 'timestamptz', epoch: 'seconds' });
+      expect(col(d, 'iso')).toMatchObject({ kind: 'timestamptz', naiveUtc: 'adopt' });
+      expect(col(d, 'half')).toMatchObject({ kind: 'timestamptz', epoch: 'seconds' });
+      expect(col(d, 'partial')).toMatchObject({ kind: 'timestamptz', naiveUtc: 'adopt' });
+      // Every value carried an offset: timestamptz as before, nothing read as UTC.
+      expect(col(d, 'tz')).toMatchObject({ kind: 'timestamptz' });
+      expect(col(d, 'tz').naiveUtc).toBeUndefined();
+      expect(col(d, 'day')).toMatchObject({ kind: 'date' });
+      expect(col(d, 'bad')).toMatchObject({ kind: 'text' });
+      expect(model.mapping).toEqual({});
       for (const n of Object.values(refusals(db, d))) expect(n).toBe(0);
     } finally {
       db.close();
@@ -580,7 +721,7 @@ describe('readSchema: type fidelity', () => {
       expect(() => db.prepare(`SELECT * FROM people WHERE ${sqliteCompareExpr(col(people, 'name'))} = ? ORDER BY ${sqliteCompareExpr(col(people, 'name'))}`)).not.toThrow();
       expect(model.tables.map((t) => t.name)).toEqual(['people']);
       expect(model.skipped).toContainEqual(expect.objectContaining({ name: 'tags', type: 'unreadable' }));
-      expect(model.notices.some((n) => n.table === 'tags' && n.level === 'warn' && /collation only the application registers/.test(n.message))).toBe(true);
+      expect(model.notices.some((n) => n.table === 'tags' && n.level === 'warn' && /collation myapp_nocase, which only the application registers/.test(n.message))).toBe(true);
       expect(model.notices.some((n) => n.column === 'name' && /myapp_nocase/.test(n.message))).toBe(true);
     } finally {
       db.close();
@@ -630,6 +771,64 @@ describe('readSchema: type fidelity', () => {
     try {
       const f = table(model, 'f');
       expect(f.columns.map((c) => c.pgType)).toEqual(['bigint', 'bigint', 'bigint', 'text', 'text', 'bytea', 'text', 'double precision', 'numeric(40,38)']);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a name with INTEGER affinity that names no integer (POINT) holding only integers is typed by them, not as "no values"', () => {
+    const { db, model } = open('point.db', 'CREATE TABLE p (id INTEGER PRIMARY KEY, e POINT, k integer auto_increment)', (w) => w.exec('INSERT INTO p VALUES (1, 7, 10), (2, 8, 11)'));
+    try {
+      expect(table(model, 'p').columns.map((c) => [c.name, c.pgType])).toEqual([
+        ['id', 'bigint'],
+        ['e', 'bigint'],
+        ['k', 'bigint'],
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('readSchema: left out on purpose (--exclude-table, --exclude-column)', () => {
+  function fixture(name: string): SqliteDatabase {
+    return build(
+      name,
+      `CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, Avatar BLOB);
+       CREATE TABLE audit (id INTEGER PRIMARY KEY, what TEXT);
+       CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id), body TEXT);
+       CREATE INDEX users_avatar ON users (Avatar);`,
+    );
+  }
+
+  it('leaves the tables and columns out of the model and lists them, by SQLite\'s own names', () => {
+    const db = fixture('exclude.db');
+    try {
+      const model = readSchema(db, { excludeTables: ['AUDIT'], excludeColumns: [{ table: 'Users', column: 'avatar' }] });
+      expect(model.tables.map((t) => t.name)).toEqual(['posts', 'users']);
+      expect(table(model, 'users').columns.map((c) => c.name)).toEqual(['id', 'name']);
+      expect(table(model, 'users').indexes).toEqual([]);
+      expect(model.excluded).toEqual({ tables: ['audit'], columns: [{ table: 'users', column: 'Avatar' }] });
+      expect(model.skipped.some((s) => s.name === 'audit')).toBe(false);
+      expect(model.mapping).toMatchObject({ excludeTables: ['AUDIT'] });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('refuses a name that matches nothing, and a key column (the rows are found by it)', () => {
+    const db = fixture('exclude-wrong.db');
+    try {
+      const typo = (() => {
+        try {
+          readSchema(db, { excludeTables: ['audits'], excludeColumns: [{ table: 'users', column: 'avatr' }] });
+        } catch (error) {
+          return error;
+        }
+      })();
+      expect(typo).toBeInstanceOf(LiteshiftError);
+      expect((typo as LiteshiftError).message).toMatch(/--exclude-table audits: no such table; --exclude-column users\.avatr: no such column/);
+      expect(() => readSchema(db, { excludeColumns: [{ table: 'posts', column: 'id' }] })).toThrow(/key column cannot be left out/);
     } finally {
       db.close();
     }

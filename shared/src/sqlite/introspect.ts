@@ -1,13 +1,16 @@
 import type { ColumnModel, ColumnProfile, ForeignKeyModel, IndexModel, Notice, SchemaModel, SkippedObject, TableModel } from '../schema/model.js';
-import { ROWID_COLUMN, foldIdentifier, pgColumnOf, pgTableName, sqliteReadExpr, type IdentifierFolding, type MappingOptions } from '../schema/model.js';
+import { READABLE_COPY_SCHEMA, ROWID_COLUMN, foldIdentifier, pgColumnOf, pgTableName, sqliteReadExpr, type IdentifierFolding, type MappingOptions } from '../schema/model.js';
+import { nameColumns, nameTables, type RenameRule } from '../schema/pg-names.js';
 import { quoteIdent } from '../schema/identifiers.js';
-import { chooseType, epochUnit, type MisfitPolicy, type TypeChoice } from '../schema/type-mapping.js';
+import { chooseType, epochUnit, type MisfitPolicy, type TimestampMode, type TypeChoice } from '../schema/type-mapping.js';
 import { findCast, type CastRule } from '../schema/casts.js';
+import { sameName, type ExcludedColumn } from '../schema/exclusions.js';
 import { translateDefault } from '../schema/defaults.js';
 import { extractChecks } from '../schema/checks.js';
 import { isKeyword, matchParen, tokenize, type Token } from '../schema/sql-tokens.js';
 import { LiteshiftError, errorMessage } from '../errors.js';
-import { countRejects, registerProfileFunctions, type ProfiledColumn, type RejectCheck } from './profile.js';
+import { countRejects, profileTable, registerProfileFunctions, type ProfiledColumn, type RejectCheck } from './profile.js';
+import { BUILTIN_COLLATIONS, foreignKeyCollation, foreignKeyCollations } from './readable-copy.js';
 import { profileTableInParallel } from './profile-parallel.js';
 import type { SqliteDatabase } from './open.js';
 
@@ -57,19 +60,37 @@ export interface ReadSchemaOptions extends MappingOptions {
   profile?: boolean;
   /** Count rows per table (default true). */
   count?: boolean;
+  /**
+   * Tables the target already keys by rowid (an earlier run found NULL in their declared
+   * key, which may be gone since): keyed by rowid again, so that the rows there keep the
+   * only key they have. `migrate` passes them; --force-recreate plans afresh.
+   */
+  keyByRowid?: readonly string[];
 }
 
-/** The mapping options from the settings of the same names (--on-misfit, --cast, --fold-identifiers). */
-export function mappingOptions(settings: { onMisfit?: MisfitPolicy; cast?: readonly CastRule[]; foldIdentifiers?: IdentifierFolding }): MappingOptions {
+/** The mapping options from the settings of the same names (--on-misfit, --cast, --fold-identifiers, --rename, --timestamps, --exclude-table, --exclude-column). */
+export function mappingOptions(settings: {
+  onMisfit?: MisfitPolicy;
+  cast?: readonly CastRule[];
+  foldIdentifiers?: IdentifierFolding;
+  rename?: readonly RenameRule[];
+  timestamps?: TimestampMode;
+  excludeTable?: readonly string[];
+  excludeColumn?: readonly ExcludedColumn[];
+}): MappingOptions {
   return {
     ...(settings.onMisfit ? { onMisfit: settings.onMisfit } : {}),
     ...(settings.cast?.length ? { casts: settings.cast } : {}),
     ...(settings.foldIdentifiers ? { foldIdentifiers: settings.foldIdentifiers } : {}),
+    ...(settings.rename?.length ? { renames: settings.rename } : {}),
+    ...(settings.timestamps ? { timestamps: settings.timestamps } : {}),
+    ...(settings.excludeTable?.length ? { excludeTables: settings.excludeTable } : {}),
+    ...(settings.excludeColumn?.length ? { excludeColumns: settings.excludeColumn } : {}),
   };
 }
 
-/** Collations every SQLite has; any other one is the application's own. */
-const BUILTIN_COLLATIONS = new Set(['binary', 'nocase', 'rtrim']);
+/** PostgreSQL's limit on the columns of a table. */
+const PG_MAX_COLUMNS = 1600;
 
 /** Reads the SQLite schema into the schema model (DESIGN contract 1). */
 export function readSchema(db: SqliteDatabase, options: ReadSchemaOptions = {}): SchemaModel {
@@ -90,9 +111,12 @@ export function readSchema(db: SqliteDatabase, options: ReadSchemaOptions = {}):
     notices.push({ level: type === 'shadow-table' ? 'info' : 'warn', table: name, message: `${type.replace('-', ' ')} skipped: ${reason}` });
   };
 
+  const excluded = checkExclusions(db, options, list);
+  const copied = readableCopyTables(db);
   for (const entry of list.sort((a, b) => a.name.localeCompare(b.name))) {
     if (entry.schema !== 'main') continue;
     if (entry.name.startsWith('sqlite_') || entry.name.startsWith(INTERNAL_PREFIX)) continue;
+    if (excluded.tables.includes(entry.name)) continue;
     if (entry.type === 'view') {
       skip(entry.name, 'view', 'views are not migrated (recreate them on PostgreSQL; the tables they read are migrated)');
       continue;
@@ -116,7 +140,7 @@ export function readSchema(db: SqliteDatabase, options: ReadSchemaOptions = {}):
       skip(entry.name, 'shadow-table', `probably the internal storage of virtual table ${owner.name}, whose module this SQLite does not have`);
       continue;
     }
-    const table = readTable(db, entry.name, entry.wr !== 0n, createSql.get(entry.name) ?? '', options, notices);
+    const table = readTable(db, entry.name, entry.wr !== 0n, createSql.get(entry.name) ?? '', options, notices, copied.has(entry.name));
     if (typeof table === 'string') skip(entry.name, 'unreadable', table);
     else tables.push(table);
   }
@@ -125,14 +149,28 @@ export function readSchema(db: SqliteDatabase, options: ReadSchemaOptions = {}):
     if (trigger.name.startsWith(INTERNAL_PREFIX)) continue;
     skip(trigger.name, 'trigger', `trigger on ${trigger.tbl_name} is not migrated (the rows it wrote are; recreate it on PostgreSQL if the application needs it)`);
   }
+  checkRules('--cast', options.casts ?? [], tables, skipped);
+  checkRules('--rename', options.renames ?? [], tables, skipped);
+  nameTables(tables, options, notices);
   resolveForeignKeyTargets(tables, notices);
-  checkCasts(options.casts ?? [], tables, skipped);
   const mapping: MappingOptions = {
     ...(options.onMisfit ? { onMisfit: options.onMisfit } : {}),
     ...(options.casts?.length ? { casts: options.casts } : {}),
     ...(options.foldIdentifiers ? { foldIdentifiers: options.foldIdentifiers } : {}),
+    ...(options.renames?.length ? { renames: options.renames } : {}),
+    ...(options.timestamps ? { timestamps: options.timestamps } : {}),
+    ...(options.excludeTables?.length ? { excludeTables: options.excludeTables } : {}),
+    ...(options.excludeColumns?.length ? { excludeColumns: options.excludeColumns } : {}),
   };
-  return { tables, skipped, notices, mapping };
+  return { tables, skipped, notices, mapping, ...(excluded.tables.length + excluded.columns.length > 0 ? { excluded } : {}) };
+}
+
+/** Tables of the readable copy attached to this connection (sqlite/readable-copy.ts), if any. */
+function readableCopyTables(db: SqliteDatabase): Set<string> {
+  const attached = (db.prepare('PRAGMA database_list').all() as { name: string }[]).some((d) => d.name === READABLE_COPY_SCHEMA);
+  if (!attached) return new Set();
+  const rows = db.prepare(`SELECT name FROM ${READABLE_COPY_SCHEMA}.sqlite_schema WHERE type = 'table'`).all() as { name: string }[];
+  return new Set(rows.map((r) => r.name));
 }
 
 /** Whether a statement prepares: SQL naming a function or collation only the application registers does not. */
@@ -156,11 +194,20 @@ function readTable(
   sql: string,
   options: ReadSchemaOptions,
   notices: Notice[],
+  copied: boolean,
 ): TableModel | string {
   const q = quoteIdent(name);
-  const from = `FROM main.${q}`;
   const fold = (n: string): string => foldIdentifier(n, options.foldIdentifiers ?? 'none');
-  const info = db.prepare(`PRAGMA main.table_xinfo(${q})`).all() as XInfoRow[];
+  const excludedColumn = (c: string): boolean => options.excludeColumns?.some((x) => sameName(x.table, name) && sameName(x.column, c)) ?? false;
+  const info = (db.prepare(`PRAGMA main.table_xinfo(${q})`).all() as XInfoRow[]).filter((c) => {
+    if (!excludedColumn(c.name)) return true;
+    if (c.pk > 0n) {
+      throw new LiteshiftError('CONFIG_INVALID', `--exclude-column ${name}.${c.name}: a key column cannot be left out (the rows are found by it)`, {
+        hint: `leave the whole table out with --exclude-table ${name}`,
+      });
+    }
+    return false;
+  });
   const indexList = db.prepare(`PRAGMA main.index_list(${q})`).all() as IndexListRow[];
   const pk = info.filter((c) => c.pk > 0n).sort((a, b) => Number(a.pk - b.pk));
   // `INTEGER PRIMARY KEY DESC` is no rowid alias (a SQLite quirk): SQLite then keeps a unique index for it, as for any other key.
@@ -169,12 +216,41 @@ function readTable(
   if (!withoutRowid && pk.length === 1 && pk[0]!.type.toUpperCase() === 'INTEGER' && rowidAlias === null) {
     notices.push({ level: 'info', table: name, column: pk[0]!.name, message: 'INTEGER PRIMARY KEY DESC is no rowid alias in SQLite: a plain bigint key, not an identity' });
   }
-  const keyIsRowid = pk.length === 0;
 
-  if (!readable(db, `SELECT 1 ${from} LIMIT 0`) || (withoutRowid && !readable(db, `SELECT ${pk.map((c) => quoteIdent(c.name)).join(', ')} ${from} LIMIT 0`))) {
-    const why = prepareError(db, `SELECT * ${from}`) ?? prepareError(db, `SELECT count(*) ${from}`) ?? 'it cannot be read';
-    return `SQLite cannot read it here (${why}): ${withoutRowid ? 'a WITHOUT ROWID table whose key uses a collation only the application registers' : 'it needs something only the application registers'}; copy it into a plain table from the application, or migrate it by hand`;
+  const unreadable = (from: string): boolean =>
+    !readable(db, `SELECT 1 ${from} LIMIT 0`) || (withoutRowid && !readable(db, `SELECT ${pk.map((c) => quoteIdent(c.name)).join(', ')} ${from} LIMIT 0`));
+  let from = `FROM main.${q}`;
+  if (unreadable(from)) {
+    // The readable copy holds the table with a BINARY key, made for tables like this one.
+    const fromCopy = `FROM ${READABLE_COPY_SCHEMA}.${q}`;
+    if (!copied || unreadable(fromCopy)) {
+      const collation = withoutRowid ? foreignKeyCollation(db, name) : null;
+      if (collation) {
+        return `its WITHOUT ROWID key compares with collation ${collation}, which only the application registers: SQLite reads it only from a private readable copy, and none holds it here (the commands that read rows make one; their log says why one could not be); copy it into a plain table from the application, or leave it out with --exclude-table ${name}`;
+      }
+      const why = prepareError(db, `SELECT * ${from}`) ?? prepareError(db, `SELECT count(*) ${from}`) ?? 'it cannot be read';
+      return `SQLite cannot read it here (${why}): it needs something only the application registers; copy it into a plain table from the application, or leave it out with --exclude-table ${name}`;
+    }
+    from = fromCopy;
+    notices.push({
+      level: 'warn',
+      table: name,
+      message: `its WITHOUT ROWID key compares with collation ${foreignKeyCollation(db, name)}, which only the application registers: read from a private copy of the table whose key is BINARY, made from a backup of the file`,
+    });
   }
+  // SQLite lets the declared key of a rowid table hold NULL unless it is the rowid itself
+  // (WITHOUT ROWID tables refuse it); PostgreSQL's key never can, so such a table is keyed by rowid.
+  const nullable = !withoutRowid && rowidAlias === null && pk.length > 0;
+  const nullKeyRows = nullable ? countNullKeys(db, name, pk.map((c) => c.name)) : 0;
+  const keptByTarget = nullable && nullKeyRows === 0 && (options.keyByRowid?.includes(name) ?? false);
+  const keyIsRowid = pk.length === 0 || nullKeyRows > 0 || keptByTarget;
+  if (keyIsRowid && info.some((c) => c.name === ROWID_COLUMN)) {
+    const why = pk.length === 0 ? 'it has no primary key' : keptByTarget ? 'the target is keyed so' : `its primary key holds NULL in ${nullKeyRows} row(s)`;
+    throw new LiteshiftError('SQLITE_UNSUPPORTED', `${name}.${ROWID_COLUMN}: liteshift keys this table by rowid (${why}) and keeps the rowid in a column of that very name`, {
+      hint: `rename the column in SQLite: ALTER TABLE ${quoteIdent(name)} RENAME COLUMN ${ROWID_COLUMN} TO <another name>`,
+    });
+  }
+  const readFromCopy = from !== `FROM main.${q}`;
   const columnsRead: XInfoRow[] = [];
   for (const c of info.filter((c) => c.hidden !== 1n)) {
     const error = prepareError(db, `SELECT ${quoteIdent(c.name)} ${from} LIMIT 0`);
@@ -187,7 +263,8 @@ function readTable(
       return `SQLite cannot read column ${c.name} here (${error})`;
     }
   }
-  const collations = foreignCollations(db, name, columnsRead);
+  // The copy compares every column as BINARY: the key's own collation is read from its index.
+  const collations = readFromCopy ? foreignKeyCollations(db, name) : foreignCollations(db, name, columnsRead);
   for (const [column, collation] of collations) {
     notices.push({
       level: 'warn',
@@ -203,21 +280,28 @@ function readTable(
     ...(findCast(options.casts ?? [], name, c.name) ? { detail: true } : {}),
   }));
   if (keyIsRowid) sources.push({ name: ROWID_COLUMN, declaredType: 'INTEGER', expr: 'rowid' });
-  const profiles = options.profile === false ? new Map<string, ColumnProfile>() : profileTableInParallel(db, name, sources);
+  const profiles =
+    options.profile === false
+      ? new Map<string, ColumnProfile>()
+      : readFromCopy
+        ? profileTable(db, name, sources, { schema: READABLE_COPY_SCHEMA })
+        : profileTableInParallel(db, name, sources);
 
   const rejectChecks: RejectCheck[] = [];
   const columns: ColumnModel[] = columnsRead.map((c) => {
     const profile = profiles.get(c.name);
     const isAlias = c.name === rowidAlias;
-    const isKey = c.pk > 0n;
+    const isKey = c.pk > 0n && !keyIsRowid;
     const where = { table: name, column: c.name };
     const cast = findCast(options.casts ?? [], name, c.name);
-    const type = cast && !isAlias ? castChoice(cast, c.type, profile) : chooseType(c.type, profile, { rowidAlias: isAlias, onMisfit: options.onMisfit ?? 'widen' });
+    const type =
+      cast && !isAlias
+        ? castChoice(cast, c.type, profile)
+        : chooseType(c.type, profile, { rowidAlias: isAlias, onMisfit: options.onMisfit ?? 'widen', timestamps: options.timestamps ?? 'utc' });
     const column: ColumnModel = {
       name: c.name,
-      ...(fold(c.name) !== c.name ? { pgName: fold(c.name) } : {}),
       declaredType: c.type,
-      // SQLite lets a non-integer primary key hold NULL; PostgreSQL never does.
+      // A key column held no NULL (else the table is keyed by rowid); PostgreSQL's key needs none.
       notNull: c.notnull !== 0n || isKey,
       sqliteDefault: c.dflt_value,
       kind: type.kind,
@@ -226,6 +310,7 @@ function readTable(
       identity: isAlias,
       reason: type.reason,
       ...(type.epoch ? { epoch: type.epoch } : {}),
+      ...(type.naiveUtc ? { naiveUtc: type.naiveUtc } : {}),
       ...(collations.has(c.name) ? { foreignCollation: collations.get(c.name)! } : {}),
       ...(profile ? { profile } : {}),
     };
@@ -252,10 +337,8 @@ function readTable(
     if ((cast && !isAlias) || type.rejecting) rejectChecks.push({ name: c.name, expr: sqliteReadExpr(column), kind: column.kind, pgType: column.pgType, ...(column.epoch ? { epoch: column.epoch } : {}), notNull: column.notNull });
     return column;
   });
+  const declaredKey = keyIsRowid && pk.length > 0 ? pk.map((c) => c.name) : undefined;
   if (keyIsRowid) {
-    if (columns.some((c) => c.name === ROWID_COLUMN)) {
-      throw new Error(`table ${name} already has a column named ${ROWID_COLUMN}`);
-    }
     columns.push({
       name: ROWID_COLUMN,
       declaredType: '',
@@ -266,13 +349,33 @@ function readTable(
       pgDefault: null,
       identity: false,
       synthetic: 'rowid',
-      reason: 'no declared primary key: keyed by SQLite rowid',
+      reason: declaredKey
+        ? `declared primary key (${declaredKey.join(', ')}) ${keptByTarget ? 'held NULL in an earlier run' : 'holds NULL'}: keyed by SQLite rowid`
+        : 'no declared primary key: keyed by SQLite rowid',
       ...(profiles.get(ROWID_COLUMN) ? { profile: profiles.get(ROWID_COLUMN)! } : {}),
     });
-    notices.push({ level: 'info', table: name, message: `no primary key: keyed by rowid, kept in column ${ROWID_COLUMN}` });
+    if (declaredKey) {
+      const key = declaredKey.join(', ');
+      const why = keptByTarget
+        ? `primary key (${key}) holds no NULL now, but the target table is keyed by rowid since an earlier run found some (--force-recreate plans it afresh)`
+        : `primary key (${key}) holds NULL in ${nullKeyRows} row(s), which a PostgreSQL primary key cannot`;
+      notices.push({
+        level: 'warn',
+        table: name,
+        message: `${why}: keyed by rowid (column ${ROWID_COLUMN}); ${key} keeps its values under a UNIQUE constraint (NULLs are distinct there, as in SQLite)`,
+      });
+    } else {
+      notices.push({ level: 'info', table: name, message: `no primary key: keyed by rowid, kept in column ${ROWID_COLUMN}` });
+    }
   }
+  if (columns.length > PG_MAX_COLUMNS) {
+    throw new LiteshiftError('SQLITE_UNSUPPORTED', `table ${name} has ${columns.length} columns${keyIsRowid ? ` (${ROWID_COLUMN} included)` : ''}; PostgreSQL takes at most ${PG_MAX_COLUMNS}`, {
+      hint: 'split it in SQLite (a second table sharing its key), or migrate it by hand',
+    });
+  }
+  nameColumns(name, columns, options, notices);
   if (options.profile !== false && rejectChecks.length > 0) {
-    const counted = countRejects(db, name, rejectChecks);
+    const counted = countRejects(db, name, rejectChecks, readFromCopy ? READABLE_COPY_SCHEMA : 'main');
     for (const column of columns) {
       const n = counted.get(column.name);
       if (n === undefined) continue;
@@ -290,7 +393,10 @@ function readTable(
 
   const byName = new Map(columns.map((c) => [c.name, c]));
   const foreignKeys = readForeignKeys(db, name, sql, notices);
-  const indexes = readIndexes(db, name, indexList, byName, notices).map((i) => (fold(i.name) !== i.name ? { ...i, pgName: fold(i.name) } : i));
+  const indexes = readIndexes(db, name, indexList, byName, notices);
+  // The declared key's uniqueness stays, as SQLite's own index for it had it.
+  if (declaredKey) indexes.push({ name: indexList.find((i) => i.origin === 'pk')?.name ?? `${name}_pkey`, unique: true, columns: declaredKey, origin: 'u' });
+  for (const index of indexes) if (fold(index.name) !== index.name) index.pgName = fold(index.name);
   const checks = extractChecks(sql, columns.map((c) => c.name), (c) => byName.get(c)?.pgName ?? c);
   for (const check of checks) {
     if (check.pgSql === null) notices.push({ level: 'warn', table: name, message: `CHECK (${check.sqliteSql}) is not portable: skipped` });
@@ -304,15 +410,16 @@ function readTable(
           Number((db.prepare(`SELECT count(*) AS n ${from}${readable(db, `SELECT count(*) ${from}`) ? '' : ' NOT INDEXED'}`).get() as { n: bigint }).n);
   return {
     name,
-    ...(fold(name) !== name ? { pgName: fold(name) } : {}),
     withoutRowid,
     columns,
     key: keyIsRowid ? [ROWID_COLUMN] : pk.map((c) => c.name),
     keyIsRowid,
+    ...(declaredKey ? { declaredKey } : {}),
     foreignKeys,
     indexes,
     checks,
     ...(rowCount === undefined ? {} : { rowCount }),
+    ...(readFromCopy ? { readFromCopy: true as const } : {}),
   };
 }
 
@@ -453,7 +560,8 @@ function resolveForeignKeyTargets(tables: TableModel[], notices: Notice[]): void
       fk.refTable = parent.name;
       // SQLite matches identifiers without regard to case; PostgreSQL's quoted ones do not.
       fk.columns = fk.columns.map((c) => canonicalName(table, c));
-      fk.refColumns = fk.refColumns.length === 0 ? (parent.keyIsRowid ? [] : [...parent.key]) : fk.refColumns.map((c) => canonicalName(parent, c));
+      const parentKey = parent.declaredKey ?? (parent.keyIsRowid ? [] : parent.key);
+      fk.refColumns = fk.refColumns.length === 0 ? [...parentKey] : fk.refColumns.map((c) => canonicalName(parent, c));
       if (fk.refColumns.length !== fk.columns.length) {
         notices.push({ level: 'warn', table: table.name, message: `foreign key to ${parent.name} does not match its key: skipped` });
         return false;
@@ -474,16 +582,55 @@ function canonicalName(table: TableModel, name: string): string {
   return table.columns.find((c) => c.name === name)?.name ?? table.columns.find((c) => c.name.toLowerCase() === name.toLowerCase())?.name ?? name;
 }
 
-/** A --cast naming no column is a typo: refused, rather than silently doing nothing. */
-function checkCasts(casts: readonly CastRule[], tables: readonly TableModel[], skipped: readonly SkippedObject[]): void {
-  const unmatched = casts.filter((cast) => {
-    const table = tables.find((t) => t.name === cast.table) ?? tables.find((t) => t.name.toLowerCase() === cast.table.toLowerCase());
-    if (!table) return !skipped.some((s) => s.name.toLowerCase() === cast.table.toLowerCase());
-    return !table.columns.some((c) => !c.synthetic && c.name.toLowerCase() === cast.column.toLowerCase());
+/**
+ * What --exclude-table and --exclude-column left out, by SQLite's names. A name matching
+ * nothing is a typo: refused, as a --cast is, rather than silently leaving nothing out.
+ */
+function checkExclusions(db: SqliteDatabase, options: MappingOptions, list: readonly TableListRow[]): { tables: string[]; columns: ExcludedColumn[] } {
+  const wrong: string[] = [];
+  const tables: string[] = [];
+  const tableNamed = (name: string) => list.find((e) => e.schema === 'main' && e.type === 'table' && !e.name.startsWith('sqlite_') && sameName(e.name, name));
+  for (const name of options.excludeTables ?? []) {
+    const entry = tableNamed(name);
+    if (entry) tables.push(entry.name);
+    else wrong.push(`--exclude-table ${name}: no such table`);
+  }
+  const columns: ExcludedColumn[] = [];
+  for (const x of options.excludeColumns ?? []) {
+    const entry = tableNamed(x.table);
+    if (entry && tables.includes(entry.name)) continue;
+    const info = entry ? (db.prepare(`PRAGMA main.table_xinfo(${quoteIdent(entry.name)})`).all() as XInfoRow[]) : [];
+    const column = info.find((c) => c.hidden !== 1n && sameName(c.name, x.column));
+    if (entry && column) columns.push({ table: entry.name, column: column.name });
+    else wrong.push(`--exclude-column ${x.table}.${x.column}: no such ${entry ? 'column' : 'table'}`);
+  }
+  if (wrong.length > 0) {
+    throw new LiteshiftError('CONFIG_INVALID', `${wrong.join('; ')} in SQLite`, {
+      hint: '`liteshift plan` lists every table and column; quote names with dots, spaces or semicolons ("my table"."my column")',
+    });
+  }
+  return { tables: [...new Set(tables)].sort(), columns };
+}
+
+/** A --cast or --rename naming no table or column is a typo: refused, rather than silently doing nothing. */
+function checkRules(flag: string, rules: readonly { table: string; column?: string }[], tables: readonly TableModel[], skipped: readonly SkippedObject[]): void {
+  const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+  const unmatched = rules.filter((rule) => {
+    const table = tables.find((t) => same(t.name, rule.table));
+    if (!table) return !skipped.some((s) => same(s.name, rule.table));
+    return rule.column !== undefined && !table.columns.some((c) => !c.synthetic && same(c.name, rule.column!));
   });
   if (unmatched.length > 0) {
-    throw new LiteshiftError('CONFIG_INVALID', `--cast names no such column: ${unmatched.map((c) => `${c.table}.${c.column}`).join(', ')}`, {
+    throw new LiteshiftError('CONFIG_INVALID', `${flag} names no such ${rules.some((r) => r.column === undefined) ? 'table or ' : ''}column: ${unmatched.map((r) => [r.table, r.column].filter((n) => n !== undefined).join('.')).join(', ')}`, {
       hint: '`liteshift plan` lists every table and column; quote names with dots or spaces ("my table"."my column")',
     });
   }
+}
+
+/** Rows whose declared key holds NULL in any of its columns; the key's own index finds them, where it can be used here. */
+function countNullKeys(db: SqliteDatabase, table: string, key: readonly string[]): number {
+  const where = `WHERE ${key.map((k) => `${quoteIdent(k)} IS NULL`).join(' OR ')}`;
+  const from = `FROM main.${quoteIdent(table)}`;
+  const sql = `SELECT count(*) AS n ${from} ${where}`;
+  return Number((db.prepare(readable(db, sql) ? sql : `SELECT count(*) AS n ${from} NOT INDEXED ${where}`).get() as { n: bigint }).n);
 }

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { ColumnProfile, ValueKind } from '../schema/model.js';
 import { quoteIdent } from '../schema/identifiers.js';
-import { familyOf, affinityOf, numericParams } from '../schema/type-mapping.js';
+import { familyOf, affinityOf, isIntegerName, numericParams } from '../schema/type-mapping.js';
 import { Rejection, toPgText, type PgTarget } from '../values/to-pg.js';
 import type { SqlValue } from '../avro/binary.js';
 import type { SqliteDatabase } from './open.js';
@@ -92,7 +92,8 @@ function misfitTest(column: ProfiledColumn): string | null {
   }
   switch (affinityOf(column.declaredType)) {
     case 'INTEGER':
-      return `${c} IS NOT NULL AND typeof(${c}) <> 'integer'`;
+      // POINT has INTEGER affinity by its letters alone: the stored classes decide its type, always counted.
+      return isIntegerName(column.declaredType) ? `${c} IS NOT NULL AND typeof(${c}) <> 'integer'` : null;
     case 'TEXT':
       return `typeof(${c}) = 'blob' OR (${badText(c)})`;
     case 'REAL':
@@ -162,6 +163,8 @@ export interface ProfileOptions {
   range?: RowidRange;
   /** Every column gets the detailed pass. */
   detailAll?: boolean;
+  /** The attached database holding the table (default main; the readable copy's for a table read from it). */
+  schema?: string;
 }
 
 /** The profile of a column over two sets of rows (both detailed, or neither). */
@@ -192,7 +195,7 @@ export function profileTable(db: SqliteDatabase, table: string, columns: readonl
   const bounds = range ? [range.after === null ? null : `${range.rowid} > ?`, range.upTo === null ? null : `${range.rowid} <= ?`].filter((b) => b !== null) : [];
   const where = bounds.length ? ` WHERE ${bounds.join(' AND ')}` : '';
   const params = range ? [range.after, range.upTo].filter((b) => b !== null) : [];
-  const from = `FROM main.${quoteIdent(table)} NOT INDEXED${where}`;
+  const from = `FROM ${options.schema ?? 'main'}.${quoteIdent(table)} NOT INDEXED${where}`;
   const tests = columns.map(misfitTest);
   const first = db
     .prepare(`SELECT count(*)${tests.map((t) => (t ? `, count(*) FILTER (WHERE ${t})` : '')).join('')} ${from}`)
@@ -256,14 +259,14 @@ export interface RejectCheck {
  * mapping: the plan tells the user what a --cast or --on-misfit reject will cost before
  * anything moves. Only the columns asked about are read.
  */
-export function countRejects(db: SqliteDatabase, table: string, checks: readonly RejectCheck[]): Map<string, number> {
+export function countRejects(db: SqliteDatabase, table: string, checks: readonly RejectCheck[], schema = 'main'): Map<string, number> {
   if (checks.length === 0) return new Map();
   const lit = (s: string | undefined) => (s === undefined ? 'NULL' : `'${s.replace(/'/g, "''")}'`);
   const parts = checks.map(
     (c) =>
       `count(*) FILTER (WHERE ${c.expr} IS NULL AND ${c.notNull ? 1 : 0} OR ${c.expr} IS NOT NULL AND NOT ${FITS}(${c.expr}, ${lit(c.kind)}, ${lit(c.pgType)}, ${lit(c.epoch)}))`,
   );
-  const row = db.prepare(`SELECT ${parts.join(', ')} FROM main.${quoteIdent(table)} NOT INDEXED`).raw(true).get() as unknown[];
+  const row = db.prepare(`SELECT ${parts.join(', ')} FROM ${schema}.${quoteIdent(table)} NOT INDEXED`).raw(true).get() as unknown[];
   return new Map(checks.map((c, i) => [c.name, Number(row[i] ?? 0)]));
 }
 

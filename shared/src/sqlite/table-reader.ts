@@ -1,5 +1,5 @@
 import { quoteIdent } from '../schema/identifiers.js';
-import { rowidName, sqliteReadExpr, type TableModel } from '../schema/model.js';
+import { rowidName, sqliteReadExpr, sqliteTableRef, type TableModel } from '../schema/model.js';
 import type { SqlValue } from '../avro/binary.js';
 import type { SqliteDatabase } from './open.js';
 
@@ -30,7 +30,7 @@ export class TableReader {
     const alias = table.columns.find((c) => c.identity || c.synthetic === 'rowid');
     this.inKeyOrder = rowid === null || (table.key.length === 1 && alias?.name === table.key[0]);
     const select = table.columns.map((c) => sqliteReadExpr(c, rowid ?? 'rowid'));
-    const from = `FROM main.${quoteIdent(table.name)}`;
+    const from = `FROM ${sqliteTableRef(table)}`;
     const order = `ORDER BY ${cursor.join(', ')}`;
     // A rowid alias (or the synthetic rowid column) is the cursor already: read it once.
     const cursorColumn = rowid && alias ? table.columns.indexOf(alias) : -1;
