@@ -1,4 +1,4 @@
-import { INTERNAL_PREFIX, foldIdentifier, quoteIdent, type ExcludedColumn, type PgClient, type SchemaModel, type SqliteDatabase } from '@liteshift/shared';
+import { INTERNAL_PREFIX, foldIdentifier, pgColumnName, pgTableName, quoteIdent, type ExcludedColumn, type PgClient, type SchemaModel, type SqliteDatabase } from '@liteshift/shared';
 
 /**
  * What SQLite holds and PostgreSQL lacks, read from both catalogs rather than from the
@@ -35,10 +35,18 @@ export async function checkCompleteness(db: SqliteDatabase, pg: PgClient, target
   ).rows;
   const target = new Map<string, Set<string>>();
   for (const r of rows) target.set(r.table_name, (target.get(r.table_name) ?? new Set()).add(r.column_name));
-  // A name arrives as SQLite spells it, or with A-Z lowered (--fold-identifiers lower); SQLite's
-  // names differ by more than ASCII case, so the two never point at different objects.
-  const columnsOf = (table: string): Set<string> | undefined => target.get(table) ?? target.get(foldIdentifier(table, 'lower'));
-  const has = (columns: Set<string>, name: string): boolean => columns.has(name) || columns.has(foldIdentifier(name, 'lower'));
+  // A name arrives as the model named it in PostgreSQL (folded, renamed or shortened), or,
+  // for what the model does not know, as SQLite spells it or with A-Z lowered (--fold-identifiers
+  // lower); SQLite's names differ by more than ASCII case, so these never point at different objects.
+  const known = new Map(model.tables.map((t) => [t.name, t]));
+  const columnsOf = (table: string): Set<string> | undefined => {
+    const modelled = known.get(table);
+    return (modelled && target.get(pgTableName(modelled))) ?? target.get(table) ?? target.get(foldIdentifier(table, 'lower'));
+  };
+  const has = (columns: Set<string>, table: string, name: string): boolean => {
+    const modelled = known.get(table)?.columns.find((c) => c.name === name);
+    return (modelled !== undefined && columns.has(pgColumnName(modelled))) || columns.has(name) || columns.has(foldIdentifier(name, 'lower'));
+  };
 
   const out: Completeness = { missingTables: [], missingColumns: new Map(), excluded };
   for (const table of sourceTables) {
@@ -54,7 +62,7 @@ export async function checkCompleteness(db: SqliteDatabase, pg: PgClient, target
     const missing = source
       .map((c) => c.name)
       .filter((c) => !excluded.columns.some((x) => x.table === table && x.column === c))
-      .filter((c) => !has(columns, c));
+      .filter((c) => !has(columns, table, c));
     if (missing.length > 0) out.missingColumns.set(table, missing);
   }
   return out;
