@@ -109,7 +109,11 @@ export class Loader {
       targetSchema: options.targetSchema,
       databaseUrl: options.databaseUrl,
       log: options.log,
-      onTableStopped: (table, error) => this.events.emit('table-stopped', { table, error }),
+      onTableStopped: (table, error) => {
+        this.events.emit('table-stopped', { table, error });
+        // Only a following loader goes on without the table; a run up to an end offset would wait for it forever.
+        if (this.current !== 'following') this.fail(error);
+      },
     });
     this.consumer = new GroupConsumer({
       kafka: this.kafka,

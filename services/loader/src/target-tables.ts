@@ -54,9 +54,11 @@ export async function ensureTargetTable(
       log.info({ table: table.name }, 'created target table');
     } else {
       table = await adoptTimestamps(client, schema, source, log);
-      const dropped = await evolveTable(client, schema, table, log);
+      const previous = (await client.query<{ model: TableModel }>(`SELECT model FROM ${META_TABLES.tables} WHERE table_name = $1`, [table.name])).rows[0]?.model;
+      const dropping = new Set(previous ? droppedColumns(previous, table).map(pgColumnName) : []);
       const have = new Set(existing.rows.map((r) => r.column_name));
-      requireWritable(schema, table, existing.rows.filter((r) => r.required && !dropped.has(r.column_name)).map((r) => r.column_name));
+      requireWritable(schema, table, existing.rows.filter((r) => r.required && !dropping.has(r.column_name)).map((r) => r.column_name));
+      if (previous) await evolveTable(client, schema, table, previous, log);
       for (const column of table.columns.filter((c) => !have.has(pgColumnName(c)))) {
         // Added columns cannot be NOT NULL without a default: existing rows get NULL.
         const definition = columnDefinition({ ...column, notNull: false, identity: false });
@@ -83,13 +85,8 @@ export async function ensureTargetTable(
  * widens it, a column SQLite no longer has is dropped. A column whose type the target
  * does not have from liteshift (adopted, cast, changed by hand) is left as it is. A new
  * key, or a type that would not hold the old values, stops the table (TABLE_STOPPED).
- * Returns the PostgreSQL columns it dropped.
  */
-async function evolveTable(client: pg.ClientBase, schema: string, table: TableModel, log: Logger): Promise<Set<string>> {
-  const dropped = new Set<string>();
-  const stored = await client.query<{ model: TableModel }>(`SELECT model FROM ${META_TABLES.tables} WHERE table_name = $1`, [table.name]);
-  const previous = stored.rows[0]?.model;
-  if (!previous) return dropped;
+async function evolveTable(client: pg.ClientBase, schema: string, table: TableModel, previous: TableModel, log: Logger): Promise<void> {
   const target = qualified(schema, pgTableName(table));
   const stop = (why: string): LiteshiftError =>
     new LiteshiftError('TABLE_STOPPED', `table ${table.name}: ${why}; its changes are no longer applied (they wait on Kafka)`, {
@@ -107,13 +104,16 @@ async function evolveTable(client: pg.ClientBase, schema: string, table: TableMo
     await client.query(`ALTER TABLE ${target} ALTER COLUMN ${name} TYPE ${column.pgType} USING ${name}::${column.pgType}`);
     log.info({ table: table.name, column: column.name, from: actual, to: column.pgType }, 'column type widened in the target table');
   }
-  const now = new Set(table.columns.map((c) => c.name));
-  for (const column of previous.columns.filter((c) => !now.has(c.name) && types.has(pgColumnName(c)))) {
+  for (const column of droppedColumns(previous, table).filter((c) => types.has(pgColumnName(c)))) {
     await client.query(`ALTER TABLE ${target} DROP COLUMN ${quoteIdent(pgColumnName(column))}`);
-    dropped.add(pgColumnName(column));
     log.info({ table: table.name, column: column.name }, 'column dropped from the target table (SQLite no longer has it)');
   }
-  return dropped;
+}
+
+/** Columns of the earlier model SQLite no longer has (a synthetic rowid key is no column of SQLite's: a key that changes is not a column dropped). */
+function droppedColumns(previous: TableModel, table: TableModel): ColumnModel[] {
+  const now = new Set(table.columns.map((c) => c.name));
+  return previous.columns.filter((c) => !c.synthetic && !now.has(c.name));
 }
 
 /**
