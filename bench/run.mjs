@@ -29,7 +29,7 @@
  *                         users and patterns follow the same N/100, N/20 rule)
  *   --latency-rate N      writes per second during the latency run (default 1000)
  *   --latency-seconds S   length of the latency run (default 20)
- *   --overhead-seconds S  length of each capture-overhead run (default 5)
+ *   --overhead-seconds S  writing time per mode of the capture-overhead runs, in turns of 250 ms (default 5)
  *   --help                this text
  *
  * Environment
@@ -723,6 +723,12 @@ function buildTable(report) {
       `same, with liteshift's capture triggers installed (${O.with.changelogRows === O.with.writes + O.with.warmupWrites ? 'one changelog row per write' : `${count(O.with.changelogRows)} changelog rows`}); ${ratio(O.ratio)} of the rate without`,
     ]);
   }
+  const U = O?.unique;
+  if (U) {
+    add(['live: app writes into users, no capture', seconds(U.without.elapsedMs), count(U.without.rate), '', `single-row insert transactions into users (${U.uniqueConstraints} UNIQUE constraints besides the key)`]);
+    add(['  capture on, REPLACE guard off', seconds(U.withoutGuard.elapsedMs), count(U.withoutGuard.rate), '', `${U.withoutGuard.triggers} triggers; ${ratio(U.ratioWithoutGuard)} of the rate without capture`]);
+    add(['  capture on, REPLACE guard on', seconds(U.with.elapsedMs), count(U.with.rate), '', `${U.with.triggers} triggers (as extract --follow installs them); ${ratio(U.ratio)} of the rate without capture`]);
+  }
   return renderTable(['what', 'wall', 'CPU', 'PG CPU', 'rows/s', 'peak RSS', 'notes'], rows);
 }
 
@@ -840,7 +846,7 @@ async function main() {
   );
   if (s.has('latency')) say('· live: change latency done');
   await section('overhead', async () => {
-    say(`· live: capture overhead (${opts.overheadSeconds} s without, ${opts.overheadSeconds} s with triggers)`);
+    say(`· live: capture overhead (${opts.overheadSeconds} s of writes per mode, the modes in turns of 250 ms)`);
     return measureCaptureOverhead({ dbFile: liveDataset.path, tmpDir, durationMs: opts.overheadSeconds * 1000, shared });
   });
   if (kafka?.started) await kafka.stop();
@@ -858,6 +864,7 @@ async function main() {
     report.ratios.verifyPhaseVsMigrate = (L.migrate.phasesMs?.verify ?? NaN) / L.migrate.wallMs;
   }
   if (report.results.overhead?.ratio !== undefined) report.ratios.captureOnVsOff = report.results.overhead.ratio;
+  if (report.results.overhead?.unique) report.ratios.captureWithReplaceGuardOnVsOff = report.results.overhead.unique.ratio;
 
   const lines = [];
   if (dataset) lines.push(`dataset: ${describeDataset(dataset)}`);

@@ -202,56 +202,93 @@ async function targetHas(url, table) {
 
 /**
  * (b) Capture overhead: the application's own write throughput (single-row insert
- * transactions into tasks, WAL, synchronous=NORMAL) on two fresh copies of `dbFile`,
- * one without and one with liteshift's capture triggers (installCapture, as
- * `extract --follow` installs them; no extractor runs, so the changelog only grows).
+ * transactions, WAL, synchronous=NORMAL) on fresh copies of `dbFile`, without and with
+ * liteshift's capture triggers (installCapture, as `extract --follow` installs them; no
+ * extractor runs, so the changelog only grows). Into tasks (no UNIQUE constraint besides
+ * its key: the capture triggers alone), and into users (email and username UNIQUE: the
+ * REPLACE guard too, one index probe per constraint and insert), there also with capture
+ * but the guard dropped, to show what the guard alone costs. The copies are written in
+ * turns of 250 ms until each has had `durationMs`: on a shared machine, load that comes and
+ * goes then weighs on every mode alike, and the ratios stay comparable.
  */
 export function measureCaptureOverhead({ dbFile, tmpDir, durationMs, shared }) {
-  const result = {};
-  for (const mode of ['without', 'with']) {
-    const copy = join(tmpDir, `live-overhead-${mode}.db`);
-    removeDb(copy);
-    copyFileSync(dbFile, copy);
-    try {
-      if (mode === 'with') {
-        const db = shared.openSqlite(copy);
-        try {
-          shared.requireWal(db);
-          shared.installCapture(db, shared.readSchema(db, { profile: false }).tables);
-        } finally {
-          db.close();
-        }
-      }
-      const db = new Database(copy);
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      const users = db.prepare('SELECT count(*) AS n FROM users').get().n;
-      const insert = db.prepare(
-        `INSERT INTO tasks (user_id, title, description, status, priority, completed, created_at, updated_at)
-         VALUES (?, ?, ?, 'pending', 2, 0, ?, ?)`,
-      );
-      const now = new Date().toISOString().slice(0, 19).replace('T', ' ');
-      const write = (i) => insert.run((i % users) + 1, `Bench task ${i}`, 'Written by the capture-overhead benchmark, one row per transaction.', now, now);
-      // A short warm-up (not counted): statement cache, first WAL frames.
-      let i = 0;
-      const warm = performance.now() + 300;
-      while (performance.now() < warm) write(i++);
-      const warmupWrites = i;
+  const now = new Date().toISOString().slice(0, 19).replace('T', ' ');
+  const tasks = (db) => {
+    const users = db.prepare('SELECT count(*) AS n FROM users').get().n;
+    const insert = db.prepare(
+      `INSERT INTO tasks (user_id, title, description, status, priority, completed, created_at, updated_at)
+       VALUES (?, ?, ?, 'pending', 2, 0, ?, ?)`,
+    );
+    return (i) => insert.run((i % users) + 1, `Bench task ${i}`, 'Written by the capture-overhead benchmark, one row per transaction.', now, now);
+  };
+  const users = (db) => {
+    const insert = db.prepare('INSERT INTO users (email, username, hashed_password, full_name, is_active, created_at) VALUES (?, ?, ?, ?, 1, ?)');
+    return (i) => insert.run(`bench-${i}@overhead.example`, `bench_${i}`, '$2b$12$benchmarkbenchmarkbenchmarkbenchmarkbenchmarkbenchm', `Bench user ${i}`, now);
+  };
+  const result = writeRates({ dbFile, tmpDir, durationMs, shared, table: 'tasks', writer: tasks, modes: ['without', 'with'] });
+  result.ratio = result.with.rate / result.without.rate;
+  const unique = { table: 'users', uniqueConstraints: 2, ...writeRates({ dbFile, tmpDir, durationMs, shared, table: 'users', writer: users, modes: ['without', 'withoutGuard', 'with'] }) };
+  unique.ratio = unique.with.rate / unique.without.rate;
+  unique.ratioWithoutGuard = unique.withoutGuard.rate / unique.without.rate;
+  result.unique = unique;
+  return result;
+}
+
+const SLICE_MS = 250;
+
+/** One copy of `dbFile` per mode (no capture, capture without the REPLACE guard, capture), written in turns. */
+function writeRates({ dbFile, tmpDir, durationMs, shared, table, writer, modes }) {
+  const copies = modes.map((mode) => {
+    const path = join(tmpDir, `live-overhead-${table}-${mode}.db`);
+    removeDb(path);
+    copyFileSync(dbFile, path);
+    if (mode !== 'without') installCapture(shared, path, mode === 'withoutGuard');
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    return { mode, path, db, write: writer(db), i: 0, writes: 0, elapsedMs: 0 };
+  });
+  try {
+    const run = (copy, ms, counted) => {
       const started = performance.now();
       let n = 0;
-      while (performance.now() - started < durationMs) {
-        write(i++);
+      while (performance.now() - started < ms) {
+        copy.write(copy.i++);
         n++;
       }
-      const elapsedMs = performance.now() - started;
-      const changelog =
-        mode === 'with' ? Number(db.prepare('SELECT count(*) AS n FROM _liteshift_changelog').get().n) : undefined;
-      db.close();
-      result[mode] = { writes: n, warmupWrites, elapsedMs, rate: n / (elapsedMs / 1000), ...(changelog !== undefined ? { changelogRows: changelog } : {}) };
-    } finally {
-      removeDb(copy);
+      if (counted) {
+        copy.writes += n;
+        copy.elapsedMs += performance.now() - started;
+      }
+    };
+    // A short warm-up (not counted): statement cache, first WAL frames.
+    for (const copy of copies) run(copy, 300, false);
+    while (copies.some((c) => c.elapsedMs < durationMs)) for (const copy of copies) run(copy, SLICE_MS, true);
+    const out = {};
+    for (const c of copies) {
+      const changelog = c.mode !== 'without' ? Number(c.db.prepare('SELECT count(*) AS n FROM _liteshift_changelog').get().n) : undefined;
+      const triggers = Number(c.db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?").get(table).n);
+      out[c.mode] = { writes: c.writes, warmupWrites: c.i - c.writes, elapsedMs: c.elapsedMs, rate: c.writes / (c.elapsedMs / 1000), triggers, ...(changelog !== undefined ? { changelogRows: changelog } : {}) };
+    }
+    return out;
+  } finally {
+    for (const c of copies) {
+      c.db.close();
+      removeDb(c.path);
     }
   }
-  result.ratio = result.with.rate / result.without.rate;
-  return result;
+}
+
+/** Capture as `extract --follow` installs it; `withoutGuard` drops the REPLACE guard's triggers again. */
+function installCapture(shared, path, withoutGuard) {
+  const db = shared.openSqlite(path);
+  try {
+    shared.requireWal(db);
+    shared.installCapture(db, shared.readSchema(db, { profile: false }).tables);
+    if (!withoutGuard) return;
+    const guard = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND (substr(name, -4) = '_rep' OR substr(name, -5) = '_repu')").all();
+    for (const { name } of guard) db.exec(`DROP TRIGGER "${name}"`);
+  } finally {
+    db.close();
+  }
 }

@@ -8,9 +8,12 @@ import {
   installFence,
   maskPostgresUrl,
   mappingOptions,
+  missingTriggers,
   openSqlite,
   readSchema,
+  readCapturedTables,
   removeFence,
+  schemaSignature,
   ReadableCopy,
   controlTopic,
   loaderGroup,
@@ -91,6 +94,7 @@ export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
     installFence(db, model.tables, message);
     const fenced = Date.now();
     const unguard = liftFenceOnSignal(db);
+    const underFence = { signature: schemaSignature(db), at: new Date(fenced).toISOString() };
     try {
       p.onPhase?.('draining the last changes');
       const drained = await waitForLag(status, 0, p.timeoutMs, p.log, () => requireRunning(db, kafka, admin, p.topicPrefix, 'fence lifted, SQLite takes writes again'));
@@ -108,6 +112,10 @@ export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
 
       p.onPhase?.('verifying');
       const report = await verify({ db, model, pg, databaseUrl: p.databaseUrl, targetSchema: p.targetSchema, copy });
+      if (schemaChanged(db, model.tables, underFence)) {
+        report.verdict = 'NOT READY';
+        report.reasons.push('the schema of SQLite changed during cutover (an application migration?): run cutover again once extract and load have caught up');
+      }
       if (report.verdict !== 'READY') {
         removeFence(db);
         p.log.warn({ reasons: report.reasons }, 'not READY: fence lifted, SQLite takes writes again');
@@ -125,6 +133,16 @@ export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
     copy?.close();
     db.close();
   }
+}
+
+/**
+ * An application migration under the fence: a table rebuilt loses its fence with it (the
+ * extractor puts it back and sends the table again), and what it wrote meanwhile may not
+ * be in PostgreSQL yet.
+ */
+function schemaChanged(db: SqliteDatabase, tables: readonly { name: string }[], since: { signature: string; at: string }): boolean {
+  const resynced = Object.values(readCapturedTables(db) ?? {}).some((t) => (t.resync?.startedAt ?? '') >= since.at);
+  return resynced || schemaSignature(db) !== since.signature || missingTriggers(db, tables, 'fence').length > 0;
 }
 
 /** `cutover --abort`: SQLite takes writes again. */

@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'STACK_FAILED'
   | 'SCHEMA_UNKNOWN'
   | 'DECODE_FAILED'
+  | 'TABLE_STOPPED'
   | 'NOT_READY'
   | 'PIPELINE_STOPPED'
   | 'PIPELINE_BEHIND'

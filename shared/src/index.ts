@@ -13,6 +13,7 @@ export * from './schema/type-mapping.js';
 export * from './schema/defaults.js';
 export * from './schema/checks.js';
 export * from './schema/casts.js';
+export * from './schema/widening.js';
 export * from './schema/pg-names.js';
 export * from './schema/exclusions.js';
 export * from './sqlite/open.js';

@@ -113,7 +113,7 @@ export class Service {
 /** What `liteshift status --json` prints (services/verifier/src/status.ts). */
 export interface LiveStatus {
   extractor: { captured: boolean; phase: string; head: string; position: string; lag: number; updatedAt: string | null };
-  tables: { table: string; topic: string; phase: string; snapshot?: { done: number; total: number; percent: number }; loaderLag: number }[];
+  tables: { table: string; topic: string; phase: string; snapshot?: { done: number; total: number; percent: number }; loaderLag: number; note?: string }[];
   loaderLag: number;
   rejects: number;
   deadLettered: number;

@@ -11,6 +11,7 @@ import {
   openSqlite,
   postgresError,
   readSchema,
+  schemaVersion,
   sleep,
   type Logger,
   type Settings,
@@ -75,9 +76,11 @@ async function extract(
   // Following writes capture triggers and the extractor's position into the file.
   const db = openSqlite(settings.sqlitePath, { readonly: !flags.follow });
   const copy = await ReadableCopy.attach(db, log);
+  // Before the schema is read: DDL landing while it is read is picked up once following.
+  const version = schemaVersion(db);
   const model = readSchema(db, mappingOptions(settings));
   progress.expect(model.tables.map((t) => ({ name: t.name, total: t.rowCount ?? 0 })));
-  const extractor = new Extractor({ ...settings, db, model, brokers: settings.kafkaBrokers, log, ...operating, onProgress: progress.sent.bind(progress), copy });
+  const extractor = new Extractor({ ...settings, db, model, schemaVersion: version, brokers: settings.kafkaBrokers, log, ...operating, onProgress: progress.sent.bind(progress), copy });
   await untilSignal(
     log,
     async (signal) => {

@@ -16,7 +16,15 @@ import {
   TableReader,
   changelogBacklog,
   changelogHead,
+  captureInstalled,
   installCapture,
+  missingTriggers,
+  publishResyncMarker,
+  readCapturedTables,
+  restoreFence,
+  schemaSignature,
+  schemaVersion,
+  writeCapturedTables,
   requireWal,
   readCompletedSnapshot,
   readExtractorPosition,
@@ -32,6 +40,7 @@ import {
   isLiteshiftError,
   Health,
   type Admin,
+  type CapturedTable,
   type Logger,
   type SchemaModel,
   type SnapshotMarker,
@@ -44,7 +53,7 @@ import {
 } from '@liteshift/shared';
 import { EventDispatcher } from './dispatcher.js';
 import { StreamingSource } from './streaming-source.js';
-import { diffSchemas } from './schema-watch.js';
+import { diffSchemas, planStart, typeTags, type Resync } from './schema-watch.js';
 import type { ExtractorMetrics } from './metrics.js';
 
 export interface ExtractorOptions {
@@ -62,6 +71,12 @@ export interface ExtractorOptions {
   health?: Health;
   /** The one line per snapshot chunk: info for the service, debug where a progress display already says it (migrate). */
   batchLogLevel?: 'info' | 'debug';
+  /**
+   * PRAGMA schema_version as read before `model` was: DDL landing after it is picked up
+   * while following, even when it came before the extractor started. Absent: read when
+   * following starts.
+   */
+  schemaVersion?: number;
   /** The readable copy of tables SQLite cannot read here (readFromCopy): made again before they are read. */
   copy?: ReadableCopy | null;
 }
@@ -115,8 +130,11 @@ function snapshotProgress(
   };
 }
 
-/** What a long-running extractor waits out: the application holding SQLite's write lock, a broker down or restarting. */
-const isTransient = (error: unknown): boolean => isSqliteBusy(error) || isKafkaOutage(error) || (isLiteshiftError(error) && error.retriable);
+/** A statement prepared for a table the application changed under it since: the schema is read again, then it is redone. */
+const isSchemaRace = (error: unknown): boolean => /no such (table|column)|SQLITE_SCHEMA|database schema has changed/i.test(errorMessage(error));
+
+/** What a long-running extractor waits out: the application holding SQLite's write lock or changing its schema, a broker down or restarting. */
+const isTransient = (error: unknown): boolean => isSqliteBusy(error) || isSchemaRace(error) || isKafkaOutage(error) || (isLiteshiftError(error) && error.retriable);
 
 export interface SnapshotResume {
   snapshotId?: string;
@@ -145,6 +163,12 @@ export class Extractor {
 
   /** The captured schema; grows while following (new tables, added columns). */
   model: SchemaModel;
+  /** What the extractor recorded of each table it captures (contracts/extractor-state.ts), kept in the SQLite file. */
+  private captured: Record<string, CapturedTable> = {};
+  /** The application's schema as `model` was read from it (schemaSignature): liteshift's own DDL leaves it as it is. */
+  private signature = '';
+  /** Work a starting extractor does before it streams: tables to snapshot, tables to re-synchronise (and why). */
+  private pending: { snapshot: string[]; resync: Map<string, string> } = { snapshot: [], resync: new Map() };
   /** Ready while connected to Kafka and snapshotting or streaming (what /readyz answers). */
   readonly health: Health;
 
@@ -175,6 +199,9 @@ export class Extractor {
     if (created.length > 0) log.info({ topics: created }, 'created topics');
     for (const table of tables) this.dispatcher!.register(table);
     await publishSchemas(this.producer!, prefix, tables.map((t, i) => schemaRecord(t, tableTopics[i]!)));
+    // What the loader now knows of tables already recorded: a restart compares its own plan with it.
+    const recorded = tables.filter((t) => this.captured[t.name]);
+    if (recorded.length > 0) this.record(recorded, {});
     return tableTopics;
   }
 
@@ -189,7 +216,27 @@ export class Extractor {
     onProgress = this.options.onProgress,
     resume: SnapshotResume = {},
   ): Promise<SnapshotResult> {
-    const { db, chunkRows, log, topicPrefix, metrics } = this.options;
+    const { log, topicPrefix } = this.options;
+    const { marker, rowsPerTable } = await this.sendTables(watermark, tables, onProgress, resume);
+    const admin = this.requireAdmin();
+    for (const table of tables) {
+      const topic = this.dispatcher!.topicOf(table.name);
+      marker.endOffsets[topic] = await endOffsets(admin, topic);
+    }
+    marker.completedAt = new Date().toISOString();
+    await publishSnapshotMarker(this.producer!, topicPrefix, marker);
+    log.info({ tables: tables.length, rows: Object.values(rowsPerTable).reduce((a, b) => a + b, 0) }, 'snapshot complete');
+    return { marker, rowsPerTable };
+  }
+
+  /** Reads every row of `tables` into Kafka, in key order and short chunks; returns once Kafka has acknowledged them all. */
+  private async sendTables(
+    watermark: bigint,
+    tables: readonly TableModel[],
+    onProgress: ExtractorOptions['onProgress'],
+    resume: SnapshotResume,
+  ): Promise<SnapshotResult> {
+    const { db, chunkRows, log, metrics } = this.options;
     const dispatcher = this.dispatcher!;
     const progress = (table: string, done: number, total: number): void => {
       metrics?.snapshotProgress(table, done, total);
@@ -249,14 +296,6 @@ export class Extractor {
       log.info({ table: table.name, rows: done, ms: Date.now() - started }, 'snapshot of table read');
     }
     await dispatcher.flush();
-    const admin = this.requireAdmin();
-    for (const table of tables) {
-      const topic = dispatcher.topicOf(table.name);
-      marker.endOffsets[topic] = await endOffsets(admin, topic);
-    }
-    marker.completedAt = new Date().toISOString();
-    await publishSnapshotMarker(this.producer!, topicPrefix, marker);
-    log.info({ tables: tables.length, rows: Object.values(rowsPerTable).reduce((a, b) => a + b, 0) }, 'snapshot complete');
     return { marker, rowsPerTable };
   }
 
@@ -294,17 +333,18 @@ export class Extractor {
     const pollMs = options.pollMs ?? 100;
     const batch = options.batchChanges ?? this.options.chunkRows;
     requireWal(db);
-    await this.waitOut(signal, () => installCapture(db, this.model.tables));
+    let knownVersion = await this.waitOut(signal, () => this.startCapture());
     this.options.metrics?.readLagFrom(() => extractorLag(db, this.model.tables));
-    let schemaVersion = Number(db.pragma('schema_version', { simple: true }));
     await this.waitOut(signal, () => this.prepareTopics(this.model.tables));
 
     let position = readPosition(db);
     if (position === null) {
       position = await this.waitOut(signal, () => this.followSnapshot());
+      this.pending.snapshot = [];
     } else {
       log.info({ position: position.toString() }, 'resuming the change stream');
     }
+    await this.waitOut(signal, () => this.catchUp());
     await this.waitOut(signal, () => writeExtractorStatus(db, { phase: 'streaming' }));
     this.health.ready('streaming');
 
@@ -314,18 +354,8 @@ export class Extractor {
     let beatAt = 0;
     while (!signal.aborted) {
       try {
-        const version = Number(db.pragma('schema_version', { simple: true }));
-        if (version !== schemaVersion) {
-          // Applying a change moves schema_version itself (capture triggers): the version is
-          // taken before a read of the schema that finds nothing more to apply, so that the
-          // application's DDL landing while a change was applied is seen, not taken for ours.
-          for (;;) {
-            const before = Number(db.pragma('schema_version', { simple: true }));
-            if (!(await this.applySchemaChange(stream))) {
-              schemaVersion = before;
-              break;
-            }
-          }
+        if (schemaVersion(db) !== knownVersion) {
+          knownVersion = await this.applySchemaChange(stream);
           // A new table's snapshot said 'snapshotting'.
           this.health.ready('streaming');
         }
@@ -384,10 +414,119 @@ export class Extractor {
       onTableDone: (table, rows) => {
         state.done[table] = rows;
         writeSnapshotProgress(db, state);
+        this.recordSnapshot(table, rows);
       },
     });
     completeSnapshot(db, watermark);
     return watermark;
+  }
+
+  /**
+   * Before following: notes which captured tables lost their capture triggers while no
+   * extractor ran (rebuilt, or dropped and created again), fences them again if a cutover
+   * fence is up, installs capture, and plans what the tables need before the stream
+   * resumes. Returns the schema version the model is current at.
+   */
+  private startCapture(): number {
+    const { db, log } = this.options;
+    let known = this.options.schemaVersion ?? schemaVersion(db);
+    const wasCaptured = captureInstalled(db);
+    const lost = new Set<string>();
+    for (;;) {
+      if (wasCaptured) {
+        for (const table of missingTriggers(db, this.model.tables, 'capture')) lost.add(table);
+        this.refence(this.model.tables);
+      }
+      const versions = installCapture(db, this.model.tables);
+      if (versions.before === known) {
+        known = versions.after;
+        break;
+      }
+      // DDL between the schema read and capture: what it allowed was never recorded (a column
+      // added, then filled, would be missing from the snapshot). Read the schema again.
+      log.info('the schema changed while it was read: reading it again');
+      known = schemaVersion(db);
+      this.model = readSchema(db, this.model.mapping);
+    }
+    this.signature = schemaSignature(db);
+    let captured = readCapturedTables(db);
+    if (captured === null) {
+      // Recorded by an earlier version: every table in its finished snapshot counts as snapshotted.
+      const completed = readCompletedSnapshot(db);
+      captured = completed ? Object.fromEntries(this.model.tables.map((t) => [t.name, { epoch: 0, snapshotAt: completed.completedAt }])) : {};
+    }
+    this.captured = captured;
+    const plan = planStart(this.model, captured, lost);
+    this.model = plan.model;
+    this.pending = { snapshot: plan.snapshot, resync: plan.resync };
+    if (wasCaptured && plan.snapshot.length > 0) log.info({ tables: plan.snapshot }, 'tables without a finished snapshot: snapshotting them');
+    return known;
+  }
+
+  /** What startCapture planned: the snapshot of tables Kafka lacks, then the re-synchronisations. */
+  private async catchUp(): Promise<void> {
+    const { db } = this.options;
+    const snapshot = this.model.tables.filter((t) => this.pending.snapshot.includes(t.name));
+    if (snapshot.length > 0) {
+      await this.snapshot(changelogHead(db), snapshot, undefined, { onTableDone: (table, rows) => this.recordSnapshot(table, rows) });
+      this.pending.snapshot = [];
+    }
+    for (const [name, reason] of this.pending.resync) {
+      await this.resync(this.model.tables.find((t) => t.name === name)!, reason);
+      this.pending.resync.delete(name);
+    }
+  }
+
+  /**
+   * Sends every row of `table` again under its new epoch (table.resyncEpoch), at a
+   * watermark taken now that its capture triggers are back (contract 4), then tells the
+   * loader on the control topic which offsets hold them all: once applied, the rows that
+   * epoch did not send are deleted in PostgreSQL (rows that vanished while the table had
+   * no trigger). The extractor needs no PostgreSQL connection for it.
+   */
+  private async resync(table: TableModel, reason: string): Promise<void> {
+    const { db, log, topicPrefix } = this.options;
+    const startedAt = new Date().toISOString();
+    const epoch = table.resyncEpoch ?? 0;
+    this.record([table], { snapshotAt: undefined, rows: undefined, resync: { reason, startedAt } });
+    // The new writer schema first: the loader knows the new epoch before its first row.
+    const [topic] = await this.prepareTopics([table]);
+    const watermark = changelogHead(db);
+    log.debug({ table: table.name, epoch, reason, watermark: watermark.toString() }, 're-synchronising table');
+    const { rowsPerTable } = await this.sendTables(watermark, [table], this.options.onProgress, {});
+    const rows = rowsPerTable[table.name] ?? 0;
+    const completedAt = new Date().toISOString();
+    await publishResyncMarker(this.producer!, topicPrefix, {
+      table: table.name,
+      epoch,
+      watermark: watermark.toString(),
+      rows,
+      endOffsets: { [topic!]: await endOffsets(this.requireAdmin(), topic!) },
+      completedAt,
+    });
+    this.record([table], { snapshotAt: completedAt, rows, resync: { reason, startedAt, completedAt, rows } });
+    log.info({ table: table.name, epoch, rows, reason }, 'table re-synchronised');
+  }
+
+  private recordSnapshot(name: string, rows: number): void {
+    this.record([this.model.tables.find((t) => t.name === name)!], { snapshotAt: new Date().toISOString(), rows });
+  }
+
+  /** Updates what the SQLite file says of `tables` (their epoch and types as published now, and `patch`). */
+  private record(tables: readonly TableModel[], patch: Partial<CapturedTable>): void {
+    for (const table of tables) {
+      const entry: CapturedTable = { ...this.captured[table.name], epoch: table.resyncEpoch ?? 0, types: typeTags(table), ...patch };
+      for (const key of Object.keys(patch) as (keyof CapturedTable)[]) if (patch[key] === undefined) delete entry[key];
+      this.captured[table.name] = entry;
+    }
+    writeCapturedTables(this.options.db, this.captured);
+  }
+
+  /** During cutover: tables that lost their fence (rebuilt meanwhile) are fenced again at once. */
+  private refence(tables: readonly TableModel[]): ReturnType<typeof restoreFence> {
+    const result = restoreFence(this.options.db, tables);
+    for (const table of result.fenced) this.options.log.warn({ table }, 'table lost its cutover fence (rebuilt or created by the application): fenced again');
+    return result;
   }
 
   /** Retries `operation` with backoff while the failure is one a running service waits out. */
@@ -406,25 +545,61 @@ export class Extractor {
     });
   }
 
-  /** New tables get triggers, a schema and their own snapshot; grown tables a new writer schema. False when nothing changed. */
-  private async applySchemaChange(stream: StreamingSource): Promise<boolean> {
+  /**
+   * After `schema_version` moved: new tables get triggers, a schema and their own
+   * snapshot; grown tables a new writer schema; tables rebuilt by the application (their
+   * capture triggers gone), or that lost columns, are re-synchronised. Returns the schema
+   * version the captured model is current at.
+   */
+  private async applySchemaChange(stream: StreamingSource): Promise<number> {
     const { db, log } = this.options;
-    const change = diffSchemas(this.model, readSchema(db, this.model.mapping));
-    if (change.added.length + change.altered.length + change.dropped.length === 0) return false;
+    // The fence first, before the schema is read (a profile takes a while).
+    this.refence(this.model.tables);
+    const seen = schemaVersion(db);
+    const signature = schemaSignature(db);
+    // liteshift's own DDL (a cutover fence): nothing of the application's changed.
+    if (signature === this.signature && missingTriggers(db, this.model.tables, 'capture').length === 0) return seen;
+    const fresh = readSchema(db, this.model.mapping);
+    const fence = this.refence(fresh.tables);
+    const rebuilt = new Set(missingTriggers(db, this.model.tables.filter((t) => fresh.tables.some((f) => f.name === t.name)), 'capture'));
+    const change = diffSchemas(this.model, fresh, rebuilt);
+    const resynced: Resync[] = [...change.resynced];
+    const resync = (table: TableModel, epoch: number, reason: string): void => {
+      const again = { ...fresh.tables.find((t) => t.name === table.name)!, resyncEpoch: epoch };
+      resynced.push({ table: again, reason });
+      change.model.tables[change.model.tables.findIndex((t) => t.name === table.name)] = again;
+    };
+    // A table created again after it was dropped may have rows in PostgreSQL that SQLite no
+    // longer has; one whose re-synchronisation an earlier attempt began is carried on.
+    const added = change.added.filter((table) => {
+      const entry = this.captured[table.name];
+      if (entry) resync(table, entry.epoch + 1, 'created again after it was dropped');
+      return !entry;
+    });
+    for (const table of change.model.tables) {
+      const entry = this.captured[table.name];
+      if (entry?.resync && !entry.snapshotAt && !resynced.some((r) => r.table.name === table.name)) resync(table, entry.epoch, entry.resync.reason);
+    }
+    // Recorded before the triggers are put back: an attempt that fails after that, or a
+    // restart, no longer sees them lost, and carries the re-synchronisation on from this.
+    for (const { table, reason } of resynced) this.record([table], { snapshotAt: undefined, rows: undefined, resync: { reason, startedAt: new Date().toISOString() } });
     // The captured model changes only once everything below is done: a step that fails
     // (Kafka down) is redone whole at the next attempt, the new tables' snapshot included.
-    installCapture(db, change.model.tables);
-    await this.prepareTopics([...change.added, ...change.altered]);
+    const versions = installCapture(db, change.model.tables);
+    await this.prepareTopics([...added, ...change.altered]);
     stream.setTables(change.model.tables);
     for (const table of change.dropped) log.warn({ table }, 'table dropped from SQLite: no longer captured (its PostgreSQL table is kept)');
     for (const table of change.altered) log.info({ table: table.name }, 'columns added: new writer schema published');
-    if (change.added.length > 0) {
-      log.info({ tables: change.added.map((t) => t.name) }, 'new tables: capturing and snapshotting them');
+    if (added.length > 0) {
+      log.info({ tables: added.map((t) => t.name) }, 'new tables: capturing and snapshotting them');
       // Changes to the new tables recorded from now on stream after this snapshot, per key in order.
-      await this.snapshot(changelogHead(db), change.added);
+      await this.snapshot(changelogHead(db), added, undefined, { onTableDone: (name, rows) => this.record([added.find((t) => t.name === name)!], { snapshotAt: new Date().toISOString(), rows }) });
     }
+    for (const { table, reason } of resynced) await this.resync(table, reason);
     this.model = change.model;
-    return true;
+    this.signature = signature;
+    // Only liteshift's own DDL came after the read: the model is current at its end.
+    return fence.before === seen && versions.before === fence.after ? versions.after : seen;
   }
 
   private requireAdmin(): Admin {

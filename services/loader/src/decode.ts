@@ -32,6 +32,8 @@ export interface DecodeTarget {
 
 export type DecodedChange = KeyedChange & { keyBytes: Buffer };
 
+const epochOf = (writer: WriterSchema): number => writer.record.table.resyncEpoch ?? 0;
+
 /** decode()'s answer for a value whose writer schema this loader has not read yet. */
 export const UNKNOWN_WRITER = Symbol('unknown writer schema');
 
@@ -47,6 +49,7 @@ class EncodedUpsert implements KeyedChange {
     at: number,
     readonly offset: string,
     private readonly codec: ChangeEventCodec,
+    readonly epoch: number,
   ) {
     this.encoded = { value, at };
   }
@@ -110,11 +113,11 @@ export class WriterDecoder {
         // the COPY transcoder declines a value.
         writer.codec.checkKey(message.key);
         const at = writer.codec.locateRow(message.value);
-        if (at !== null) return new EncodedUpsert(message.key, message.value, at, message.offset, writer.codec);
+        if (at !== null) return new EncodedUpsert(message.key, message.value, at, message.offset, writer.codec, epochOf(writer));
       }
       const key = writer.codec.decodeKey(message.key);
       const event = writer.codec.decodeValue(message.value);
-      if (event.op === 'd' || event.after === null) return { key, keyBytes: message.key, row: null, offset: message.offset };
+      if (event.op === 'd' || event.after === null) return { key, keyBytes: message.key, row: null, offset: message.offset, epoch: epochOf(writer) };
       let row: SqlValue[] = event.after;
       if (writer.record.fingerprint !== target.fingerprint) {
         row = new Array<SqlValue>(target.table.columns.length).fill(null);
@@ -122,7 +125,7 @@ export class WriterDecoder {
           if (to >= 0) row[to] = event.after![from]!;
         });
       }
-      return { key, keyBytes: message.key, row, offset: message.offset, ...(writer.covers ? { columns: writer.covers } : {}) };
+      return { key, keyBytes: message.key, row, offset: message.offset, epoch: epochOf(writer), ...(writer.covers ? { columns: writer.covers } : {}) };
     } catch (error) {
       return `cannot decode: ${errorMessage(error)}`;
     }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Logger } from '@liteshift/shared';
+import type { LiteshiftError, Logger } from '@liteshift/shared';
 import type { ApplyStats } from './table-applier.js';
 
 /**
@@ -44,6 +44,10 @@ export interface LoaderEventMap {
   'batch-failed': [{ table: string; topic: string; partition: number; error: Error; retriable: boolean }];
   /** The loader stopped for good (a non-retriable batch failure, or a consumer that cannot be replaced). */
   failed: [{ error: Error }];
+  /** A table whose target cannot follow its new writer schema: its topic is no longer applied. */
+  'table-stopped': [{ table: string; error: LiteshiftError }];
+  /** A re-synchronised table's epoch is applied whole: `deleted` rows it did not send are gone. */
+  'table-resynchronised': [{ table: string; epoch: number; deleted: number }];
 }
 
 export class LoaderEvents extends EventEmitter<LoaderEventMap> {}
@@ -96,6 +100,8 @@ export function logLoaderEvents(events: LoaderEvents, log: Logger, batchLevel: '
   events.on('table-waiting', (w) => log.error(w, 'table waiting: its writer schema on the schema topic is invalid (publish it again, e.g. restart the extractor)'));
   events.on('table-resumed', (r) => log.info(r, 'table applying again: its writer schema is valid now'));
   events.on('consumer-restarted', ({ error, by }) => log.warn({ err: error.message }, by === 'client' ? 'consumer failed; it restarts by itself' : 'consumer stopped; starting a new one'));
+  events.on('table-stopped', ({ table, error }) => log.error({ table, hint: error.hint }, error.message));
+  events.on('table-resynchronised', (r) => log.info(r, 'table re-synchronised: rows SQLite no longer has deleted'));
   events.on('batch-failed', ({ table, topic, partition, error, retriable }) => {
     if (retriable) log.warn({ table, topic, partition, err: error.message }, 'batch failed; retrying');
     else log.error({ table, topic, partition, err: error.message }, 'batch failed');

@@ -19,6 +19,7 @@ import {
   topicOffsets,
   readSnapshotMarker,
   schemaTopic,
+  readResyncMarkers,
   endOffsets,
   type Admin,
   type HealthState,
@@ -39,6 +40,7 @@ import { GroupConsumer, type BatchPosition, type BatchResult } from './group-con
 import type { LoaderMetrics } from './metrics.js';
 import { ReplaySteps } from './replay.js';
 import { WriterSchemas } from './writer-schemas.js';
+import { sweepResync } from './resync.js';
 import { AppliedOffsets } from './offsets.js';
 
 export interface LoaderOptions {
@@ -117,6 +119,11 @@ export class Loader {
       databaseUrl: options.databaseUrl,
       log: options.log,
       deadLetter: (invalid) => sendDeadLetters(this.producer!, options.topicPrefix, schemaTopic(options.topicPrefix), invalid.partition, [invalid]),
+      onTableStopped: (table, error) => {
+        this.events.emit('table-stopped', { table, error });
+        // Only a following loader goes on without the table; a run up to an end offset would wait for it forever.
+        if (this.current !== 'following') this.fail(error);
+      },
     });
     this.consumer = new GroupConsumer({
       kafka: this.kafka,
@@ -263,6 +270,7 @@ export class Loader {
             this.options.log.info({ topics: [...known] }, 'consuming new table topics');
           }
           if (!postSnapshotDone) postSnapshotDone = await this.finalizeOnceSnapshotApplied();
+          await this.sweepResynchronised();
         } catch (error) {
           this.options.log.warn({ err: errorMessage(error) }, 'housekeeping failed; retrying');
         }
@@ -283,6 +291,24 @@ export class Loader {
     if (!this.offsets.reached(marker.endOffsets)) return false;
     await this.finalize('while-following');
     return true;
+  }
+
+  /**
+   * While following: a table re-synchronised by the extractor whose every row of the new
+   * epoch is applied (by any member) loses the rows that epoch did not send (resync.ts).
+   */
+  private async sweepResynchronised(): Promise<void> {
+    const pending = this.schemas.resyncing();
+    if (pending.length === 0) return;
+    const markers = await readResyncMarkers(this.kafka, this.requireAdmin(), this.options.topicPrefix);
+    await this.offsets.refresh();
+    for (const { table, topic } of pending) {
+      const marker = markers.get(table.name);
+      if (!marker || marker.epoch !== table.resyncEpoch || marker.endOffsets[topic] === undefined || !this.offsets.reached(marker.endOffsets)) continue;
+      const deleted = await this.withClient((client) => sweepResync(client, this.options.targetSchema, table, marker.epoch));
+      this.schemas.swept(table.name);
+      if (deleted !== null) this.events.emit('table-resynchronised', { table: table.name, epoch: marker.epoch, deleted });
+    }
   }
 
   /** Indexes, constraints and identities of every known table (finalize.ts). */
@@ -330,7 +356,11 @@ export class Loader {
   /** One partition's batch: decoded, then applied in one transaction (or not, and why). */
   private async applyPartitionBatch(topic: string, partition: number, messages: readonly KafkaMessage[], position: BatchPosition): Promise<BatchResult> {
     const firstOffset = BigInt(messages[0]!.offset);
+    // A stopped table's partitions wait where they are (nothing of the batch is applied).
+    if (this.schemas.isStopped(topic)) return { applied: false, readAgain: firstOffset, pause: true };
     const batch = await this.schemas.decodeBatch(topic, messages);
+    // Its writer schema, read while decoding, may have stopped the table.
+    if (this.schemas.isStopped(topic)) return { applied: false, readAgain: firstOffset, pause: true };
     if ('invalidWriter' in batch) {
       this.events.emit('table-waiting', { table: this.schemas.tableOf(topic) ?? topic, topic, partition, ...batch.invalidWriter });
       return { applied: false, readAgain: firstOffset, pause: true };

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import type pg from 'pg';
 import { shown, type RejectRow } from './rejects.js';
+import { recordKeysSql } from './resync.js';
 import {
   AvroCopyTranscoder,
   ByteBuffer,
@@ -31,6 +32,8 @@ export interface KeyedChange {
   offset: string;
   /** An upsert in the target's own writer schema, still encoded: its row's columns start at `at` of `value`. */
   encoded?: { value: Buffer; at: number };
+  /** The re-synchronisation epoch of the event's writer schema (0 before any); none for a tombstone. */
+  epoch?: number;
 }
 
 export interface ApplyStats {
@@ -77,14 +80,19 @@ export function columnSetSql(table: TableModel, target: string, stage: string, i
   };
 }
 
-/** Deletes by key: one text array per key column ($1, $2, …), each value cast to its column's type. */
-export function deleteByKeySql(table: TableModel, target: string): string {
+/** Keys as rows: one text array per key column ($1, $2, …), each value cast to its column's type. */
+export function keyRowsSql(table: TableModel): string {
   const keyColumns = table.key.map((k) => table.columns.find((c) => c.name === k)!);
   const unnestArgs = keyColumns.map((_, i) => `$${i + 1}::text[]`).join(', ');
   const aliases = keyColumns.map((_, i) => `k${i}`);
   const casts = keyColumns.map((c, i) => `${aliases[i]}::${c.pgType} AS ${quoteIdent(pgColumnName(c))}`).join(', ');
-  const match = keyColumns.map((c) => `t.${quoteIdent(pgColumnName(c))} = d.${quoteIdent(pgColumnName(c))}`).join(' AND ');
-  return `DELETE FROM ${target} t USING (SELECT ${casts} FROM unnest(${unnestArgs}) AS u(${aliases.join(', ')})) d WHERE ${match}`;
+  return `SELECT ${casts} FROM unnest(${unnestArgs}) AS u(${aliases.join(', ')})`;
+}
+
+/** Deletes by key: the keys as keyRowsSql takes them. */
+export function deleteByKeySql(table: TableModel, target: string): string {
+  const match = table.key.map((k) => `t.${quoteIdent(pgColumnOf(table, k))} = d.${quoteIdent(pgColumnOf(table, k))}`).join(' AND ');
+  return `DELETE FROM ${target} t USING (${keyRowsSql(table)}) d WHERE ${match}`;
 }
 
 /**
@@ -107,6 +115,12 @@ export class TableApplier {
    * conflict turns this off for good and the batch is redone as an upsert.
    */
   private directCopy = true;
+  /**
+   * While the table's re-synchronisation epoch collects keys (resync.ts): the key of every
+   * change of that epoch is recorded in the same transaction. Turned off once it is swept.
+   */
+  recordingKeys = false;
+  private readonly recordKeysSql: string;
 
   /** `targetTypes`: the target table's column types (name → format_type()), for the transcoder to choose binary COPY. */
   constructor(
@@ -121,6 +135,7 @@ export class TableApplier {
     this.keyNames = new Set(table.key);
     this.transcoder = new AvroCopyTranscoder(table.columns, targetTypes);
     this.deleteSql = deleteByKeySql(table, this.target);
+    this.recordKeysSql = recordKeysSql(table, keyRowsSql(table));
   }
 
   private columnSet(indexes: readonly number[] | undefined): ColumnSetSql {
@@ -166,9 +181,15 @@ export class TableApplier {
       return fast;
     };
     const deleteKeys: (string | null)[][] = this.table.key.map(() => []);
+    const epochKeys: (string | null)[][] = this.table.key.map(() => []);
+    const epoch = this.table.resyncEpoch ?? 0;
     let rejected = 0;
     let upserted = 0;
     for (const change of changes) {
+      if (this.recordingKeys && change.epoch === epoch) {
+        const keyText = this.keyText(change.key);
+        if (!(keyText instanceof Rejection)) keyText.forEach((k, i) => epochKeys[i]!.push(k));
+      }
       if (change.encoded && transcoder.append(change.encoded.value, change.encoded.at, fastOut())) {
         upserted++;
         continue;
@@ -206,6 +227,8 @@ export class TableApplier {
     for (const [set, copy] of data) await this.upsert(client, set, copy, data.size > 1);
     const deleted = deleteKeys[0]!.length;
     if (deleted > 0) await client.query(this.deleteSql, deleteKeys);
+    // After the writes to the target: the lock order of resync.ts.
+    if (epochKeys[0]!.length > 0) await client.query(this.recordKeysSql, [...epochKeys, this.table.name, epoch]);
     return { upserted, deleted, rejected };
   }
 

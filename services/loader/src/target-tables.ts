@@ -12,6 +12,8 @@ import {
   qualified,
   quoteIdent,
   quoteLiteral,
+  normalPgType,
+  widens,
   ROWID_COLUMN,
   translateDefault,
   type ColumnModel,
@@ -24,10 +26,10 @@ import type pg from 'pg';
 /**
  * Creates the target table of a table model, or adopts an existing one (a schema the
  * application's own migrations created first, or an earlier run's): missing columns are
- * added, and the key must be unique there, since upserts need it. Returns the model the
- * loader applies with (an earlier run's timestamp columns may be kept: adoptTimestamps) and
- * the table's column types (name → format_type()), which may not be the model's in an
- * adopted table.
+ * added, and the key must be unique there, since upserts need it. A table built from an
+ * earlier model follows the new one (evolveTable). Returns the model the loader applies
+ * with (an earlier run's timestamp columns may be kept: adoptTimestamps) and the table's
+ * column types (name → format_type()), which may not be the model's in an adopted table.
  */
 export async function ensureTargetTable(
   client: pg.ClientBase,
@@ -53,8 +55,11 @@ export async function ensureTargetTable(
       log.info({ table: table.name }, 'created target table');
     } else {
       table = await adoptTimestamps(client, schema, source, log);
+      const previous = (await client.query<{ model: TableModel }>(`SELECT model FROM ${META_TABLES.tables} WHERE table_name = $1`, [table.name])).rows[0]?.model;
+      const dropping = new Set(previous ? droppedColumns(previous, table).map(pgColumnName) : []);
       const have = new Set(existing.rows.map((r) => r.column_name));
-      requireWritable(schema, table, existing.rows.filter((r) => r.required).map((r) => r.column_name));
+      requireWritable(schema, table, existing.rows.filter((r) => r.required && !dropping.has(r.column_name)).map((r) => r.column_name));
+      if (previous) await evolveTable(client, schema, table, previous, log);
       for (const column of table.columns.filter((c) => !have.has(pgColumnName(c)))) {
         // Added columns cannot be NOT NULL without a default: existing rows get NULL.
         const definition = columnDefinition({ ...column, notNull: false, identity: false });
@@ -72,6 +77,44 @@ export async function ensureTargetTable(
   } finally {
     await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lock]);
   }
+}
+
+/**
+ * A table the loader built from an earlier model (liteshift.tables) follows the new one
+ * when the extractor planned it anew (a table rebuilt by the application, types profiled
+ * again at a restart): a column whose type liteshift chose changes type when the new one
+ * widens it, a column SQLite no longer has is dropped. A column whose type the target
+ * does not have from liteshift (adopted, cast, changed by hand) is left as it is. A new
+ * key, or a type that would not hold the old values, stops the table (TABLE_STOPPED).
+ */
+async function evolveTable(client: pg.ClientBase, schema: string, table: TableModel, previous: TableModel, log: Logger): Promise<void> {
+  const target = qualified(schema, pgTableName(table));
+  const stop = (why: string): LiteshiftError =>
+    new LiteshiftError('TABLE_STOPPED', `table ${table.name}: ${why}; its changes are no longer applied (they wait on Kafka)`, {
+      hint: `drop ${target} in PostgreSQL and DELETE FROM ${META_TABLES.tables} WHERE table_name = ${quoteLiteral(table.name)}, then restart the loader: it creates the table from the new schema and applies what waits on Kafka (the extractor sent every row again)`,
+    });
+  const keyOf = (t: TableModel): string => t.key.map((k) => pgColumnOf(t, k)).join(', ');
+  if (keyOf(previous) !== keyOf(table)) throw stop(`its primary key changed from (${keyOf(previous)}) to (${keyOf(table)})`);
+  const types = await columnTypes(client, target);
+  for (const column of table.columns) {
+    const before = previous.columns.find((c) => c.name === column.name);
+    const actual = types.get(pgColumnName(column));
+    if (!before || actual === undefined || normalPgType(actual) !== normalPgType(before.pgType) || normalPgType(column.pgType) === normalPgType(actual)) continue;
+    if (!widens(actual, column.pgType)) throw stop(`column ${column.name} changed from ${actual} to ${column.pgType}, which cannot hold every value the column has`);
+    const name = quoteIdent(pgColumnName(column));
+    await client.query(`ALTER TABLE ${target} ALTER COLUMN ${name} TYPE ${column.pgType} USING ${name}::${column.pgType}`);
+    log.info({ table: table.name, column: column.name, from: actual, to: column.pgType }, 'column type widened in the target table');
+  }
+  for (const column of droppedColumns(previous, table).filter((c) => types.has(pgColumnName(c)))) {
+    await client.query(`ALTER TABLE ${target} DROP COLUMN ${quoteIdent(pgColumnName(column))}`);
+    log.info({ table: table.name, column: column.name }, 'column dropped from the target table (SQLite no longer has it)');
+  }
+}
+
+/** Columns of the earlier model SQLite no longer has (a synthetic rowid key is no column of SQLite's: a key that changes is not a column dropped). */
+function droppedColumns(previous: TableModel, table: TableModel): ColumnModel[] {
+  const now = new Set(table.columns.map((c) => c.name));
+  return previous.columns.filter((c) => !c.synthetic && !now.has(c.name));
 }
 
 /**

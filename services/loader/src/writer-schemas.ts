@@ -5,6 +5,7 @@
  * (decode.ts).
  */
 import {
+  isLiteshiftError,
   newestPerTable,
   postgresError,
   readSchemaRecord,
@@ -15,6 +16,7 @@ import {
   type Admin,
   type Kafka,
   type KafkaMessage,
+  type LiteshiftError,
   type Logger,
   type PgPool,
   type SchemaRecord,
@@ -22,6 +24,7 @@ import {
   type UndecodedMessage,
 } from '@liteshift/shared';
 import { ensureTargetTable } from './target-tables.js';
+import { beginResync } from './resync.js';
 import { TableApplier } from './table-applier.js';
 import { UNKNOWN_WRITER, WriterDecoder, type DecodedChange } from './decode.js';
 
@@ -41,6 +44,8 @@ export interface WriterSchemasOptions {
   log: Logger;
   /** Sends a schema-topic message that is no usable writer schema to the dead-letter topic. */
   deadLetter: (invalid: InvalidSchemaMessage) => Promise<void>;
+  /** A table whose new writer schema the target cannot follow: it is no longer applied (told once). */
+  onTableStopped: (table: string, error: LiteshiftError) => void;
 }
 
 /** A writer schema met again this soon after the schema topic was read is taken as unknown. */
@@ -63,6 +68,8 @@ export class WriterSchemas {
   /** Table topics waiting for a valid record of the writer schema their next batch uses. */
   private readonly waiting = new Map<string, string>();
   private lastRefresh = 0;
+  /** Tables whose target cannot follow their writer schema (target-tables.ts): no longer applied. */
+  private readonly stopped = new Set<string>();
 
   constructor(private readonly o: WriterSchemasOptions) {}
 
@@ -112,13 +119,23 @@ export class WriterSchemas {
     const client = await this.o.pool().connect();
     try {
       for (const record of latest.values()) {
-        if (this.tables.get(record.table.name)?.fingerprint === record.fingerprint) continue;
-        const target = await ensureTargetTable(client, this.o.targetSchema, record.table, record.fingerprint, this.o.log);
-        this.tables.set(record.table.name, {
-          applier: new TableApplier(target.table, this.o.targetSchema, record.fingerprint, target.types),
-          fingerprint: record.fingerprint,
-        });
-        this.topicTables.set(record.topic, record.table.name);
+        const name = record.table.name;
+        if (this.tables.get(name)?.fingerprint === record.fingerprint || this.stopped.has(name)) continue;
+        // Known even when stopped below: its topic is consumed, and paused at its first batch.
+        this.topicTables.set(record.topic, name);
+        let target;
+        try {
+          target = await ensureTargetTable(client, this.o.targetSchema, record.table, record.fingerprint, this.o.log);
+        } catch (error) {
+          if (!isLiteshiftError(error) || error.code !== 'TABLE_STOPPED') throw error;
+          this.stopped.add(name);
+          this.o.onTableStopped(name, error);
+          continue;
+        }
+        const applier = new TableApplier(target.table, this.o.targetSchema, record.fingerprint, target.types);
+        // Before any row of a new re-synchronisation epoch is decoded (resync.ts).
+        if ((target.table.resyncEpoch ?? 0) > 0) applier.recordingKeys = await beginResync(client, this.o.targetSchema, target.table);
+        this.tables.set(name, { applier, fingerprint: record.fingerprint });
       }
     } catch (error) {
       throw postgresError(error, this.o.databaseUrl, 'create the target tables');
@@ -146,6 +163,23 @@ export class WriterSchemas {
 
   tableOf(topic: string): string | undefined {
     return this.topicTables.get(topic);
+  }
+
+  /** Whether the table of `topic` is stopped (its target cannot follow its writer schema). */
+  isStopped(topic: string): boolean {
+    const name = this.topicTables.get(topic);
+    return name !== undefined && this.stopped.has(name);
+  }
+
+  /** Tables whose re-synchronisation epoch still collects keys, with their topic: each is swept once its epoch is applied. */
+  resyncing(): { table: TableModel; topic: string }[] {
+    return this.tableTopics().filter(({ table }) => this.tables.get(table.name)!.applier.recordingKeys);
+  }
+
+  /** The table's epoch was swept (by this loader or another): its keys are no longer recorded. */
+  swept(table: string): void {
+    const target = this.tables.get(table);
+    if (target) target.applier.recordingKeys = false;
   }
 
   /**

@@ -7,6 +7,7 @@ import {
   loaderGroup,
   metaTableExists,
   offsetsBehind,
+  readCapturedTables,
   readExtractorPosition,
   readExtractorStatus,
   readOffsets,
@@ -24,8 +25,10 @@ export interface TableStatus {
   phase: 'snapshot' | 'streaming' | 'not captured';
   /** Rows sent of rows to send, while this table's snapshot runs. */
   snapshot?: { done: number; total: number; percent: number };
-  /** Messages on the table topic not yet applied to PostgreSQL. */
+  /** Messages on the table topic not yet applied to PostgreSQL (and 1 while a re-synchronisation awaits its sweep). */
   loaderLag: number;
+  /** The table's last re-synchronisation (a table rebuilt by the application), or the one under way. */
+  note?: string;
 }
 
 export interface PipelineStatus {
@@ -60,14 +63,27 @@ export function captureStatus(db: SqliteDatabase, model: SchemaModel, topicPrefi
   const head = captured ? changelogHead(db) : 0n;
   const position = captured ? readExtractorPosition(db) : 0n;
   const stored = captured ? readExtractorStatus(db) : {};
+  // Null from an extractor of an earlier version, which recorded no tables.
+  const recorded = captured ? readCapturedTables(db) : null;
   const tables = model.tables.map((table) => {
     const progress = stored.phase === 'snapshot' ? stored.tables?.[table.name] : undefined;
     const snapshotting = progress !== undefined && progress.done < progress.total;
+    const entry = recorded?.[table.name];
+    // While streaming: a table new to the extractor, or being sent again whole.
+    const pending = stored.phase === 'streaming' && recorded !== null && !entry?.snapshotAt;
+    const resync = entry?.resync;
     return {
       table: table.name,
       topic: tableTopic(topicPrefix, table.name),
-      phase: !captured ? 'not captured' : snapshotting || (stored.phase === 'snapshot' && !progress) ? 'snapshot' : 'streaming',
+      phase: !captured ? 'not captured' : snapshotting || pending || (stored.phase === 'snapshot' && !progress) ? 'snapshot' : 'streaming',
       ...(progress ? { snapshot: { ...progress, percent: progress.total ? Math.floor((progress.done * 100) / progress.total) : 100 } } : {}),
+      ...(resync
+        ? {
+            note: resync.completedAt
+              ? `re-synchronised at ${resync.completedAt} (${resync.rows ?? 0} rows sent again): ${resync.reason}`
+              : `re-synchronising since ${resync.startedAt}: ${resync.reason}`,
+          }
+        : {}),
     } satisfies Omit<TableStatus, 'loaderLag'>;
   });
   return {
@@ -95,10 +111,11 @@ export async function pipelineStatus(
   const capture = captureStatus(db, model, topicPrefix);
   const applied = await readOffsets(pg, loaderGroup(topicPrefix));
   const topics = new Set(await admin.listTopics());
+  const unswept = await unsweptResyncs(db, pg);
   const tables: TableStatus[] = [];
   for (const table of capture.tables) {
     const lag = topics.has(table.topic) ? offsetsBehind(applied, { [table.topic]: await endOffsets(admin, table.topic) }) : 0;
-    tables.push({ ...table, loaderLag: lag });
+    tables.push({ ...table, loaderLag: lag + (unswept.has(table.table) ? 1 : 0) });
   }
   return {
     extractor: capture.extractor,
@@ -107,6 +124,19 @@ export async function pipelineStatus(
     rejects: await rejectTotal(pg),
     deadLettered: await countDeadLetters(admin, topicPrefix),
   };
+}
+
+/**
+ * Tables the extractor is re-synchronising, or whose epoch the loader has not swept yet:
+ * rows SQLite lost while the table had no trigger may still be in PostgreSQL.
+ */
+async function unsweptResyncs(db: SqliteDatabase, pg: PgClient): Promise<Set<string>> {
+  const recorded = Object.entries(readCapturedTables(db) ?? {}).filter(([, t]) => t.epoch > 0);
+  if (recorded.length === 0) return new Set();
+  const swept = (await metaTableExists(pg, META_TABLES.resyncs))
+    ? new Map((await pg.query<{ table_name: string; epoch: number }>(`SELECT table_name, epoch FROM ${META_TABLES.resyncs} WHERE swept_at IS NOT NULL`)).rows.map((r) => [r.table_name, r.epoch]))
+    : new Map<string, number>();
+  return new Set(recorded.filter(([name, t]) => !t.snapshotAt || (swept.get(name) ?? 0) < t.epoch).map(([name]) => name));
 }
 
 /** Rows PostgreSQL refused, 0 before the loader created their table. */
@@ -127,7 +157,7 @@ export function renderStatus(status: PipelineStatus): string {
   lines.push(`${'table'.padEnd(width)}  ${'phase'.padEnd(16)}  ${'loader lag'.padStart(10)}`);
   for (const t of status.tables) {
     const phase = t.snapshot && t.phase === 'snapshot' ? `snapshot ${t.snapshot.percent}%` : t.phase;
-    lines.push(`${t.table.padEnd(width)}  ${phase.padEnd(16)}  ${String(t.loaderLag).padStart(10)}`);
+    lines.push(`${t.table.padEnd(width)}  ${phase.padEnd(16)}  ${String(t.loaderLag).padStart(10)}${t.note ? `  ${t.note}` : ''}`);
   }
   return lines.join('\n');
 }

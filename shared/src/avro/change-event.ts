@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { TableModel } from '../schema/model.js';
+import type { ColumnModel, TableModel } from '../schema/model.js';
 import { envelopeSchema } from '../contracts/change-event.js';
 import { VALUE_UNION } from './binary.js';
 
@@ -41,23 +41,34 @@ function namespaceOf(table: string): string {
   return `liteshift.tables.${safe}`;
 }
 
+/**
+ * What the loader converts a column's values by: its kind, PostgreSQL type and epoch unit.
+ * Part of the writer schema, so that a column planned anew (a restart profiling other
+ * data, a table rebuilt with another type) names a new writer schema.
+ */
+export function columnTypeTag(column: ColumnModel): string {
+  return [column.kind, column.pgType, ...(column.epoch ? [column.epoch] : [])].join(' ');
+}
+
 export function tableSchemas(table: TableModel): TableSchemas {
   const fieldNames = avroFieldNames(table.columns.map((c) => c.name));
   const keyFieldNames = table.key.map((k) => fieldNames[table.columns.findIndex((c) => c.name === k)]!);
-  const column = (name: string, field: string) => ({
+  const column = (c: ColumnModel, field: string) => ({
     name: field,
     type: [...VALUE_UNION],
     default: null,
-    'liteshift.column': name,
+    'liteshift.column': c.name,
+    'liteshift.type': columnTypeTag(c),
   });
-  const rowFields = table.columns.map((c, i) => column(c.name, fieldNames[i]!));
+  const rowFields = table.columns.map((c, i) => column(c, fieldNames[i]!));
   const namespace = namespaceOf(table.name);
-  const value: AvroSchema = envelopeSchema(namespace, table.name, { type: 'record', name: 'Row', fields: rowFields });
+  const row = { type: 'record', name: 'Row', fields: rowFields, ...(table.resyncEpoch ? { 'liteshift.resyncEpoch': table.resyncEpoch } : {}) };
+  const value: AvroSchema = envelopeSchema(namespace, table.name, row);
   const key: AvroSchema = {
     type: 'record',
     name: 'Key',
     namespace,
-    fields: table.key.map((k, i) => column(k, keyFieldNames[i]!)),
+    fields: table.key.map((k, i) => column(table.columns.find((c) => c.name === k)!, keyFieldNames[i]!)),
   };
   // Over the whole JSON, not Avro's canonical form: that form drops the original column
   // names, and two tables differing only in them must not share a writer schema.

@@ -306,6 +306,13 @@ describe('tableSchemas', () => {
     expect(rowFields.map((f) => f['liteshift.column'])).toEqual(ITEMS.columns.map((c) => c.name));
   });
 
+  it("names a column's kind and type, and the table's re-synchronisation epoch, in the fingerprint", () => {
+    const base = table('t', [column('a', 'text', 'text'), column('n', 'integer', 'bigint')], ['a']);
+    const retyped = table('t', [column('a', 'text', 'text'), column('n', 'text', 'text')], ['a']);
+    const fingerprints = [base, retyped, { ...base, resyncEpoch: 1 }, { ...base, resyncEpoch: 2 }].map((t) => tableSchemas(t).fingerprint);
+    expect(new Set(fingerprints).size).toBe(4);
+  });
+
   it('gives tables differing only in column names different fingerprints', () => {
     const a = tableSchemas(table('t', [column('a b', 'text', 'text')], ['a b']));
     const b = tableSchemas(table('t', [column('a_b', 'text', 'text')], ['a_b']));

@@ -15,6 +15,8 @@ const STATE = {
   snapshot: 'snapshot',
   /** That snapshot while under way (JSON SnapshotProgress), so a restart resumes it. */
   snapshotProgress: 'snapshot_progress',
+  /** Every table the extractor snapshotted or is snapshotting, with its epoch (JSON Record<string, CapturedTable>). */
+  tables: 'tables',
 } as const;
 
 export interface ExtractorStatus {
@@ -36,6 +38,26 @@ export interface SnapshotProgress {
   startedAt: string;
   /** Table → rows, for tables whose every row Kafka has acknowledged. */
   done: Record<string, number>;
+}
+
+/**
+ * A table the extractor captures, as it last left it. A table without an entry, or whose
+ * snapshot has no `snapshotAt`, has rows Kafka may not hold: it is snapshotted on start.
+ */
+export interface CapturedTable {
+  /**
+   * Re-synchronisations so far: 0 for a table snapshotted once. Each one (a table rebuilt by
+   * the application, re-planned types) re-sends the table under a writer schema naming the
+   * new epoch; the loader then deletes the rows that epoch did not send (contracts/resync.ts).
+   */
+  epoch: number;
+  /** When every row of the last (re)snapshot was acknowledged by Kafka; absent while one is under way. */
+  snapshotAt?: string;
+  rows?: number;
+  /** Column → type tag (avro/change-event.ts columnTypeTag) as last published: a restart compares its own plan with them. */
+  types?: Record<string, string>;
+  /** The last re-synchronisation and why, for `liteshift status`. */
+  resync?: { reason: string; startedAt: string; completedAt?: string; rows?: number };
 }
 
 function readJson<T>(db: SqliteDatabase, name: string): T | null {
@@ -80,4 +102,13 @@ export function completeSnapshot(db: SqliteDatabase, watermark: bigint): void {
     writeState(db, STATE.snapshot, JSON.stringify({ watermark: watermark.toString(), completedAt: new Date().toISOString() } satisfies CompletedSnapshot));
     writeState(db, STATE.snapshotProgress, null);
   }).immediate();
+}
+
+/** The tables the extractor captures; null before it recorded any (an extractor of an earlier version). */
+export function readCapturedTables(db: SqliteDatabase): Record<string, CapturedTable> | null {
+  return readJson<Record<string, CapturedTable>>(db, STATE.tables);
+}
+
+export function writeCapturedTables(db: SqliteDatabase, tables: Record<string, CapturedTable>): void {
+  writeState(db, STATE.tables, JSON.stringify(tables));
 }

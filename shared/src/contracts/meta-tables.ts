@@ -3,7 +3,8 @@ import type pg from 'pg';
 /**
  * liteshift's own tables in the target database: offsets are written in the same
  * transaction as the rows they describe (contract 5), rejects record every row PostgreSQL
- * could not take (contract 6), tables the model each target table was built from. The
+ * could not take (contract 6), tables the model each target table was built from, resyncs
+ * the epoch of each re-synchronised table and whether its vanished rows were deleted. The
  * loader writes them; the verifier, cutover, replay and repair read them.
  */
 export const META_SCHEMA = 'liteshift';
@@ -12,6 +13,7 @@ export const META_TABLES = {
   offsets: `${META_SCHEMA}.offsets`,
   rejects: `${META_SCHEMA}.rejects`,
   tables: `${META_SCHEMA}.tables`,
+  resyncs: `${META_SCHEMA}.resyncs`,
 } as const;
 
 export type MetaTable = (typeof META_TABLES)[keyof typeof META_TABLES];
@@ -46,6 +48,13 @@ CREATE TABLE IF NOT EXISTS ${META_TABLES.tables} (
   model jsonb NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   finalized_at timestamptz
+);
+CREATE TABLE IF NOT EXISTS ${META_TABLES.resyncs} (
+  table_name text PRIMARY KEY,
+  epoch integer NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  swept_at timestamptz,
+  deleted bigint
 );
 `;
 

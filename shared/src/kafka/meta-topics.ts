@@ -81,3 +81,35 @@ export async function readSnapshotMarker(kafka: Kafka, admin: Admin, prefix: str
   const value = raw.get(SNAPSHOT_KEY);
   return value ? (JSON.parse(value.toString()) as SnapshotMarker) : null;
 }
+
+/**
+ * A table re-synchronised by the extractor (rebuilt by the application, or its types
+ * planned anew): every row it holds was sent again under a writer schema of `epoch`, and
+ * once the loader has applied `endOffsets` it deletes the rows that epoch did not send
+ * (rows that vanished while the table had no capture trigger).
+ */
+export interface ResyncMarker {
+  table: string;
+  epoch: number;
+  /** The changelog head before the table was read again. */
+  watermark: string;
+  rows: number;
+  /** The table's topic → its end offsets once every row was acknowledged. */
+  endOffsets: Record<string, PartitionOffsets>;
+  completedAt: string;
+}
+
+const RESYNC_KEY_PREFIX = 'resync:';
+
+export async function publishResyncMarker(producer: MessageProducer, prefix: string, marker: ResyncMarker): Promise<void> {
+  await producer.send(controlTopic(prefix), [{ key: Buffer.from(`${RESYNC_KEY_PREFIX}${marker.table}`), value: Buffer.from(JSON.stringify(marker)) }]);
+}
+
+/** The latest re-synchronisation of each table, by table name. */
+export async function readResyncMarkers(kafka: Kafka, admin: Admin, prefix: string): Promise<Map<string, ResyncMarker>> {
+  const out = new Map<string, ResyncMarker>();
+  for (const [key, value] of await readCompacted(kafka, admin, controlTopic(prefix))) {
+    if (key.startsWith(RESYNC_KEY_PREFIX) && value) out.set(key.slice(RESYNC_KEY_PREFIX.length), JSON.parse(value.toString()) as ResyncMarker);
+  }
+  return out;
+}

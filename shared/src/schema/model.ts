@@ -192,6 +192,12 @@ export interface TableModel {
   /** Rows when the schema was read (for plans and progress; not a contract). */
   rowCount?: number;
   /**
+   * How many times the extractor re-synchronised the table (sent every row again after the
+   * application rebuilt it, or after planning its types anew); absent before the first. Part
+   * of the writer schema: the loader knows the rows of the newest epoch by it.
+   */
+  resyncEpoch?: number;
+  /**
    * SQLite cannot read the table here (a WITHOUT ROWID key whose collation only the
    * application registers): liteshift reads it from a private copy of it whose key is
    * BINARY (sqlite/readable-copy.ts), attached to the connection; see sqliteTableRef.

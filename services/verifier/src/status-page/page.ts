@@ -182,7 +182,9 @@ function renderTables(state) {
     tr.setAttribute('data-table', t.table);
     var p = t.parity;
     tr.appendChild(el('td', '', t.table));
-    tr.appendChild(el('td', '', t.phase === 'snapshot' && t.snapshot ? 'snapshot ' + t.snapshot.percent + '%' : t.phase));
+    var phase = el('td', '', t.phase === 'snapshot' && t.snapshot ? 'snapshot ' + t.snapshot.percent + '%' : t.phase);
+    if (t.note) phase.appendChild(el('div', 'muted note', t.note));
+    tr.appendChild(phase);
     tr.appendChild(progressCell(t));
     tr.appendChild(el('td', '', num(t.loaderLag)));
     tr.appendChild(el('td', '', p ? num(p.sourceRows) : '\\u2014'));

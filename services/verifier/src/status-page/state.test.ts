@@ -42,7 +42,13 @@ describe('status page state', () => {
     const state = buildState(
       inputs({
         reading: {
-          capture: { extractor, tables: [{ table: 'a', topic: 'p.a', phase: 'streaming' }, { table: 'b', topic: 'p.b', phase: 'snapshot', snapshot: { done: 1, total: 4, percent: 25 } }] },
+          capture: {
+            extractor,
+            tables: [
+              { table: 'a', topic: 'p.a', phase: 'streaming', note: 're-synchronised at 2026-01-01T00:00:00.000Z (3 rows sent again): rebuilt by the application' },
+              { table: 'b', topic: 'p.b', phase: 'snapshot', snapshot: { done: 1, total: 4, percent: 25 } },
+            ],
+          },
           loaderLag: new Map([['a', 0], ['b', 5]]),
           rejects: 0,
           deadLettered: 0,
@@ -59,6 +65,8 @@ describe('status page state', () => {
       ['gone', 'not captured', null, false],
     ]);
     expect(state.tables[1]).toMatchObject({ snapshot: { percent: 25 }, parity: { sourceRows: 3, targetRows: 2, missing: 1 } });
+    expect(state.tables[0]!.note).toMatch(/^re-synchronised at .*: rebuilt by the application$/);
+    expect(state.tables[1]!.note).toBeUndefined();
   });
 
   it('without Kafka or a verdict yet: no lag, no parity', () => {

@@ -16,6 +16,8 @@ export interface StatusPageTable {
   table: string;
   phase: TableStatus['phase'];
   snapshot?: { done: number; total: number; percent: number };
+  /** The table's re-synchronisation by the extractor (a table rebuilt by the application). */
+  note?: string;
   /** Null without Kafka, or before the table is captured. */
   loaderLag: number | null;
   /** From the last verdict; absent before it (or for a table it did not cover). */
@@ -70,6 +72,7 @@ export function buildState(inputs: StateInputs): StatusPageState {
       table: name,
       phase: status?.phase ?? 'not captured',
       ...(status?.snapshot ? { snapshot: status.snapshot } : {}),
+      ...(status?.note ? { note: status.note } : {}),
       loaderLag: reading?.loaderLag?.get(name) ?? null,
       ...(t
         ? {
