@@ -41,6 +41,7 @@ import type { LoaderMetrics } from './metrics.js';
 import { ReplaySteps } from './replay.js';
 import { WriterSchemas } from './writer-schemas.js';
 import { sweepResync } from './resync.js';
+import { Housekeeping } from './housekeeping.js';
 import { AppliedOffsets } from './offsets.js';
 
 export interface LoaderOptions {
@@ -250,65 +251,36 @@ export class Loader {
       await this.consumer.stop();
       await consumeWithRetry();
     };
+    const chores = new Housekeeping({
+      topicPrefix: this.options.topicPrefix,
+      log: this.options.log,
+      offsets: this.offsets,
+      consumerFailed: () => this.consumer.failure !== null,
+      restart,
+      listTopics: () => this.requireAdmin().listTopics(),
+      consumedTopics: () => this.schemas.topics(),
+      snapshotMarker: () => this.snapshotMarker(),
+      finalizeWhileFollowing: () => this.finalize('while-following'),
+      resyncing: () => this.schemas.resyncing(),
+      resyncMarkers: () => readResyncMarkers(this.kafka, this.requireAdmin(), this.options.topicPrefix),
+      sweep: (table, epoch) => this.withClient((client) => sweepResync(client, this.options.targetSchema, table, epoch)),
+      swept: (table, epoch, deleted) => {
+        this.schemas.swept(table);
+        if (deleted !== null) this.events.emit('table-resynchronised', { table, epoch, deleted });
+      },
+    });
     try {
       await consumeWithRetry();
-      let known = new Set(this.schemas.topics());
-      let postSnapshotDone = false;
       while (!signal.aborted) {
         await sleep(every, signal);
         if (signal.aborted || this.fatal) break;
-        try {
-          if (this.consumer.failure) {
-            await restart();
-            continue;
-          }
-          const topics = await this.requireAdmin().listTopics();
-          const prefix = `${this.options.topicPrefix}.`;
-          if (topics.some((t) => t.startsWith(prefix) && !t.startsWith(`${prefix}_`) && !known.has(t))) {
-            await restart();
-            known = new Set(this.schemas.topics());
-            this.options.log.info({ topics: [...known] }, 'consuming new table topics');
-          }
-          if (!postSnapshotDone) postSnapshotDone = await this.finalizeOnceSnapshotApplied();
-          await this.sweepResynchronised();
-        } catch (error) {
-          this.options.log.warn({ err: errorMessage(error) }, 'housekeeping failed; retrying');
-        }
+        await chores.tick().catch((error: unknown) => this.options.log.warn({ err: errorMessage(error) }, 'housekeeping failed; retrying'));
       }
     } finally {
       await this.consumer.stop();
       if (this.current === 'following') this.current = 'connected';
     }
     if (this.fatal) throw this.fatal;
-  }
-
-  /** While following: once every snapshot row is applied (by any member), what is safe while changes stream. */
-  private async finalizeOnceSnapshotApplied(): Promise<boolean> {
-    const marker = await this.snapshotMarker();
-    if (!marker?.completedAt) return false;
-    // Other members of the group applied their partitions: PostgreSQL knows.
-    await this.offsets.refresh();
-    if (!this.offsets.reached(marker.endOffsets)) return false;
-    await this.finalize('while-following');
-    return true;
-  }
-
-  /**
-   * While following: a table re-synchronised by the extractor whose every row of the new
-   * epoch is applied (by any member) loses the rows that epoch did not send (resync.ts).
-   */
-  private async sweepResynchronised(): Promise<void> {
-    const pending = this.schemas.resyncing();
-    if (pending.length === 0) return;
-    const markers = await readResyncMarkers(this.kafka, this.requireAdmin(), this.options.topicPrefix);
-    await this.offsets.refresh();
-    for (const { table, topic } of pending) {
-      const marker = markers.get(table.name);
-      if (!marker || marker.epoch !== table.resyncEpoch || marker.endOffsets[topic] === undefined || !this.offsets.reached(marker.endOffsets)) continue;
-      const deleted = await this.withClient((client) => sweepResync(client, this.options.targetSchema, table, marker.epoch));
-      this.schemas.swept(table.name);
-      if (deleted !== null) this.events.emit('table-resynchronised', { table: table.name, epoch: marker.epoch, deleted });
-    }
   }
 
   /** Indexes, constraints and identities of every known table (finalize.ts). */

@@ -10,8 +10,9 @@
  * keys table — and an applied batch takes the target before the keys, so none can deadlock.
  */
 import { createHash } from 'node:crypto';
-import { META_SCHEMA, META_TABLES, pgColumnOf, pgTableName, qualified, quoteIdent, type TableModel } from '@liteshift/shared';
+import { META_SCHEMA, META_TABLES, pgColumnOf, pgTableName, qualified, quoteIdent, type ResyncMarker, type TableModel } from '@liteshift/shared';
 import type pg from 'pg';
+import type { AppliedOffsets } from './offsets.js';
 
 /** The keys applied in a table's current epoch: a table of its key columns in the meta schema. */
 export function resyncKeysTable(table: Pick<TableModel, 'name'>): string {
@@ -94,4 +95,22 @@ export async function sweepResync(client: pg.ClientBase, schema: string, table: 
     await client.query(`UPDATE ${META_TABLES.resyncs} SET swept_at = now(), deleted = $2 WHERE table_name = $1`, [table.name, deleted]);
     return deleted;
   });
+}
+
+/** The tables whose epoch still collects keys, swept each once every row of its epoch is applied (by any member of the group). */
+export async function sweepApplied(o: {
+  pending: readonly { table: TableModel; topic: string }[];
+  markers: () => Promise<Map<string, ResyncMarker>>;
+  offsets: AppliedOffsets;
+  sweep: (table: TableModel, epoch: number) => Promise<number | null>;
+  swept: (table: string, epoch: number, deleted: number | null) => void;
+}): Promise<void> {
+  if (o.pending.length === 0) return;
+  const markers = await o.markers();
+  await o.offsets.refresh();
+  for (const { table, topic } of o.pending) {
+    const marker = markers.get(table.name);
+    if (!marker || marker.epoch !== table.resyncEpoch || marker.endOffsets[topic] === undefined || !o.offsets.reached(marker.endOffsets)) continue;
+    o.swept(table.name, marker.epoch, await o.sweep(table, marker.epoch));
+  }
 }

@@ -1,0 +1,62 @@
+/**
+ * What a following loader does every few seconds besides applying batches: replace a
+ * consumer the client gave up on, consume the topics of tables created in SQLite since,
+ * create what is safe while changes stream once the snapshot is in (by any member of the
+ * group), and sweep a re-synchronised table once its epoch is applied (resync.ts).
+ */
+import type { Logger, ResyncMarker, SnapshotMarker, TableModel } from '@liteshift/shared';
+import type { AppliedOffsets } from './offsets.js';
+import { sweepApplied } from './resync.js';
+
+export interface HousekeepingHost {
+  topicPrefix: string;
+  log: Logger;
+  offsets: AppliedOffsets;
+  consumerFailed: () => boolean;
+  /** A new consumer in place of the one running (or given up). */
+  restart: () => Promise<void>;
+  listTopics: () => Promise<string[]>;
+  /** Table topics the consumer reads. */
+  consumedTopics: () => string[];
+  snapshotMarker: () => Promise<SnapshotMarker | null>;
+  finalizeWhileFollowing: () => Promise<unknown>;
+  resyncing: () => { table: TableModel; topic: string }[];
+  resyncMarkers: () => Promise<Map<string, ResyncMarker>>;
+  sweep: (table: TableModel, epoch: number) => Promise<number | null>;
+  swept: (table: string, epoch: number, deleted: number | null) => void;
+}
+
+export class Housekeeping {
+  /** Topics consumed as of the first tick (the consumer started first) or the last restart for new ones. */
+  private known: Set<string> | null = null;
+  private snapshotFinalized = false;
+
+  constructor(private readonly host: HousekeepingHost) {}
+
+  async tick(): Promise<void> {
+    const h = this.host;
+    if (h.consumerFailed()) {
+      await h.restart();
+      return;
+    }
+    const prefix = `${h.topicPrefix}.`;
+    const known = (this.known ??= new Set(h.consumedTopics()));
+    if ((await h.listTopics()).some((t) => t.startsWith(prefix) && !t.startsWith(`${prefix}_`) && !known.has(t))) {
+      await h.restart();
+      this.known = new Set(h.consumedTopics());
+      h.log.info({ topics: [...this.known] }, 'consuming new table topics');
+    }
+    if (!this.snapshotFinalized) this.snapshotFinalized = await this.finalizeOnceSnapshotApplied();
+    await sweepApplied({ pending: h.resyncing(), markers: h.resyncMarkers, offsets: h.offsets, sweep: h.sweep, swept: h.swept });
+  }
+
+  private async finalizeOnceSnapshotApplied(): Promise<boolean> {
+    const marker = await this.host.snapshotMarker();
+    if (!marker?.completedAt) return false;
+    // Other members of the group applied their partitions: PostgreSQL knows.
+    await this.host.offsets.refresh();
+    if (!this.host.offsets.reached(marker.endOffsets)) return false;
+    await this.host.finalizeWhileFollowing();
+    return true;
+  }
+}
