@@ -352,8 +352,12 @@ describe('an application migration rebuilds a table during cutover', () => {
     p.startExtract();
     p.startLoad();
     await p.waitFor('caught up');
-    // A loader that is behind holds cutover in its drain, fence on.
-    expect((await p.load!.stop('SIGTERM', 30_000)).code).toBe(0);
+    // A loader that is behind holds cutover in its drain, fence on. It is paused, not
+    // stopped: cutover fences only while a loader is a member of the group, which a
+    // paused one stays for its session (10 s), longer than the rebuild below takes.
+    const loader = p.load!;
+    const pauseLoader = (signal: NodeJS.Signals): boolean => process.kill(-loader.child.pid!, signal);
+    pauseLoader('SIGSTOP');
     withSqlite(p, (db) => db.prepare("UPDATE tasks SET title = title || '.' WHERE id % 10 = 0").run());
     const cutover = runCli(['cutover', '--json', '--timeout', '120'], p.env, 200_000);
     const fenceOn = (table: string): boolean =>
@@ -371,7 +375,7 @@ describe('an application migration rebuilds a table during cutover', () => {
     // Never an unfenced table while the rest is fenced: the extractor puts the fence back.
     await until('tasks fenced again', () => fenceOn('tasks'), 30_000, 50);
     expect(fenceOn('users')).toBe(true);
-    p.startLoad();
+    pauseLoader('SIGCONT');
     const run = await cutover;
     expect(run.code, describeRun(run)).toBe(1);
     const result = JSON.parse(run.stdout) as { ready: boolean; report: { verdict: string; reasons: string[] } };

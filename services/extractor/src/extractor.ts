@@ -354,12 +354,15 @@ export class Extractor {
     let beatAt = 0;
     while (!signal.aborted) {
       try {
+        // Until a pass finds nothing newer: the application's DDL may land while one is
+        // applied (a new table's snapshot takes a while).
         if (schemaVersion(db) !== knownVersion) {
-          knownVersion = await this.applySchemaChange(stream);
+          while (schemaVersion(db) !== knownVersion) knownVersion = await this.applySchemaChange(stream);
           // A new table's snapshot said 'snapshotting'.
           this.health.ready('streaming');
         }
-        const consumed = await stream.pollOnce(batch);
+        const consumed = await stream.pollOnce(batch, knownVersion);
+        if (consumed === 'schema-changed') continue;
         if (Date.now() - beatAt >= HEARTBEAT_EVERY_MS) {
           await publishHeartbeat(this.producer!, this.options.topicPrefix, { at: new Date().toISOString(), position: stream.position.toString() });
           beatAt = Date.now();

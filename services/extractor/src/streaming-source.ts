@@ -4,6 +4,7 @@ import {
   pruneChangelog,
   readChanges,
   rowBytes,
+  schemaVersion,
   writeExtractorPosition,
   type ChangeRow,
   type Logger,
@@ -44,8 +45,13 @@ export class StreamingSource {
     this.width = keyWidth(tables);
   }
 
-  /** Dispatches up to `limit` changelog entries; returns how many it consumed. */
-  async pollOnce(limit: number): Promise<number> {
+  /**
+   * Dispatches up to `limit` changelog entries; returns how many it consumed, or
+   * 'schema-changed' when the schema moved from `schemaAt` while they were read: rows read
+   * by then may lack a column just added, so the position stays and they are read again
+   * once the new schema is applied (what was sent meanwhile is sent again, in order).
+   */
+  async pollOnce(limit: number, schemaAt: number): Promise<number | 'schema-changed'> {
     const changes = readChanges(this.db, this.position, limit, this.width);
     if (changes.length === 0) return 0;
     const lastSeq = changes[changes.length - 1]!.seq;
@@ -91,6 +97,7 @@ export class StreamingSource {
       if (rows.length > 0) await send();
     }
     await this.dispatcher.flush();
+    if (schemaVersion(this.db) !== schemaAt) return 'schema-changed';
     this.position = lastSeq;
     this.db.transaction(() => {
       writeExtractorPosition(this.db, lastSeq);

@@ -71,6 +71,7 @@ export class GroupConsumer {
   private readonly positions = new Map<string, bigint>();
   private generation = 0;
   private stopped: LiteshiftError | null = null;
+  private subscribed: readonly string[] = [];
 
   constructor(private readonly o: GroupConsumerOptions) {}
 
@@ -86,6 +87,11 @@ export class GroupConsumer {
   /** Why the client gave up, if it did: a new consumer must be started. */
   get failure(): LiteshiftError | null {
     return this.stopped;
+  }
+
+  /** The table topics the running consumer subscribed to (none when stopped). */
+  get topics(): readonly string[] {
+    return this.subscribed;
   }
 
   /** Joins the group on `topics` and the schema topic; returns once running. */
@@ -132,6 +138,7 @@ export class GroupConsumer {
       // The schema topic too: a column added in SQLite reaches PostgreSQL as soon as its
       // schema is published, not when a row of that table next changes.
       await consumer.subscribe({ topics: [...topics, schemaTopic(this.o.topicPrefix)], fromBeginning: true });
+      this.subscribed = [...topics];
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -153,6 +160,7 @@ export class GroupConsumer {
   async stop(): Promise<void> {
     const consumer = this.consumer;
     this.consumer = null;
+    this.subscribed = [];
     await consumer?.disconnect().catch(() => undefined);
   }
 

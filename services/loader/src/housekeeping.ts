@@ -16,8 +16,8 @@ export interface HousekeepingHost {
   /** A new consumer in place of the one running (or given up). */
   restart: () => Promise<void>;
   listTopics: () => Promise<string[]>;
-  /** Table topics the consumer reads. */
-  consumedTopics: () => string[];
+  /** Table topics the running consumer subscribed to. */
+  consumedTopics: () => readonly string[];
   snapshotMarker: () => Promise<SnapshotMarker | null>;
   finalizeWhileFollowing: () => Promise<unknown>;
   resyncing: () => { table: TableModel; topic: string }[];
@@ -27,8 +27,6 @@ export interface HousekeepingHost {
 }
 
 export class Housekeeping {
-  /** Topics consumed as of the first tick (the consumer started first) or the last restart for new ones. */
-  private known: Set<string> | null = null;
   private snapshotFinalized = false;
 
   constructor(private readonly host: HousekeepingHost) {}
@@ -40,11 +38,11 @@ export class Housekeeping {
       return;
     }
     const prefix = `${h.topicPrefix}.`;
-    const known = (this.known ??= new Set(h.consumedTopics()));
-    if ((await h.listTopics()).some((t) => t.startsWith(prefix) && !t.startsWith(`${prefix}_`) && !known.has(t))) {
+    // A table created in SQLite since: its topic exists, the consumer does not read it.
+    const consumed = new Set(h.consumedTopics());
+    if ((await h.listTopics()).some((t) => t.startsWith(prefix) && !t.startsWith(`${prefix}_`) && !consumed.has(t))) {
       await h.restart();
-      this.known = new Set(h.consumedTopics());
-      h.log.info({ topics: [...this.known] }, 'consuming new table topics');
+      h.log.info({ topics: h.consumedTopics() }, 'consuming new table topics');
     }
     if (!this.snapshotFinalized) this.snapshotFinalized = await this.finalizeOnceSnapshotApplied();
     await sweepApplied({ pending: h.resyncing(), markers: h.resyncMarkers, offsets: h.offsets, sweep: h.sweep, swept: h.swept });

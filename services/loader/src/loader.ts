@@ -258,7 +258,7 @@ export class Loader {
       consumerFailed: () => this.consumer.failure !== null,
       restart,
       listTopics: () => this.requireAdmin().listTopics(),
-      consumedTopics: () => this.schemas.topics(),
+      consumedTopics: () => this.consumer.topics,
       snapshotMarker: () => this.snapshotMarker(),
       finalizeWhileFollowing: () => this.finalize('while-following'),
       resyncing: () => this.schemas.resyncing(),
