@@ -339,7 +339,16 @@ export class Extractor {
 
     let position = readPosition(db);
     if (position === null) {
-      position = await this.waitOut(signal, () => this.followSnapshot());
+      // DDL after the schema was read and before the watermark: rows it let the application
+      // write would be read with the old model and never streamed. Read the schema again.
+      const modelStale = async (): Promise<boolean> => {
+        if (schemaVersion(db) === knownVersion) return false;
+        log.info('the schema changed before the snapshot started: reading it again');
+        knownVersion = this.startCapture();
+        await this.prepareTopics(this.model.tables);
+        return true;
+      };
+      position = await this.waitOut(signal, () => this.followSnapshot(modelStale));
       this.pending.snapshot = [];
     } else {
       log.info({ position: position.toString() }, 'resuming the change stream');
@@ -397,13 +406,14 @@ export class Extractor {
    * every change after that same watermark, including deletes of rows the interrupted
    * one already sent. Tables Kafka acknowledged whole are not read again.
    */
-  private async followSnapshot(): Promise<bigint> {
+  private async followSnapshot(modelStale: () => Promise<boolean>): Promise<bigint> {
     const { db, log } = this.options;
     let progress = readSnapshotProgress(db);
     if (progress) {
       log.info({ watermark: progress.watermark, done: Object.keys(progress.done) }, 'resuming an interrupted snapshot at its watermark');
     } else {
-      const watermark = changelogHead(db);
+      let watermark = changelogHead(db);
+      while (await modelStale()) watermark = changelogHead(db);
       progress = { snapshotId: randomUUID(), watermark: watermark.toString(), startedAt: new Date().toISOString(), done: {} };
       writeSnapshotProgress(db, progress);
       log.info({ watermark: progress.watermark }, 'snapshot starts at changelog watermark');
