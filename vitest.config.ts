@@ -2,6 +2,11 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // Every integration file has its own SQLite files, databases and topic prefix on the
+    // shared broker and server, so files run side by side, whatever the cores: much of
+    // their time is spent waiting for Kafka, PostgreSQL and the services they start.
+    // (Vitest's default, one worker less than the cores, ran them one at a time on 2.)
+    maxWorkers: 2,
     projects: [
       {
         test: {
@@ -16,10 +21,6 @@ export default defineConfig({
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
-          // One broker and one PostgreSQL are shared by every file, so files run one at a
-          // time. `fileParallelism` is root-only in vitest 3 and would also serialise the
-          // unit project; a single fork is the per-project equivalent.
-          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],
