@@ -46,7 +46,22 @@ export function topicConfig(spec: TopicSpec): { name: string; value: string }[] 
   return [{ name: 'cleanup.policy', value: 'delete' }, { name: 'retention.ms', value: '-1' }, maxBytes];
 }
 
-export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<string[]> {
+/**
+ * Creates the topics of `specs` that do not exist yet; returns those it created. The
+ * extractor and the loader both create the topics they share, often at the same moment:
+ * a topic the other created meanwhile, or one whose metadata the broker does not serve
+ * yet, makes the attempt start over (kafkajs gives up on both).
+ */
+export function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<string[]> {
+  return retry(() => createMissing(admin, specs), {
+    retries: 10,
+    initialDelayMs: 100,
+    maxDelayMs: 2_000,
+    isRetriable: (e) => isRetriableKafkaError(e) || ((e as { errors?: unknown[] }).errors ?? []).some((inner) => isRetriableKafkaError(inner) || (inner as { type?: string }).type === 'TOPIC_ALREADY_EXISTS'),
+  });
+}
+
+async function createMissing(admin: Admin, specs: readonly TopicSpec[]): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.topic));
   if (missing.length === 0) return [];
