@@ -1,9 +1,9 @@
-import { createServer } from 'node:net';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { describeRun, runCli } from './helpers/cli.js';
 import { expectSameRows } from './helpers/compare.js';
 import { FaultPipeline, streamingEverywhere, until } from './helpers/fault-pipeline.js';
+import { freePort } from './helpers/ports.js';
 import { withClient } from './helpers/postgres.js';
 import { caughtUp, liveStatus, type Service } from './helpers/services.js';
 
@@ -391,14 +391,3 @@ describe('an application migration rebuilds a table during cutover', () => {
     expect(again.code, describeRun(again)).toBe(0);
   }, 400_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
