@@ -25,10 +25,12 @@ import {
   sleep,
   type Logger,
   type SqliteDatabase,
+  type TableModel,
+  errorMessage,
 } from '@liteshift/shared';
 import { constants as osConstants } from 'node:os';
 import { printError } from './output.js';
-import { finalizeTables } from '@liteshift/loader';
+import { relaxForStreaming, completeConstraints, retryParked } from '@liteshift/loader';
 import { loadedModels, pipelineStatus, verify, type PipelineStatus, type VerifyReport } from '@liteshift/verifier';
 
 export interface CutoverParams {
@@ -94,6 +96,12 @@ export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
     installFence(db, model.tables, message);
     const fenced = Date.now();
     const unguard = liftFenceOnSignal(db);
+    // What cutover created holds only from the switch on: streaming resumes without it.
+    let constrained: TableModel[] = [];
+    const resumeStreaming = async (): Promise<void> => {
+      removeFence(db);
+      if (constrained.length > 0) await relaxForStreaming(pg, p.targetSchema, constrained, p.log);
+    };
     const underFence = { signature: schemaSignature(db), at: new Date(fenced).toISOString() };
     try {
       p.onPhase?.('draining the last changes');
@@ -107,8 +115,12 @@ export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
       p.onPhase?.('creating unique indexes and foreign keys, moving identities');
       const loaded = await loadedModels(pg);
       const tables = model.tables.map((t) => loaded.get(t.name) ?? t);
-      const notices = await finalizeTables(pg, p.targetSchema, tables, p.log, 'complete');
+      constrained = tables;
+      const notices = await completeConstraints(pg, p.targetSchema, tables, p.log);
       for (const notice of notices) p.log.warn({ table: notice.table }, notice.message);
+      // Every parent is in now: rows parked for want of one are applied, or stay rejects.
+      const parked = await retryParked(pg, { group: loaderGroup(p.topicPrefix), schema: p.targetSchema, tables: loaded, due: false });
+      if (parked.applied + parked.refused > 0) p.log.info(parked, 'parked rows tried again after the drain');
 
       p.onPhase?.('verifying');
       const report = await verify({ db, model, pg, databaseUrl: p.databaseUrl, targetSchema: p.targetSchema, copy });
@@ -117,12 +129,12 @@ export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
         report.reasons.push('the schema of SQLite changed during cutover (an application migration?): run cutover again once extract and load have caught up');
       }
       if (report.verdict !== 'READY') {
-        removeFence(db);
+        await resumeStreaming();
         p.log.warn({ reasons: report.reasons }, 'not READY: fence lifted, SQLite takes writes again');
       }
       return { ready: report.verdict === 'READY', report, databaseUrlLine: `DATABASE_URL=${maskPostgresUrl(p.databaseUrl)}`, fenceMs: Date.now() - fenced };
     } catch (error) {
-      removeFence(db);
+      await resumeStreaming().catch((e: unknown) => p.log.warn({ err: errorMessage(e) }, 'constraints created by cutover not dropped again; `liteshift cutover --abort` drops them'));
       throw error;
     } finally {
       unguard();
@@ -145,11 +157,22 @@ function schemaChanged(db: SqliteDatabase, tables: readonly { name: string }[], 
   return resynced || schemaSignature(db) !== since.signature || missingTriggers(db, tables, 'fence').length > 0;
 }
 
-/** `cutover --abort`: SQLite takes writes again. */
-export function abortCutover(sqlitePath: string): number {
-  const db = openSqlite(sqlitePath);
+/**
+ * `cutover --abort`: SQLite takes writes again, and PostgreSQL drops what cutover created
+ * (unique indexes, foreign keys, adopted tables' own constraints) so that streaming resumes.
+ */
+export async function abortCutover(p: Pick<CutoverParams, 'sqlitePath' | 'databaseUrl' | 'targetSchema' | 'log'>): Promise<number> {
+  const db = openSqlite(p.sqlitePath);
   try {
-    return fenceInstalled(db) ? removeFence(db) : 0;
+    const removed = fenceInstalled(db) ? removeFence(db) : 0;
+    const pg = await connectPostgres(p.databaseUrl, 'liteshift-cutover');
+    try {
+      const loaded = [...(await loadedModels(pg)).values()];
+      if (loaded.length > 0) await relaxForStreaming(pg, p.targetSchema, loaded, p.log);
+    } finally {
+      await pg.end().catch(() => undefined);
+    }
+    return removed;
   } finally {
     db.close();
   }

@@ -26,7 +26,7 @@ import {
   startAtEnd,
 } from '@liteshift/shared';
 import { Extractor } from '@liteshift/extractor';
-import { dropTargetTables, finalizeTables } from '@liteshift/loader';
+import { completeConstraints, dropTargetTables } from '@liteshift/loader';
 import { LoaderThread } from './loader-thread.js';
 import type { Progress } from './progress.js';
 import { diffTableRows, keyOnly, loadedModels, verify, type VerifyReport } from '@liteshift/verifier';
@@ -173,7 +173,7 @@ export async function runMigration(p: MigrationParams): Promise<MigrationResult>
 
     p.onPhase?.('creating indexes, foreign keys and identities');
     const finalizeStarted = Date.now();
-    const notices = [...model.notices, ...(await finalizeTables(pg, p.targetSchema, model.tables, log))];
+    const notices = [...model.notices, ...(await completeConstraints(pg, p.targetSchema, model.tables, log))];
     const finalizeMs = Date.now() - finalizeStarted;
 
     p.onPhase?.('verifying');

@@ -40,7 +40,7 @@ export async function cutoverCommand(
   log: Logger,
 ): Promise<boolean> {
   if (flags.abort) {
-    const removed = abortCutover(settings.sqlitePath);
+    const removed = await abortCutover({ ...settings, log });
     print(removed > 0 ? 'fence lifted: SQLite takes writes again' : 'no fence was installed');
     return true;
   }

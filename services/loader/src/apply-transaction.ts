@@ -3,10 +3,15 @@
  * PostgreSQL transaction — lock the partition's offset → dead letters → apply (collapse
  * per key, COPY/upsert/delete) → rejects → store the next offset → commit. A crash
  * anywhere rolls all of it back together: nothing lost, nothing applied twice.
+ *
+ * A row PostgreSQL refuses never stops the loader (contract 6): the batch is applied under
+ * a savepoint, and when PostgreSQL refuses its data, the refused rows are isolated
+ * (isolate) and become rejects while the rest applies, in the same transaction.
  */
 import { keyMayHoldNull, lockOffset, postgresError, storeOffset, type LiteshiftError, type PgPool, type UndecodedMessage } from '@liteshift/shared';
+import type { DatabaseError, PoolClient } from 'pg';
 import type { LoaderEvents } from './events.js';
-import { insertRejects, type RejectRow } from './rejects.js';
+import { insertRejects, refusedData, resolveRejects, type RejectRow } from './rejects.js';
 import type { ApplyStats, KeyedChange, TableApplier } from './table-applier.js';
 
 /** One partition's batch, decoded. */
@@ -108,7 +113,8 @@ async function transact(batch: PartitionBatch, context: ApplyContext): Promise<B
     const keyHoldsNull = keyMayHoldNull(batch.applier.table) ? (d: KeyedChange) => d.key.includes(null) : undefined;
     const fresh = collapseByKey(unseen ? batch.decoded : batch.decoded.filter((d) => BigInt(d.offset) >= next), keyHoldsNull);
     const rejects: RejectRow[] = [];
-    const stats = await batch.applier.apply(client, fresh, rejects);
+    const stats = await applyOrIsolate(client, batch.applier, fresh, rejects);
+    await resolveRejects(client, batch.applier.table.name, (keyHoldsNull ? fresh.filter((d) => !keyHoldsNull(d)) : fresh).map((d) => d.key));
     await insertRejects(client, rejects, topic, partition);
     if (lastOffset + 1n > next) await storeOffset(client, batch.group, topic, partition, lastOffset + 1n);
     await client.query('COMMIT');
@@ -121,4 +127,80 @@ async function transact(batch: PartitionBatch, context: ApplyContext): Promise<B
     // A connection that failed may be broken (a server restart): never reuse it.
     client.release(failed ? true : undefined);
   }
+}
+
+/** Applies the changes; when PostgreSQL refuses data, applies all but the refused rows, which join `rejects`. */
+async function applyOrIsolate(client: PoolClient, applier: TableApplier, changes: readonly KeyedChange[], rejects: RejectRow[]): Promise<ApplyStats> {
+  const whole = await underSavepoint(client, applier, changes);
+  if (!('refused' in whole)) {
+    rejects.push(...whole.rejects);
+    return whole.stats;
+  }
+  if (changes.length === 1) return refuse(applier, changes[0]!, whole.refused, rejects);
+  const stats: ApplyStats = { upserted: 0, deleted: 0, rejected: 0 };
+  const singles: KeyedChange[] = [];
+  await isolate(client, applier, changes, stats, rejects, singles);
+  // Single rows are applied last, each on its own: one refused only because of another of
+  // the batch (a unique value moving from a row later in it) passes once the rest is in.
+  for (const change of singles) add(stats, await applyOrRefuse(client, applier, change, rejects));
+  return stats;
+}
+
+/**
+ * Bisects refused changes: each half is applied under a savepoint, and a half PostgreSQL
+ * refuses is split again down to single rows. One bad row among n costs about 2·log2(n)
+ * more applies of shrinking halves; a clean batch never comes here.
+ */
+async function isolate(client: PoolClient, applier: TableApplier, changes: readonly KeyedChange[], stats: ApplyStats, rejects: RejectRow[], singles: KeyedChange[]): Promise<void> {
+  const half = Math.ceil(changes.length / 2);
+  for (const part of [changes.slice(0, half), changes.slice(half)]) {
+    if (part.length === 1) {
+      singles.push(part[0]!);
+      continue;
+    }
+    const outcome = await underSavepoint(client, applier, part);
+    if ('refused' in outcome) await isolate(client, applier, part, stats, rejects, singles);
+    else {
+      add(stats, outcome.stats);
+      rejects.push(...outcome.rejects);
+    }
+  }
+}
+
+async function applyOrRefuse(client: PoolClient, applier: TableApplier, change: KeyedChange, rejects: RejectRow[]): Promise<ApplyStats> {
+  const outcome = await underSavepoint(client, applier, [change]);
+  if ('refused' in outcome) return refuse(applier, change, outcome.refused, rejects);
+  rejects.push(...outcome.rejects);
+  return outcome.stats;
+}
+
+function refuse(applier: TableApplier, change: KeyedChange, error: DatabaseError, rejects: RejectRow[]): ApplyStats {
+  rejects.push(applier.refusal(change, error));
+  return { upserted: 0, deleted: 0, rejected: 1 };
+}
+
+/** Applies under a savepoint: what applied, or PostgreSQL's refusal (rolled back to the savepoint). Other failures are thrown. */
+async function underSavepoint(
+  client: PoolClient,
+  applier: TableApplier,
+  changes: readonly KeyedChange[],
+): Promise<{ stats: ApplyStats; rejects: RejectRow[] } | { refused: DatabaseError }> {
+  const rejects: RejectRow[] = [];
+  await client.query('SAVEPOINT liteshift_apply');
+  try {
+    const stats = await applier.apply(client, changes, rejects);
+    await client.query('RELEASE SAVEPOINT liteshift_apply');
+    return { stats, rejects };
+  } catch (error) {
+    if (!refusedData(error)) throw error;
+    await client.query('ROLLBACK TO SAVEPOINT liteshift_apply');
+    applier.rolledBack(client);
+    return { refused: error };
+  }
+}
+
+function add(total: ApplyStats, more: ApplyStats): void {
+  total.upserted += more.upserted;
+  total.deleted += more.deleted;
+  total.rejected += more.rejected;
 }

@@ -46,6 +46,8 @@ export interface LoaderEventMap {
   failed: [{ error: Error }];
   /** A table whose target cannot follow its new writer schema: its topic is no longer applied. */
   'table-stopped': [{ table: string; error: LiteshiftError }];
+  /** Parked rejects applied on another try (`refused`: still refused, tried again later). */
+  'rejects-resolved': [{ applied: number; refused: number }];
   /** A re-synchronised table's epoch is applied whole: `deleted` rows it did not send are gone. */
   'table-resynchronised': [{ table: string; epoch: number; deleted: number }];
 }
@@ -89,6 +91,9 @@ export function logLoaderEvents(events: LoaderEvents, log: Logger, batchLevel: '
       log.debug({ table: b.table, topic: b.topic, partition: b.partition, skipped: Number(b.from - b.firstOffset), appliedUpTo: b.from.toString() }, 'messages already applied skipped');
     }
   });
+  events.on('batch-applied', (b) => {
+    if (b.stats.rejected > 0) log.warn({ table: b.table, topic: b.topic, partition: b.partition, rejected: b.stats.rejected }, 'rows PostgreSQL refused are in liteshift.rejects; the rest applied');
+  });
   events.on('dead-lettered', (d) => log.warn(d, 'message sent to the dead-letter topic'));
   events.on('partitions-assigned', (a) => log.info(a, 'partitions assigned'));
   events.on('read-again', (r) =>
@@ -101,6 +106,7 @@ export function logLoaderEvents(events: LoaderEvents, log: Logger, batchLevel: '
   events.on('table-resumed', (r) => log.info(r, 'table applying again: its writer schema is valid now'));
   events.on('consumer-restarted', ({ error, by }) => log.warn({ err: error.message }, by === 'client' ? 'consumer failed; it restarts by itself' : 'consumer stopped; starting a new one'));
   events.on('table-stopped', ({ table, error }) => log.error({ table, hint: error.hint }, error.message));
+  events.on('rejects-resolved', (r) => log.info(r, 'parked rows applied on another try'));
   events.on('table-resynchronised', (r) => log.info(r, 'table re-synchronised: rows SQLite no longer has deleted'));
   events.on('batch-failed', ({ table, topic, partition, error, retriable }) => {
     if (retriable) log.warn({ table, topic, partition, err: error.message }, 'batch failed; retrying');

@@ -2,7 +2,8 @@
  * What a following loader does every few seconds besides applying batches: replace a
  * consumer the client gave up on, consume the topics of tables created in SQLite since,
  * create what is safe while changes stream once the snapshot is in (by any member of the
- * group), and sweep a re-synchronised table once its epoch is applied (resync.ts).
+ * group), sweep a re-synchronised table once its epoch is applied (resync.ts), and apply
+ * again the rows parked for a reason that may have passed (parked-rejects.ts).
  */
 import type { Logger, ResyncMarker, SnapshotMarker, TableModel } from '@liteshift/shared';
 import type { AppliedOffsets } from './offsets.js';
@@ -24,6 +25,7 @@ export interface HousekeepingHost {
   resyncMarkers: () => Promise<Map<string, ResyncMarker>>;
   sweep: (table: TableModel, epoch: number) => Promise<number | null>;
   swept: (table: string, epoch: number, deleted: number | null) => void;
+  retryParked: () => Promise<unknown>;
 }
 
 export class Housekeeping {
@@ -46,6 +48,7 @@ export class Housekeeping {
     }
     if (!this.snapshotFinalized) this.snapshotFinalized = await this.finalizeOnceSnapshotApplied();
     await sweepApplied({ pending: h.resyncing(), markers: h.resyncMarkers, offsets: h.offsets, sweep: h.sweep, swept: h.swept });
+    await h.retryParked();
   }
 
   private async finalizeOnceSnapshotApplied(): Promise<boolean> {

@@ -4,3 +4,5 @@ export * from './finalize.js';
 export * from './target-tables.js';
 export * from './replay.js';
 export * from './metrics.js';
+export * from './relaxed-constraints.js';
+export * from './parked-rejects.js';

@@ -43,6 +43,8 @@ import { WriterSchemas } from './writer-schemas.js';
 import { sweepResync } from './resync.js';
 import { Housekeeping } from './housekeeping.js';
 import { AppliedOffsets } from './offsets.js';
+import { retryParked } from './parked-rejects.js';
+import { completeConstraints } from './relaxed-constraints.js';
 
 export interface LoaderOptions {
   databaseUrl: string;
@@ -264,6 +266,7 @@ export class Loader {
       resyncing: () => this.schemas.resyncing(),
       resyncMarkers: () => readResyncMarkers(this.kafka, this.requireAdmin(), this.options.topicPrefix),
       sweep: (table, epoch) => this.withClient((client) => sweepResync(client, this.options.targetSchema, table, epoch)),
+      retryParked: () => this.retryParked(true),
       swept: (table, epoch, deleted) => {
         this.schemas.swept(table);
         if (deleted !== null) this.events.emit('table-resynchronised', { table, epoch, deleted });
@@ -285,7 +288,17 @@ export class Loader {
 
   /** Indexes, constraints and identities of every known table (finalize.ts). */
   async finalize(stage: FinalizeStage = 'complete'): Promise<Notice[]> {
-    return this.withClient((client) => finalizeTables(client, this.options.targetSchema, this.tableModels(), this.options.log, stage));
+    const { targetSchema: schema, log } = this.options;
+    return this.withClient((client) =>
+      stage === 'complete' ? completeConstraints(client, schema, this.tableModels(), log) : finalizeTables(client, schema, this.tableModels(), log, stage),
+    );
+  }
+
+  /** Applies again the rows parked in liteshift.rejects (parked-rejects.ts): those that are due, or all. */
+  async retryParked(due: boolean): Promise<void> {
+    const tables = new Map(this.tableModels().map((t) => [t.name, t]));
+    const { applied, refused } = await this.withClient((client) => retryParked(client, { group: this.group, schema: this.options.targetSchema, tables, due }));
+    if (applied > 0) this.events.emit('rejects-resolved', { applied, refused });
   }
 
   /** The steps of a replay, on this loader's connections (replay.ts). */

@@ -3,15 +3,11 @@ import {
   META_TABLES,
   endOffsets,
   errorMessage,
-  foreignKeyName,
-  indexName,
   lockOffset,
   moveOffsetBack,
   offsetsAt,
-  oneStatement,
   pgTableName,
   qualified,
-  quoteIdent,
   retry,
   startOffsets,
   type Admin,
@@ -21,7 +17,7 @@ import {
   type TableModel,
 } from '@liteshift/shared';
 import type pg from 'pg';
-import { finalizeTables } from './finalize.js';
+import { completeConstraints, relaxConstraints } from './relaxed-constraints.js';
 import type { AppliedOffsets } from './offsets.js';
 
 /**
@@ -130,33 +126,10 @@ async function prepareOnce(client: pg.ClientBase, o: PrepareReplayOptions): Prom
   }
 }
 
-async function relaxConstraints(client: pg.ClientBase, schema: string, tables: readonly TableModel[], selected: ReadonlySet<string>): Promise<TableModel[]> {
-  const finalized = new Set(
-    (await client.query<{ table_name: string }>(`SELECT table_name FROM ${META_TABLES.tables} WHERE finalized_at IS NOT NULL AND target_schema = $1`, [schema])).rows.map(
-      (r) => r.table_name,
-    ),
-  );
-  const relaxed = new Set<TableModel>();
-  // Every foreign key first: one may reference a unique index dropped in the second pass.
-  for (const table of tables.filter((t) => finalized.has(t.name))) {
-    for (const fk of table.foreignKeys.filter((f) => selected.has(table.name) || selected.has(f.refTable))) {
-      await client.query(oneStatement(`ALTER TABLE ${qualified(schema, pgTableName(table))} DROP CONSTRAINT IF EXISTS ${quoteIdent(foreignKeyName(table, fk))}`));
-      relaxed.add(table);
-    }
-  }
-  for (const table of tables.filter((t) => finalized.has(t.name) && selected.has(t.name))) {
-    for (const index of table.indexes.filter((i) => i.unique)) {
-      await client.query(oneStatement(`DROP INDEX IF EXISTS ${quoteIdent(schema)}.${quoteIdent(indexName(table, index))}`));
-      relaxed.add(table);
-    }
-  }
-  return [...relaxed];
-}
-
 /** Creates again (and validates) what prepareReplay dropped; orphans become notices, as after a migration. */
 export async function restoreConstraints(client: pg.ClientBase, schema: string, relaxed: readonly TableModel[], log: Logger): Promise<Notice[]> {
   if (relaxed.length === 0) return [];
-  return finalizeTables(client, schema, relaxed, log, 'complete');
+  return completeConstraints(client, schema, relaxed, log);
 }
 
 /** Names given with --tables that no schema on the schema topic has. */

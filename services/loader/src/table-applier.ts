@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import type pg from 'pg';
-import { shown, type RejectRow } from './rejects.js';
+import { TRANSIENT_SQLSTATES, shown, type RejectRow, type RetryPayload } from './rejects.js';
 import { recordKeysSql } from './resync.js';
 import {
   AvroCopyTranscoder,
@@ -65,19 +65,25 @@ interface CopyData {
  */
 export function columnSetSql(table: TableModel, target: string, stage: string, indexes: readonly number[] | undefined): ColumnSetSql {
   const chosen = indexes ?? table.columns.map((_, i) => i);
-  const names = chosen.map((i) => quoteIdent(pgColumnName(table.columns[i]!))).join(', ');
-  const keySet = new Set(table.key);
-  const updates = chosen
-    .map((i) => table.columns[i]!)
-    .filter((c) => !keySet.has(c.name))
-    .map((c) => `${quoteIdent(pgColumnName(c))} = EXCLUDED.${quoteIdent(pgColumnName(c))}`);
-  const conflict = `ON CONFLICT (${table.key.map((k) => quoteIdent(pgColumnOf(table, k))).join(', ')}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
+  const { names, conflict } = conflictClause(table, chosen);
   return {
     indexes: chosen,
     copyDirect: `COPY ${target} (${names}) FROM STDIN`,
     copyStage: `COPY pg_temp.${stage} (${names}) FROM STDIN`,
     upsert: `INSERT INTO ${target} (${names}) SELECT ${names} FROM pg_temp.${stage} ${conflict}`,
   };
+}
+
+/** The column list of the columns at `indexes`, and the ON CONFLICT clause that upserts them by the table's key. */
+export function conflictClause(table: TableModel, indexes: readonly number[]): { names: string; conflict: string } {
+  const names = indexes.map((i) => quoteIdent(pgColumnName(table.columns[i]!))).join(', ');
+  const keySet = new Set(table.key);
+  const updates = indexes
+    .map((i) => table.columns[i]!)
+    .filter((c) => !keySet.has(c.name))
+    .map((c) => `${quoteIdent(pgColumnName(c))} = EXCLUDED.${quoteIdent(pgColumnName(c))}`);
+  const conflict = `ON CONFLICT (${table.key.map((k) => quoteIdent(pgColumnOf(table, k))).join(', ')}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
+  return { names, conflict };
 }
 
 /** Keys as rows: one text array per key column ($1, $2, …), each value cast to its column's type. */
@@ -230,6 +236,44 @@ export class TableApplier {
     // After the writes to the target: the lock order of resync.ts.
     if (epochKeys[0]!.length > 0) await client.query(this.recordKeysSql, [...epochKeys, this.table.name, epoch]);
     return { upserted, deleted, rejected };
+  }
+
+  /** A savepoint rolled back in `client`'s transaction took the staging table made after it with it. */
+  rolledBack(client: pg.ClientBase): void {
+    this.stagedOn.delete(client);
+  }
+
+  /**
+   * One change PostgreSQL refused, as a reject: the column and value when PostgreSQL names
+   * them (a NOT NULL column; COPY's context, `column note: "…"`), its SQLSTATE and message,
+   * and, when the reason may pass later, what applying it again takes.
+   */
+  refusal(change: KeyedChange, error: pg.DatabaseError): RejectRow {
+    const context = /column ([^:]+?)(?:: "([\s\S]*)")?$/m.exec(error.where ?? '');
+    const pgName = error.column ?? context?.[1];
+    const index = pgName === undefined ? -1 : this.columns.findIndex((c) => pgColumnName(c) === pgName);
+    const row = change.row;
+    const detail = error.detail ? ` (${error.detail.slice(0, 500)})` : '';
+    return {
+      table: this.table.name,
+      key: change.key,
+      column: index >= 0 ? this.columns[index]!.name : (pgName ?? null),
+      value: index >= 0 && row ? shown(row[index] ?? null) : (context?.[2]?.slice(0, 2000) ?? null),
+      reason: `${error.message}${detail}`,
+      offset: change.offset,
+      sqlstate: error.code,
+      ...(error.code && TRANSIENT_SQLSTATES.has(error.code) ? { retry: this.retryOf(change) } : {}),
+    };
+  }
+
+  private retryOf(change: KeyedChange): RetryPayload | undefined {
+    if (change.row === null) {
+      const key = this.keyText(change.key);
+      return key instanceof Rejection ? undefined : { delete: key };
+    }
+    const set = this.columnSet(change.columns);
+    const values = this.convert(change.row, set.indexes);
+    return Array.isArray(values) ? { columns: set.indexes.map((i) => this.columns[i]!.name), values } : undefined;
   }
 
   private keyText(key: readonly SqlValue[]): (string | null)[] | Rejection {

@@ -22,6 +22,7 @@ import {
   type TableModel,
 } from '@liteshift/shared';
 import type pg from 'pg';
+import { relaxAdopted } from './relaxed-constraints.js';
 
 /**
  * Creates the target table of a table model, or adopts an existing one (a schema the
@@ -67,6 +68,10 @@ export async function ensureTargetTable(
         log.info({ table: table.name, column: column.name }, 'added column to target table');
       }
       await requireUniqueKey(client, schema, table);
+      if (!previous) {
+        const relaxed = await relaxAdopted(client, schema, table);
+        if (relaxed.length > 0) log.info({ table: table.name, constraints: relaxed }, 'adopted table: its own constraints dropped while rows stream in no order; created again at cutover');
+      }
     }
     await client.query(
       `INSERT INTO ${META_TABLES.tables} (table_name, target_schema, fingerprint, model) VALUES ($1, $2, $3, $4)

@@ -14,6 +14,7 @@ export const META_TABLES = {
   rejects: `${META_SCHEMA}.rejects`,
   tables: `${META_SCHEMA}.tables`,
   resyncs: `${META_SCHEMA}.resyncs`,
+  relaxed: `${META_SCHEMA}.relaxed_constraints`,
 } as const;
 
 export type MetaTable = (typeof META_TABLES)[keyof typeof META_TABLES];
@@ -41,6 +42,24 @@ CREATE TABLE IF NOT EXISTS ${META_TABLES.rejects} (
   rejected_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS rejects_table_key ON ${META_TABLES.rejects} (table_name, key);
+-- A row refused for a reason that may pass later (a parent on another topic not applied
+-- yet, a unique value still held by another row) keeps what retrying it takes: retry is
+-- {"columns": [...], "values": [...]} (PostgreSQL text forms) or {"delete": [key text]}.
+ALTER TABLE ${META_TABLES.rejects} ADD COLUMN IF NOT EXISTS sqlstate text;
+ALTER TABLE ${META_TABLES.rejects} ADD COLUMN IF NOT EXISTS retry jsonb;
+ALTER TABLE ${META_TABLES.rejects} ADD COLUMN IF NOT EXISTS attempts integer NOT NULL DEFAULT 0;
+ALTER TABLE ${META_TABLES.rejects} ADD COLUMN IF NOT EXISTS retry_after timestamptz;
+-- Constraints an application created on a table liteshift adopted, dropped while it loads
+-- (rows arrive in no order across tables) and created again at cutover.
+CREATE TABLE IF NOT EXISTS ${META_TABLES.relaxed} (
+  target_schema text NOT NULL,
+  table_name text NOT NULL,
+  name text NOT NULL,
+  kind text NOT NULL,
+  definition text NOT NULL,
+  restored boolean NOT NULL DEFAULT false,
+  PRIMARY KEY (target_schema, table_name, name)
+);
 CREATE TABLE IF NOT EXISTS ${META_TABLES.tables} (
   table_name text PRIMARY KEY,
   target_schema text NOT NULL,
