@@ -195,7 +195,7 @@ describe('ChangeEventCodec', () => {
     const keys = events.map((e) => codec.encodeKey(e.after!.slice(0, 2)));
     values.forEach((value, i) => expect(codec.decodeValue(value)).toStrictEqual(events[i]));
     keys.forEach((key, i) => expect(codec.decodeKey(key)).toStrictEqual(events[i]!.after!.slice(0, 2)));
-  });
+  }, 30_000); // 20,000 events encoded and compared: seconds on a loaded 2-core machine
 
   it('frames every value with its writer schema, and refuses another schema\'s frame', () => {
     const bytes = codec.encodeValue(event([1n, 2n, 3.5, 'note', Buffer.from('img')]));
