@@ -38,6 +38,7 @@ const column = z
     reason: z.string(),
     epoch: z.enum(['seconds', 'milliseconds']).optional(),
     readAs: z.literal('blob').optional(),
+    collation: z.enum(['NOCASE', 'RTRIM']).optional(),
     foreignCollation: z.string().optional(),
   })
   .passthrough();

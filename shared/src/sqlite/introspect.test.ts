@@ -699,6 +699,28 @@ describe('readSchema: type fidelity', () => {
     }
   });
 
+  it('a column declared COLLATE NOCASE or RTRIM says so; BINARY and undeclared ones carry no collation', () => {
+    const db = build(
+      'builtin-collations.db',
+      `CREATE TABLE t (id INTEGER PRIMARY KEY, status TEXT COLLATE NOCASE, code TEXT COLLATE RTRIM, b TEXT COLLATE BINARY, plain TEXT);
+       ALTER TABLE t ADD COLUMN later TEXT COLLATE nocase;`,
+    );
+    try {
+      const t = table(readSchema(db), 't');
+      expect(Object.fromEntries(t.columns.map((c) => [c.name, c.collation]))).toEqual({
+        id: undefined,
+        status: 'NOCASE',
+        code: 'RTRIM',
+        b: undefined,
+        plain: undefined,
+        later: 'NOCASE',
+      });
+      expect('collation' in col(t, 'plain')).toBe(false);
+    } finally {
+      db.close();
+    }
+  });
+
   it("a collation only the application registers: compared as BINARY; a WITHOUT ROWID table keyed by it is skipped, saying why", () => {
     const path = join(dir, 'collation.db');
     const w = new Database(path);

@@ -7,6 +7,7 @@ import { findCast, type CastRule } from '../schema/casts.js';
 import { sameName, type ExcludedColumn } from '../schema/exclusions.js';
 import { translateDefault } from '../schema/defaults.js';
 import { extractChecks } from '../schema/checks.js';
+import { columnCollations } from '../schema/collations.js';
 import { isKeyword, matchParen, tokenize, type Token } from '../schema/sql-tokens.js';
 import { LiteshiftError, errorMessage } from '../errors.js';
 import { countRejects, profileTable, registerProfileFunctions, type ProfiledColumn, type RejectCheck } from './profile.js';
@@ -288,6 +289,7 @@ function readTable(
         ? profileTable(db, name, sources, { schema: READABLE_COPY_SCHEMA })
         : profileTableInParallel(db, name, sources);
 
+  const declaredCollations = columnCollations(sql);
   const rejectChecks: RejectCheck[] = [];
   const columns: ColumnModel[] = columnsRead.map((c) => {
     const profile = profiles.get(c.name);
@@ -312,6 +314,7 @@ function readTable(
       reason: type.reason,
       ...(type.epoch ? { epoch: type.epoch } : {}),
       ...(type.naiveUtc ? { naiveUtc: type.naiveUtc } : {}),
+      ...(declaredCollations.has(c.name) ? { collation: declaredCollations.get(c.name)! } : {}),
       ...(collations.has(c.name) ? { foreignCollation: collations.get(c.name)! } : {}),
       ...(profile ? { profile } : {}),
     };
