@@ -12,6 +12,7 @@ export * from './schema/sql-tokens.js';
 export * from './schema/type-mapping.js';
 export * from './schema/defaults.js';
 export * from './schema/checks.js';
+export * from './schema/collations.js';
 export * from './schema/casts.js';
 export * from './schema/widening.js';
 export * from './schema/pg-names.js';

@@ -6,6 +6,7 @@
  */
 import { quoteIdent } from './identifiers.js';
 import type { CastRule } from './casts.js';
+import type { BuiltinCollation } from './collations.js';
 import type { RenameRule } from './pg-names.js';
 import type { ExcludedColumn } from './exclusions.js';
 import type { MisfitPolicy, TimestampMode } from './type-mapping.js';
@@ -91,6 +92,12 @@ export interface ColumnModel {
    * driver would otherwise hand over with U+FFFD in place of the bytes.
    */
   readAs?: 'blob';
+  /**
+   * The column's declared collation when it is NOCASE (ASCII letters compare without regard
+   * to case) or RTRIM (trailing spaces are ignored); absent for BINARY. What a CHECK's
+   * comparison with the column means depends on it (schema/checks.ts).
+   */
+  collation?: BuiltinCollation;
   /** A collation only the application registers: liteshift compares this column as BINARY. */
   foreignCollation?: string;
   /**

@@ -67,4 +67,22 @@ describe('trustedTableModel', () => {
     expect(() => trustedTableModel(hostile((t) => (t.indexes[0]!.columns = ['nope'])))).toThrow(/names a column it does not have: nope/);
     expect(() => trustedTableModel({ name: 'x' })).toThrow(/not a table model/);
   });
+
+  it('a NOCASE column keeps its CHECK translated alike after the trip; a forged one is made again', () => {
+    const nocase = hostile((t) => {
+      t.columns[1]!.collation = 'NOCASE';
+      t.checks = [{ sqliteSql: "title IN ('a','B')", pgSql: `lower("title" COLLATE "C") IN ('a', 'b')` }];
+    });
+    const again = trustedTableModel(JSON.parse(JSON.stringify(nocase)));
+    expect(again).toEqual(nocase);
+    const forged = hostile((t) => {
+      t.columns[1]!.collation = 'NOCASE';
+      t.checks = [{ sqliteSql: "title IN ('a','B')", pgSql: `"title" IN ('a', 'B')` }];
+    });
+    expect(trustedTableModel(forged).checks[0]!.pgSql).toBe(`lower("title" COLLATE "C") IN ('a', 'b')`);
+  });
+
+  it('a collation that is not NOCASE or RTRIM is refused', () => {
+    expect(() => trustedTableModel(hostile((t) => ((t.columns[1] as { collation?: string }).collation = 'NOCASE") OR true --')))).toThrow(/columns\.1\.collation/);
+  });
 });

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { castTarget } from './casts.js';
 import { extractChecks } from './checks.js';
 import { translateDefault } from './defaults.js';
-import { pgColumnName, type CheckModel, type ColumnModel, type TableModel } from './model.js';
+import type { CheckModel, ColumnModel, TableModel } from './model.js';
 
 const VALUE_KINDS = ['integer', 'real', 'numeric', 'text', 'blob', 'boolean', 'timestamp', 'timestamptz', 'date', 'time'] as const;
 /** What PRAGMA foreign_key_list reports. */
@@ -38,6 +38,7 @@ const column = z
     reason: z.string(),
     epoch: z.enum(['seconds', 'milliseconds']).optional(),
     readAs: z.literal('blob').optional(),
+    collation: z.enum(['NOCASE', 'RTRIM']).optional(),
     foreignCollation: z.string().optional(),
   })
   .passthrough();
@@ -96,8 +97,7 @@ function trustedColumn(tableName: string, c: ColumnModel): ColumnModel {
 
 /** A CHECK's SQL made again from its SQLite text; untranslatable (null) unless the text is one whole expression. */
 function trustedCheck(model: TableModel, check: CheckModel): CheckModel {
-  const pgNames = new Map(model.columns.map((c) => [c.name, pgColumnName(c)]));
-  const [again, ...more] = extractChecks(`CHECK (${check.sqliteSql})`, [...pgNames.keys()], (c) => pgNames.get(c) ?? c);
+  const [again, ...more] = extractChecks(`CHECK (${check.sqliteSql})`, model.columns);
   const whole = again !== undefined && more.length === 0 && again.sqliteSql === check.sqliteSql.trim();
   return { ...check, pgSql: whole ? again.pgSql : null };
 }

@@ -699,6 +699,46 @@ describe('readSchema: type fidelity', () => {
     }
   });
 
+  it('a column declared COLLATE NOCASE or RTRIM says so; BINARY and undeclared ones carry no collation', () => {
+    const db = build(
+      'builtin-collations.db',
+      `CREATE TABLE t (id INTEGER PRIMARY KEY, status TEXT COLLATE NOCASE, code TEXT COLLATE RTRIM, b TEXT COLLATE BINARY, plain TEXT);
+       ALTER TABLE t ADD COLUMN later TEXT COLLATE nocase;`,
+    );
+    try {
+      const t = table(readSchema(db), 't');
+      expect(Object.fromEntries(t.columns.map((c) => [c.name, c.collation]))).toEqual({
+        id: undefined,
+        status: 'NOCASE',
+        code: 'RTRIM',
+        b: undefined,
+        plain: undefined,
+        later: 'NOCASE',
+      });
+      expect('collation' in col(t, 'plain')).toBe(false);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('CHECKs on a NOCASE column mean what they mean in SQLite, or are left out with a one-line notice saying why', () => {
+    const db = build(
+      'nocase-checks.db',
+      `CREATE TABLE t (id INTEGER PRIMARY KEY, status TEXT COLLATE NOCASE CHECK (status IN ('open','done')), note TEXT CHECK (note LIKE 'n%'),
+         CHECK (status <
+                'x'));`,
+    );
+    try {
+      const model = readSchema(db);
+      expect(table(model, 't').checks.map((c) => c.pgSql)).toEqual([`lower("status" COLLATE "C") IN ('open', 'done')`, `"note" ILIKE 'n%' COLLATE "C" ESCAPE ''`, null]);
+      expect(model.notices.filter((n) => /CHECK/.test(n.message))).toEqual([
+        { level: 'warn', table: 't', message: "CHECK (status < 'x') is not portable (compares NOCASE column status with <): skipped" },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
   it("a collation only the application registers: compared as BINARY; a WITHOUT ROWID table keyed by it is skipped, saying why", () => {
     const path = join(dir, 'collation.db');
     const w = new Database(path);

@@ -6,7 +6,8 @@ import { chooseType, epochUnit, type MisfitPolicy, type TimestampMode, type Type
 import { findCast, type CastRule } from '../schema/casts.js';
 import { sameName, type ExcludedColumn } from '../schema/exclusions.js';
 import { translateDefault } from '../schema/defaults.js';
-import { extractChecks } from '../schema/checks.js';
+import { readChecks } from '../schema/checks.js';
+import { columnCollations } from '../schema/collations.js';
 import { isKeyword, matchParen, tokenize, type Token } from '../schema/sql-tokens.js';
 import { LiteshiftError, errorMessage } from '../errors.js';
 import { countRejects, profileTable, registerProfileFunctions, type ProfiledColumn, type RejectCheck } from './profile.js';
@@ -288,6 +289,7 @@ function readTable(
         ? profileTable(db, name, sources, { schema: READABLE_COPY_SCHEMA })
         : profileTableInParallel(db, name, sources);
 
+  const declaredCollations = columnCollations(sql);
   const rejectChecks: RejectCheck[] = [];
   const columns: ColumnModel[] = columnsRead.map((c) => {
     const profile = profiles.get(c.name);
@@ -312,6 +314,7 @@ function readTable(
       reason: type.reason,
       ...(type.epoch ? { epoch: type.epoch } : {}),
       ...(type.naiveUtc ? { naiveUtc: type.naiveUtc } : {}),
+      ...(declaredCollations.has(c.name) ? { collation: declaredCollations.get(c.name)! } : {}),
       ...(collations.has(c.name) ? { foreignCollation: collations.get(c.name)! } : {}),
       ...(profile ? { profile } : {}),
     };
@@ -399,10 +402,12 @@ function readTable(
   // The declared key's uniqueness stays, as SQLite's own index for it had it.
   if (declaredKey) indexes.push({ name: indexList.find((i) => i.origin === 'pk')?.name ?? `${name}_pkey`, unique: true, columns: declaredKey, origin: 'u' });
   for (const index of indexes) if (fold(index.name) !== index.name) index.pgName = fold(index.name);
-  const checks = extractChecks(sql, columns.map((c) => c.name), (c) => byName.get(c)?.pgName ?? c);
-  for (const check of checks) {
-    if (check.pgSql === null) notices.push({ level: 'warn', table: name, message: `CHECK (${check.sqliteSql}) is not portable: skipped` });
-  }
+  const checks = readChecks(sql, columns).map(({ check, whyNotPortable }) => {
+    // A notice is one line; the CHECK may span several in CREATE TABLE.
+    const shown = check.sqliteSql.replace(/\s+/g, ' ');
+    if (whyNotPortable !== null) notices.push({ level: 'warn', table: name, message: `CHECK (${shown}) is not portable (${whyNotPortable}): skipped` });
+    return check;
+  });
   const rowCount =
     options.count === false
       ? undefined
