@@ -5,6 +5,7 @@ import {
   createKafka,
   describePostgresUrl,
   fenceInstalled,
+  installFallbackCapture,
   installFence,
   maskPostgresUrl,
   mappingOptions,
@@ -31,6 +32,7 @@ import {
 import { constants as osConstants } from 'node:os';
 import { printError } from './output.js';
 import { relaxForStreaming, completeConstraints, retryParked } from '@liteshift/loader';
+import { capturedTables, exportPlan } from '@liteshift/reverse';
 import { loadedModels, pipelineStatus, verify, type PipelineStatus, type VerifyReport } from '@liteshift/verifier';
 
 export interface CutoverParams {
@@ -43,6 +45,8 @@ export interface CutoverParams {
   excludeTable?: readonly string[];
   excludeColumn?: readonly ExcludedColumn[];
   timeoutMs: number;
+  /** Capture PostgreSQL's changes from the switch on, for `liteshift rollback` (default); false: --no-fallback. */
+  fallback?: boolean;
   log: Logger;
   onPhase?: (phase: string) => void;
 }
@@ -131,6 +135,10 @@ export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
       if (report.verdict !== 'READY') {
         await resumeStreaming();
         p.log.warn({ reasons: report.reasons }, 'not READY: fence lifted, SQLite takes writes again');
+      } else if (p.fallback !== false) {
+        // Before the line to change is printed: the application's first write on PostgreSQL is captured.
+        p.onPhase?.('installing the live fallback (changes on PostgreSQL are captured for `liteshift rollback`)');
+        await installFallbackCapture(pg, p.targetSchema, capturedTables((await exportPlan(pg, p.targetSchema)).tables));
       }
       return { ready: report.verdict === 'READY', report, databaseUrlLine: `DATABASE_URL=${maskPostgresUrl(p.databaseUrl)}`, fenceMs: Date.now() - fenced };
     } catch (error) {
@@ -161,10 +169,14 @@ function schemaChanged(db: SqliteDatabase, tables: readonly { name: string }[], 
  * `cutover --abort`: SQLite takes writes again, and PostgreSQL drops what cutover created
  * (unique indexes, foreign keys, adopted tables' own constraints) so that streaming resumes.
  */
-export async function abortCutover(p: Pick<CutoverParams, 'sqlitePath' | 'databaseUrl' | 'targetSchema' | 'log'>): Promise<number> {
+export async function abortCutover(p: Pick<CutoverParams, 'sqlitePath' | 'targetSchema' | 'log'> & { databaseUrl?: string }): Promise<number> {
   const db = openSqlite(p.sqlitePath);
   try {
     const removed = fenceInstalled(db) ? removeFence(db) : 0;
+    if (!p.databaseUrl) {
+      p.log.warn('no --postgres-url (DATABASE_URL): what cutover created in PostgreSQL stays; give it to drop that too');
+      return removed;
+    }
     const pg = await connectPostgres(p.databaseUrl, 'liteshift-cutover');
     try {
       const loaded = [...(await loadedModels(pg)).values()];

@@ -7,6 +7,7 @@ import { showPlan } from './commands/plan.js';
 import { addVerifyCommand } from './commands/verify.js';
 import { addRepairCommand } from './commands/repair.js';
 import { addExportSqliteCommands } from './commands/export-sqlite.js';
+import { addFallbackCommands } from './commands/fallback.js';
 import { demo } from './commands/demo.js';
 import { stackCommand } from './commands/stack.js';
 import { extractCommand, loadCommand } from './commands/services.js';
@@ -162,18 +163,20 @@ export function buildProgram(): Command {
     program
       .command('cutover')
       .description('catch up, fence SQLite writes, drain to zero lag, create foreign keys, verify, print the DATABASE_URL to switch to')
-      .option('--abort', 'lift the fence: SQLite takes writes again')
+      .option('--abort', 'lift the fence: SQLite takes writes again (and drop what cutover created in PostgreSQL)')
+      .option('--no-fallback', 'do not capture PostgreSQL\'s changes after the switch (no `liteshift rollback`)')
       .addOption(new Option('--timeout <seconds>', 'how long to wait for the lag to catch up, and to drain').argParser(positive('--timeout')).default(300))
       .option('--json', 'print the result as JSON'),
     CUTOVER_KEYS,
   ).action(async (flags: Record<string, unknown>) => {
     const keys = flags.abort ? (['sqlitePath'] as const) : OPERATE_KEYS;
     const { settings, log } = context('cli', CUTOVER_KEYS, flags, CUTOVER_KEYS.filter((k) => !keys.includes(k as never)));
-    const ready = await cutoverCommand(settings, { abort: Boolean(flags.abort), json: Boolean(flags.json), timeout: flags.timeout as number }, log);
+    const ready = await cutoverCommand(settings, { abort: Boolean(flags.abort), json: Boolean(flags.json), timeout: flags.timeout as number, fallback: flags.fallback !== false }, log);
     if (!ready) process.exitCode = EXIT_NOT_READY;
   });
 
   addExportSqliteCommands(program);
+  addFallbackCommands(program, positive);
 
   withSettings(program.command('uninstall').description("remove liteshift's triggers, changelog, state and fence (and the position of export-sqlite) from the SQLite file"), [
     'sqlitePath',

@@ -40,6 +40,8 @@ export * from './pg/copy-text.js';
 export * from './pg/copy-from-avro.js';
 export * from './pg/ddl.js';
 export * from './pg/catalog.js';
+export * from './pg/fallback.js';
+export * from './fallback-lag.js';
 export * from './kafka/client.js';
 export * from './kafka/security.js';
 export * from './kafka/producer.js';

@@ -24,7 +24,7 @@ export async function statusCommand(settings: OperateSettings, flags: { json: bo
     throw error;
   });
   try {
-    const status = await pipelineStatus(db, pg, admin, readSchema(db, { profile: false }), settings.topicPrefix);
+    const status = await pipelineStatus(db, pg, admin, readSchema(db, { profile: false }), settings.topicPrefix, settings.targetSchema);
     if (flags.json) printJson(status);
     else print(renderStatus(status));
   } finally {
@@ -36,7 +36,7 @@ export async function statusCommand(settings: OperateSettings, flags: { json: bo
 
 export async function cutoverCommand(
   settings: CutoverSettings,
-  flags: { abort: boolean; json: boolean; timeout: number },
+  flags: { abort: boolean; json: boolean; timeout: number; fallback: boolean },
   log: Logger,
 ): Promise<boolean> {
   if (flags.abort) {
@@ -45,7 +45,7 @@ export async function cutoverCommand(
     return true;
   }
   const say = flags.json ? () => undefined : print;
-  const result = await runCutover({ ...settings, timeoutMs: flags.timeout * 1000, log, onPhase: (phase) => say(`· ${phase}`) });
+  const result = await runCutover({ ...settings, timeoutMs: flags.timeout * 1000, fallback: flags.fallback, log, onPhase: (phase) => say(`· ${phase}`) });
   if (flags.json) {
     printJson({ ready: result.ready, databaseUrl: result.ready ? result.databaseUrlLine : null, report: result.report });
     return result.ready;
@@ -59,6 +59,7 @@ export async function cutoverCommand(
     say(`  ${result.databaseUrlLine}`);
     say('');
     say('Until the application is switched, `liteshift cutover --abort` lets SQLite take writes again.');
+    if (flags.fallback) say('After the switch, run `liteshift fallback`: changes made on PostgreSQL follow back into SQLite, and `liteshift rollback` returns to it without losing one.');
   } else {
     say('Not cut over: the fence is lifted and SQLite takes writes again. Fix the reasons above and run cutover again.');
   }

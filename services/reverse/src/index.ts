@@ -4,3 +4,5 @@ export * from './snapshot-source.js';
 export * from './sqlite-applier.js';
 export * from './sqlite-target.js';
 export * from './table-writer.js';
+export * from './fallback.js';
+export * from './reverse-stream.js';

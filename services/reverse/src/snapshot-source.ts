@@ -35,7 +35,24 @@ export class RefusedValues {
 }
 
 /** Raw text output for every type: the conversion back to SQLite reads PostgreSQL's own spelling. */
-const RAW_TEXT = { getTypeParser: () => (value: string) => value };
+export const RAW_TEXT = { getTypeParser: () => (value: string) => value };
+
+/** A PostgreSQL row in its text forms as the values SQLite stores, or null when one does not fit (told to `refused`). */
+export function sqliteRow(t: ExportTable, values: readonly (string | null)[], keyIndexes: readonly number[], refused: RefusedValues): SqlValue[] | null {
+  const row = new Array<SqlValue>(values.length);
+  let ok = true;
+  for (let i = 0; i < values.length; i++) {
+    const value = toSqliteValue(t.table.columns[i]!, values[i] ?? null);
+    if (value instanceof Rejection) {
+      ok = false;
+      const key = keyIndexes.map((k) => values[k] ?? 'NULL').join(', ');
+      refused.add({ table: t.table.name, key, column: t.table.columns[i]!.name, value: String(values[i]), reason: value.reason });
+    } else {
+      row[i] = value;
+    }
+  }
+  return ok ? row : null;
+}
 /** Rows of the first fetch of a table, before its rows' size is known. */
 const FIRST_FETCH = 64;
 const CURSOR = 'liteshift_export';
@@ -89,7 +106,7 @@ export class PostgresSnapshotSource {
         const rows: SqlValue[][] = [];
         let bytes = 0;
         for (const values of raw) {
-          const row = this.convert(t, values, keyIndexes, refused);
+          const row = sqliteRow(t, values, keyIndexes, refused);
           if (!row) continue;
           rows.push(row);
           bytes += rowBytes(row);
@@ -105,22 +122,6 @@ export class PostgresSnapshotSource {
     }
     this.log.debug({ table: table.name, rows: sent }, 'snapshot of table sent');
     return sent;
-  }
-
-  private convert(t: ExportTable, values: readonly (string | null)[], keyIndexes: readonly number[], refused: RefusedValues): SqlValue[] | null {
-    const row = new Array<SqlValue>(values.length);
-    let ok = true;
-    for (let i = 0; i < values.length; i++) {
-      const value = toSqliteValue(t.table.columns[i]!, values[i] ?? null);
-      if (value instanceof Rejection) {
-        ok = false;
-        const key = keyIndexes.map((k) => values[k] ?? 'NULL').join(', ');
-        refused.add({ table: t.table.name, key, column: t.table.columns[i]!.name, value: String(values[i]), reason: value.reason });
-      } else {
-        row[i] = value;
-      }
-    }
-    return ok ? row : null;
   }
 
   /**

@@ -15,6 +15,7 @@ import {
   sleep,
   tableSchemas,
   writerFingerprint,
+  writeThroughFence,
   type Admin,
   type Consumer,
   type EachBatchPayload,
@@ -37,6 +38,8 @@ export interface SqliteApplierOptions {
   /** The forward prefix: the applier reads `<prefix>.reverse.<table>`. */
   topicPrefix: string;
   log: Logger;
+  /** The live fallback: the file stays fenced against the application, and the applier writes through the fence (writeThroughFence). */
+  throughFence?: boolean;
 }
 
 interface Writer {
@@ -128,6 +131,26 @@ export class SqliteApplier {
     const topics = Object.keys(goal).filter((topic) => !this.reachedTopic(topic, goal[topic]!));
     if (topics.length === 0) return this.totals;
     this.options.log.info({ from: this.applied, to: goal }, 'applying the reverse topics from the position the SQLite file holds');
+    await this.consume(topics, () => this.waitFor(goal));
+    return this.totals;
+  }
+
+  /** Applies every reverse topic from the file's position as its events arrive, until `signal` aborts (the live fallback). */
+  async follow(signal: AbortSignal): Promise<void> {
+    if (this.topicTables.size === 0) await this.refreshSchemas();
+    this.applied = readAppliedOffsets(this.options.db);
+    const stopped = new Promise<void>((resolve, reject) => {
+      signal.addEventListener('abort', () => resolve(), { once: true });
+      this.waiters.push(() => {
+        if (this.fatal) reject(this.fatal);
+        return this.fatal !== null;
+      });
+    });
+    await this.consume(this.topics(), () => stopped);
+  }
+
+  private async consume(topics: string[], until: () => Promise<void>): Promise<void> {
+    const admin = this.requireAdmin();
 
     // A group of its own for each run: kafkajs has no consumer without one, and the file,
     // not Kafka, holds the position (two files exported from one prefix never share it).
@@ -146,13 +169,12 @@ export class SqliteApplier {
       await consumer.connect();
       await consumer.subscribe({ topics, fromBeginning: true });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.handleBatch(payload) });
-      await this.waitFor(goal);
+      await until();
     } finally {
       this.consumer = null;
       await consumer.disconnect().catch(() => undefined);
       await admin.deleteGroups([groupId]).catch(() => undefined);
     }
-    return this.totals;
   }
 
   private seek(topic: string, partition: number): void {
@@ -260,7 +282,7 @@ export class SqliteApplier {
   /** One write transaction: the rows and the partition's next offset. SQLITE_BUSY is waited out a few times. */
   private async commit(topic: string, partition: number, changes: Map<Writer, RowChange[]>, next: bigint): Promise<WriteStats> {
     const { db } = this.options;
-    const write = db.transaction(() => {
+    const apply = (): WriteStats => {
       const stats: WriteStats = { upserted: 0, deleted: 0, unchanged: 0 };
       for (const [writer, rows] of changes) {
         const s = writer.writer.apply(rows);
@@ -270,7 +292,8 @@ export class SqliteApplier {
       }
       storeAppliedOffset(db, topic, partition, next);
       return stats;
-    });
+    };
+    const write = db.transaction(() => (this.options.throughFence ? writeThroughFence(db, apply) : apply()));
     for (let attempt = 1; ; attempt++) {
       try {
         return write.immediate();

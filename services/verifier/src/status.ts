@@ -17,6 +17,9 @@ import {
   type PgClient,
   type SchemaModel,
   type SqliteDatabase,
+  fallbackInstalled,
+  fallbackLag,
+  pgFenceInstalled,
 } from '@liteshift/shared';
 
 export interface TableStatus {
@@ -49,6 +52,8 @@ export interface PipelineStatus {
   loaderLag: number;
   rejects: number;
   deadLettered: number;
+  /** After cutover, while the live fallback is installed: PostgreSQL → SQLite, its lag, and which side is fenced. */
+  fallback?: { direction: 'postgresql → sqlite'; lag: number; changelog: number; applier: number; sqliteFenced: boolean; postgresFenced: boolean };
 }
 
 /** What the SQLite file alone tells: capture, the extractor's phase and position, per-table snapshot progress. */
@@ -107,6 +112,8 @@ export async function pipelineStatus(
   admin: Admin,
   model: SchemaModel,
   topicPrefix: string,
+  /** PostgreSQL schema of the target tables (where the fallback's fence would be). */
+  schema = 'public',
 ): Promise<PipelineStatus> {
   const capture = captureStatus(db, model, topicPrefix);
   const applied = await readOffsets(pg, loaderGroup(topicPrefix));
@@ -123,7 +130,14 @@ export async function pipelineStatus(
     loaderLag: tables.reduce((n, t) => n + t.loaderLag, 0),
     rejects: await rejectTotal(pg),
     deadLettered: await countDeadLetters(admin, topicPrefix),
+    ...(await fallbackStatus(db, pg, admin, schema, capture.extractor.fenced)),
   };
+}
+
+async function fallbackStatus(db: SqliteDatabase, pg: PgClient, admin: Admin, schema: string, sqliteFenced: boolean): Promise<Pick<PipelineStatus, 'fallback'>> {
+  if (!(await fallbackInstalled(pg))) return {};
+  const lag = await fallbackLag(pg, db, admin);
+  return { fallback: { direction: 'postgresql → sqlite', lag: lag.changelog + lag.applier, ...lag, sqliteFenced, postgresFenced: await pgFenceInstalled(pg, schema) } };
 }
 
 /**
@@ -147,8 +161,14 @@ export async function rejectTotal(pg: PgClient): Promise<number> {
 
 export function renderStatus(status: PipelineStatus): string {
   const e = status.extractor;
+  const f = status.fallback;
   const lines = [
-    ...(e.fenced ? ['fence: UP: SQLite refuses every write (a cutover holds it; if none is running, `liteshift cutover --abort` lifts it)'] : []),
+    ...(f
+      ? [
+          `fallback: ${f.direction}, lag ${f.lag} (${f.changelog} change(s) not sent back, ${f.applier} message(s) not in SQLite); fenced: ${[f.sqliteFenced ? 'SQLite' : '', f.postgresFenced ? 'PostgreSQL (a rollback holds it; `liteshift rollback --abort` lifts it)' : ''].filter(Boolean).join(', ') || 'neither'}`,
+        ]
+      : []),
+    ...(e.fenced && !f ? ['fence: UP: SQLite refuses every write (a cutover holds it; if none is running, `liteshift cutover --abort` lifts it)'] : []),
     `extractor: ${e.phase}; changelog head ${e.head}, produced up to ${e.position}, lag ${e.lag}${e.updatedAt ? ` (updated ${e.updatedAt})` : ''}`,
     `loader: lag ${status.loaderLag} message(s); rejected rows ${status.rejects}; dead letters ${status.deadLettered}${status.deadLettered > 0 ? ' (liteshift dlq)' : ''}`,
     '',

@@ -15,6 +15,9 @@ export const META_TABLES = {
   tables: `${META_SCHEMA}.tables`,
   resyncs: `${META_SCHEMA}.resyncs`,
   relaxed: `${META_SCHEMA}.relaxed_constraints`,
+  /** The live fallback (pg/fallback.ts): keys changed on PostgreSQL since the switch, and its state. */
+  changelog: `${META_SCHEMA}.changelog`,
+  fallback: `${META_SCHEMA}.fallback`,
 } as const;
 
 export type MetaTable = (typeof META_TABLES)[keyof typeof META_TABLES];

@@ -15,6 +15,8 @@ import type { SqliteDatabase } from './open.js';
  */
 export const CHANGELOG = `${INTERNAL_PREFIX}changelog`;
 export const STATE = `${INTERNAL_PREFIX}state`;
+/** While it holds a row, the fence lets writes through: only the fallback's applier sets it, inside its own write transaction. */
+export const FENCE_BYPASS = `${INTERNAL_PREFIX}fence_bypass`;
 
 /**
  * liteshift's two sets of triggers on a table, each named after the table (a hash of its
@@ -313,14 +315,34 @@ export function installFence(db: SqliteDatabase, tables: readonly Pick<TableMode
 
 function fenceTables(db: SqliteDatabase, tables: readonly Pick<TableModel, 'name'>[], message: string): void {
   dropStrayTriggers(db, 'fence');
+  db.exec(`CREATE TABLE IF NOT EXISTS ${quoteIdent(FENCE_BYPASS)} (id INTEGER PRIMARY KEY)`);
   for (const table of tables) {
     const base = triggerBase('fence', table.name);
     for (const event of TRIGGER_SETS.fence.always) {
       const name = quoteIdent(`${base}_${event}`);
       db.exec(`DROP TRIGGER IF EXISTS ${name}`);
-      db.exec(`CREATE TRIGGER ${name} BEFORE ${event.toUpperCase()} ON ${quoteIdent(table.name)} BEGIN SELECT RAISE(ABORT, ${quoteLiteral(message)}); END`);
+      db.exec(
+        `CREATE TRIGGER ${name} BEFORE ${event.toUpperCase()} ON ${quoteIdent(table.name)} WHEN NOT EXISTS (SELECT 1 FROM ${quoteIdent(FENCE_BYPASS)}) BEGIN SELECT RAISE(ABORT, ${quoteLiteral(message)}); END`,
+      );
     }
   }
+}
+
+/**
+ * Runs `write` inside the caller's write transaction through the fence, and without
+ * echo: the bypass row is set and cleared inside it (no application write can run in
+ * between, and no DDL moves schema_version), and what the forward capture triggers
+ * appended meanwhile is deleted, so nothing written back to SQLite travels forward again.
+ */
+export function writeThroughFence<T>(db: SqliteDatabase, write: () => T): T {
+  const bypass = db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`).get(FENCE_BYPASS) !== undefined;
+  const captured = db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`).get(CHANGELOG) !== undefined;
+  const before = captured ? ((db.prepare(`SELECT max(seq) AS seq FROM ${quoteIdent(CHANGELOG)}`).get() as { seq: number | bigint | null }).seq ?? 0) : 0;
+  if (bypass) db.prepare(`INSERT OR IGNORE INTO ${quoteIdent(FENCE_BYPASS)} (id) VALUES (1)`).run();
+  const result = write();
+  if (bypass) db.prepare(`DELETE FROM ${quoteIdent(FENCE_BYPASS)}`).run();
+  if (captured) db.prepare(`DELETE FROM ${quoteIdent(CHANGELOG)} WHERE seq > ?`).run(before);
+  return result;
 }
 
 /**
