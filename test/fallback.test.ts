@@ -89,7 +89,7 @@ describe('live fallback and rollback', () => {
     await probe.waitForRefused(probe.progress.refused + 5, 30_000);
   });
 
-  it('PostgreSQL ending the fallback's sessions while following (as a restart does): it reconnects and loses nothing', async () => {
+  it('PostgreSQL ending the sessions of the fallback while following (as a restart does): it reconnects and loses nothing', async () => {
     p.diagnoseOnFailure();
     await appWrites(5);
     await withClient(p.databaseUrl, (c) => c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'liteshift-fallback'"));
@@ -129,6 +129,19 @@ describe('live fallback and rollback', () => {
     }
     await waitForBackInSqlite();
     await expectSameRows(p.sqlitePath, p.databaseUrl);
+  });
+
+  it('a column and a table added on PostgreSQL after the switch: rollback is NOT READY and says so, PostgreSQL takes writes again', async () => {
+    p.diagnoseOnFailure();
+    await app.query('ALTER TABLE tags ADD COLUMN color text');
+    await app.query('CREATE TABLE notes (id integer PRIMARY KEY, body text)');
+    const run = await runCli(['rollback', '--timeout', '60'], p.env, 150_000);
+    expect(run.code, describeRun(run)).toBe(1);
+    expect(run.stdout).toMatch(/tags: column\(s\) color added on PostgreSQL after the fallback started/);
+    expect(run.stdout).toMatch(/table notes was created on PostgreSQL after the switch/);
+    await app.query("INSERT INTO tags (name, color) VALUES ('writable', 'red')");
+    await app.query('ALTER TABLE tags DROP COLUMN color');
+    await app.query('DROP TABLE notes');
   });
 
   it('rollback: zero lag, PostgreSQL fenced, verified READY; SQLite equals PostgreSQL and takes the probe\'s writes again', async () => {

@@ -11,6 +11,7 @@ import {
   installPgFence,
   mappingOptions,
   openSqlite,
+  pgColumnName,
   pgTableName,
   readSchema,
   removeFallback,
@@ -23,8 +24,10 @@ import {
   type Logger,
   type PgClient,
   type SqliteDatabase,
+  type TableModel,
 } from '@liteshift/shared';
 import { verify, type VerifyReport } from '@liteshift/verifier';
+import { exportPlan, type ExportTable } from '@liteshift/reverse';
 import { printError } from './output.js';
 
 /**
@@ -98,10 +101,10 @@ export async function runRollback(p: RollbackParams): Promise<RollbackResult> {
       }
       p.onPhase?.('verifying SQLite against PostgreSQL');
       const report = await verify({ db, model, pg, databaseUrl: p.databaseUrl, targetSchema: p.targetSchema, copy });
-      const unknown = await tablesSqliteLacks(pg, p.targetSchema, model.tables.map(pgTableName));
-      if (unknown.length > 0) {
+      const unsafe = schemaChangesSinceSwitch(model.tables, (await exportPlan(pg, p.targetSchema)).tables);
+      if (unsafe.length > 0) {
         report.verdict = 'NOT READY';
-        report.reasons.push(`tables created on PostgreSQL after the switch, which SQLite does not have: ${unknown.join(', ')} (copy them with \`liteshift export-sqlite\` into the file, or drop them)`);
+        report.reasons.push(...unsafe);
       }
       if (report.verdict === 'READY') {
         removeFence(db);
@@ -144,12 +147,22 @@ async function requireFallbackRunning(pg: PgClient, consequence: string): Promis
   }
 }
 
-async function tablesSqliteLacks(pg: PgClient, schema: string, known: readonly string[]): Promise<string[]> {
-  const have = new Set(known);
-  const tables = await pg.query<{ name: string }>(`SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')`, [
-    schema,
-  ]);
-  return tables.rows.map((r) => r.name).filter((t) => !have.has(t));
+/**
+ * Schema changes made on PostgreSQL after the switch that the fallback did not bring back
+ * (those before it started, it did): a table or a column SQLite lacks would lose its data.
+ */
+export function schemaChangesSinceSwitch(sqlite: readonly TableModel[], postgres: readonly ExportTable[]): string[] {
+  const reasons: string[] = [];
+  for (const t of postgres) {
+    if (t.origin === 'created') {
+      reasons.push(`table ${t.pgTable} was created on PostgreSQL after the switch and SQLite does not have it (copy it with \`liteshift export-sqlite\`, or drop it)`);
+      continue;
+    }
+    const known = new Set(sqlite.find((m) => m.name === t.table.name)?.columns.map(pgColumnName) ?? []);
+    const added = t.pgColumns.filter((c) => !known.has(c.name)).map((c) => c.name);
+    if (added.length > 0) reasons.push(`${t.table.name}: column(s) ${added.join(', ')} added on PostgreSQL after the fallback started; SQLite does not have them and would lose their values (drop them on PostgreSQL, or stay on it)`);
+  }
+  return reasons;
 }
 
 async function waitForLag(
