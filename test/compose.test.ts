@@ -42,6 +42,7 @@ interface Service {
   volumes?: string[];
   healthcheck?: Healthcheck;
   restart?: string;
+  profiles?: string[];
   user?: string;
 }
 interface ComposeFile {
@@ -189,7 +190,9 @@ describe('docker-compose.yml', () => {
   it('is a Compose-spec file (no version key) with the pipeline services', () => {
     expect(compose.version).toBeUndefined();
     expect(Object.keys(services)).toEqual(expect.arrayContaining(['kafka', 'postgres', 'demo-db', 'extractor', 'loader', 'verifier']));
-    expect(liteshiftNames.sort()).toEqual(['demo-db', 'extractor', 'loader', 'verifier']);
+    expect(liteshiftNames.sort()).toEqual(['demo-db', 'extractor', 'fallback', 'loader', 'verifier']);
+    // The way back runs only when asked for, after cutover.
+    expect(services.fallback!.profiles).toEqual(['fallback']);
     expect(services.kafka!.image).toBe('apache/kafka:4.1.1');
     expect(services.postgres!.image).toBe('postgres:16');
   });
@@ -203,7 +206,7 @@ describe('docker-compose.yml', () => {
 
   it('runs real CLI subcommands', () => {
     expect(subcommands).toEqual(expect.arrayContaining(['extract', 'load', 'verify', 'demo-db']));
-    const expected: Record<string, string> = { extractor: 'extract', loader: 'load', verifier: 'verify', 'demo-db': 'demo-db' };
+    const expected: Record<string, string> = { extractor: 'extract', loader: 'load', verifier: 'verify', 'demo-db': 'demo-db', fallback: 'fallback' };
     for (const [name, service] of liteshiftServices) {
       const run = subcommandsRun(service);
       expect(run.length, `${name} runs no liteshift subcommand`).toBeGreaterThan(0);
@@ -328,7 +331,7 @@ describe('docker-compose.yml', () => {
     };
 
     it('every long-running service serves HTTP on every interface and checks its own /readyz port', () => {
-      expect(pipeline.map(([name]) => name).sort()).toEqual(['extractor', 'loader', 'verifier']);
+      expect(pipeline.map(([name]) => name).sort()).toEqual(['extractor', 'fallback', 'loader', 'verifier']);
       for (const [name, service] of pipeline) {
         const env = environmentOf(service);
         expect(env[SETTINGS.httpHost.env], name).toBe('0.0.0.0');

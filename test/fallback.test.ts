@@ -5,6 +5,8 @@ import { expectSameRows } from './helpers/compare.js';
 import { FaultPipeline, until } from './helpers/fault-pipeline.js';
 import { Service } from './helpers/services.js';
 import { withClient } from './helpers/postgres.js';
+import { get, readyz } from './helpers/http.js';
+import { freePort } from './helpers/ports.js';
 import type { Writer } from './helpers/writer.js';
 
 /*
@@ -23,8 +25,13 @@ describe('live fallback and rollback', () => {
   let app: pg.Client;
   let nextUser = 10_000;
 
+  let httpPort = 0;
   const startFallback = (): Service => {
-    fallback = new Service(`fallback#${p.services.filter((s) => s.label.startsWith('fallback')).length + 1}`, ['fallback'], { ...p.env, LOG_LEVEL: 'debug' });
+    fallback = new Service(`fallback#${p.services.filter((s) => s.label.startsWith('fallback')).length + 1}`, ['fallback'], {
+      ...p.env,
+      LOG_LEVEL: 'debug',
+      LITESHIFT_HTTP_PORT: String(httpPort),
+    });
     p.services.push(fallback);
     return fallback;
   };
@@ -71,6 +78,7 @@ describe('live fallback and rollback', () => {
     probe = p.writer(20, 32);
     app = new pg.Client({ connectionString: p.databaseUrl, application_name: 'todo-app' });
     await app.connect();
+    httpPort = await freePort();
     startFallback();
   }, 300_000);
   afterAll(async () => {
@@ -87,6 +95,12 @@ describe('live fallback and rollback', () => {
     await expectSameRows(p.sqlitePath, p.databaseUrl);
     // Every write of the probe that would change a row met the fence: SQLite equals PostgreSQL.
     await probe.waitForRefused(probe.progress.refused + 5, 30_000);
+    expect((await readyz(httpPort)).status).toBe(200);
+    await until('the metrics read', async () => /liteshift_fallback_fenced\{side="sqlite"[^}]*\} 1/.test((await get(httpPort, '/metrics')).body), 30_000, 500);
+    const metrics = (await get(httpPort, '/metrics')).body;
+    expect(metrics).toMatch(/liteshift_fallback_direction\{from="postgresql",to="sqlite"[^}]*\} 1/);
+    expect(metrics).toMatch(/liteshift_fallback_fenced\{side="postgresql"[^}]*\} 0/);
+    expect(metrics).toMatch(/liteshift_fallback_events_sent_total\{[^}]*\} [1-9]/);
   });
 
   it('PostgreSQL ending the sessions of the fallback while following (as a restart does): it reconnects and loses nothing', async () => {

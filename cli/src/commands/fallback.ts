@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import type { Logger, Settings } from '@liteshift/shared';
-import { runFallback } from '@liteshift/reverse';
+import { Health, createMetricsRegistry, type Logger, type Settings } from '@liteshift/shared';
+import { FallbackMetrics, runFallback } from '@liteshift/reverse';
+import { HTTP_KEYS, serveHttp } from '../http.js';
 import { renderReport } from '@liteshift/verifier';
 import { abortRollback, runRollback } from '../rollback.js';
 import { EXCLUSION_KEYS, context, withSettings } from '../settings-options.js';
@@ -10,7 +11,7 @@ import { untilSignal } from './services.js';
 
 /** Exit code of a verdict other than READY (as every command that ends in a verdict). */
 const EXIT_NOT_READY = 1;
-const FALLBACK_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', 'partitions'] as const;
+const FALLBACK_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', 'partitions', ...HTTP_KEYS] as const;
 const ROLLBACK_KEYS = ['sqlitePath', 'databaseUrl', 'kafkaBrokers', 'topicPrefix', 'targetSchema', ...EXCLUSION_KEYS] as const;
 
 /** `liteshift fallback` (the live fallback service) and `liteshift rollback` (back to SQLite, verified). */
@@ -21,8 +22,15 @@ export function addFallbackCommands(program: Command, positive: (name: string) =
       .description('the live fallback after cutover: changes made on PostgreSQL follow back into the (fenced) SQLite file until SIGTERM, for `liteshift rollback`'),
     FALLBACK_KEYS,
   ).action(async (flags: Record<string, unknown>) => {
-    const { settings, log } = context('fallback', FALLBACK_KEYS, flags);
-    await untilSignal(log, (signal) => runFallback({ ...settings, log }, signal), async () => undefined);
+    const { settings, log } = context('fallback', FALLBACK_KEYS, flags, ['httpPort']);
+    const registry = createMetricsRegistry('fallback');
+    const health = new Health('starting the fallback');
+    const server = await serveHttp(settings, log, registry, () => health.state);
+    try {
+      await untilSignal(log, (signal) => runFallback({ ...settings, log, metrics: new FallbackMetrics(registry), health }, signal), async () => undefined);
+    } finally {
+      await server?.close();
+    }
   });
 
   withSettings(

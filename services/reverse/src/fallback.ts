@@ -18,6 +18,9 @@ import {
   ensureTopics,
   errorMessage,
   fallbackInstalled,
+  fallbackLag,
+  pgFenceInstalled,
+  type Health,
   fenceInstalled,
   openSqlite,
   pgColumnOf,
@@ -40,6 +43,7 @@ import { exportPlan, type ExportTable } from './export-model.js';
 import { ReverseStream } from './reverse-stream.js';
 import { SqliteApplier } from './sqlite-applier.js';
 import { TARGET_BUSY_TIMEOUT_MS } from './sqlite-target.js';
+import type { FallbackMetrics } from './fallback-metrics.js';
 
 export interface FallbackOptions {
   sqlitePath: string;
@@ -51,9 +55,14 @@ export interface FallbackOptions {
   log: Logger;
   /** Changelog entries per reverse batch. */
   batchSize?: number;
-  /** Told after every batch sent: events, and ms since its oldest change was made on PostgreSQL. */
-  onBatch?: (events: number, latencyMs: number | null) => void;
+  /** Counted per batch, and lag and fences read every few seconds, when given. */
+  metrics?: FallbackMetrics;
+  /** Told ready once following, and not ready while PostgreSQL is unreachable. */
+  health?: Health;
 }
+
+/** How often the lag and the fences are read for the metrics. */
+const READ_EVERY_MS = 5_000;
 
 /** How often an empty changelog is asked again: the fallback's latency floor. */
 const POLL_MS = 50;
@@ -94,21 +103,29 @@ export async function runFallback(o: FallbackOptions, signal: AbortSignal): Prom
     await applier.refreshSchemas();
     log.info({ tables: tables.length, sqlite: o.sqlitePath }, 'live fallback following PostgreSQL into SQLite');
     const byName = new Map(tables.map((t) => [t.table.name, t]));
+    o.health?.ready('following PostgreSQL into SQLite');
+    let readAt = 0;
     const stream = async (): Promise<void> => {
       while (!signal.aborted) {
         try {
+          if (o.metrics && Date.now() - readAt > READ_EVERY_MS) {
+            readAt = Date.now();
+            o.metrics.read(await fallbackLag(pg!, db, admin), { sqlite: fenceInstalled(db), postgresql: await pgFenceInstalled(pg!, o.targetSchema) });
+          }
           const batch = await new ReverseStream(pg!, o.targetSchema, dispatcher, byName).pollOnce(o.batchSize ?? 5_000);
           for (const r of batch.refused.examples) log.error({ ...r }, 'a row PostgreSQL holds cannot be written into SQLite as its column declares: not sent back (rollback will say NOT READY)');
           if (batch.entries > 0) {
-            o.onBatch?.(batch.events, batch.oldest ? Date.now() - batch.oldest.getTime() : null);
+            o.metrics?.batch(batch.events, batch.oldest ? Date.now() - batch.oldest.getTime() : null);
             log.debug({ entries: batch.entries, events: batch.events }, 'changes sent back');
           } else await sleep(POLL_MS, signal);
         } catch (error) {
           const failure = postgresError(error, o.databaseUrl, 'read the changelog');
           if (!failure.retriable || signal.aborted) throw failure;
           log.warn({ err: errorMessage(failure) }, 'PostgreSQL is unreachable; the fallback waits for it');
+          o.health?.notReady(`PostgreSQL unreachable: ${errorMessage(failure)}`);
           await pg?.end().catch(() => undefined);
           pg = await reconnect(o, signal);
+          o.health?.ready('following PostgreSQL into SQLite');
         }
       }
     };

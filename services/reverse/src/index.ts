@@ -6,3 +6,4 @@ export * from './sqlite-target.js';
 export * from './table-writer.js';
 export * from './fallback.js';
 export * from './reverse-stream.js';
+export * from './fallback-metrics.js';

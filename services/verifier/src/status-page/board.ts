@@ -25,6 +25,8 @@ export interface StatusBoardOptions {
   /** Without brokers the page has no loader lag and no dead letters. */
   kafkaBrokers?: string[];
   topicPrefix: string;
+  /** PostgreSQL schema of the target tables (where a rollback fence would be); public by default. */
+  targetSchema?: string;
   /** Seconds between verifications, shown on the page. */
   intervalSeconds: number;
   log: Logger;
@@ -146,13 +148,14 @@ export class StatusBoard {
     if (!this.admin) {
       return { reading: { capture: captureStatus(this.db, model, topicPrefix), loaderLag: null, rejects: await rejectTotal(this.pg), deadLettered: null }, appliedTotal };
     }
-    const status = await pipelineStatus(this.db, this.pg, this.admin, model, topicPrefix);
+    const status = await pipelineStatus(this.db, this.pg, this.admin, model, topicPrefix, this.options.targetSchema);
     return {
       reading: {
         capture: status,
         loaderLag: new Map(status.tables.map((t) => [t.table, t.loaderLag])),
         rejects: status.rejects,
         deadLettered: status.deadLettered,
+        ...(status.fallback ? { fallback: status.fallback } : {}),
       },
       appliedTotal,
     };

@@ -157,7 +157,11 @@ function renderCards(state) {
     card('rejected rows', num(state.rejects), state.rejects ? 'bad' : ''),
     card('dead letters', num(state.deadLettered), state.deadLettered ? 'bad' : ''),
     card('changelog head / produced', e && e.captured ? e.head + ' / ' + e.position : '\\u2014'),
-  ]);
+  ].concat(state.fallback ? [
+    card('direction', 'PostgreSQL \\u2192 SQLite (fallback)'),
+    card('fallback lag', num(state.fallback.lag), state.fallback.lag ? 'warn' : ''),
+    card('PostgreSQL', state.fallback.postgresFenced ? 'fenced: writes refused (rollback)' : 'takes writes', state.fallback.postgresFenced ? 'bad' : ''),
+  ] : []));
 }
 
 function progressCell(t) {

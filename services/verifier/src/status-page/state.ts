@@ -1,5 +1,5 @@
 import { tableAgrees, type VerifyReport } from '../report.js';
-import type { CaptureStatus, TableStatus } from '../status.js';
+import type { CaptureStatus, PipelineStatus, TableStatus } from '../status.js';
 import type { StatusSample } from './history.js';
 
 /** Where the pipeline stands, read every few seconds (cheap: offsets and the changelog head). */
@@ -10,6 +10,8 @@ export interface PipelineReading {
   rejects: number;
   /** Messages on the dead-letter topic; null without Kafka. */
   deadLettered: number | null;
+  /** After cutover, while the live fallback is installed (status.ts). */
+  fallback?: PipelineStatus['fallback'];
 }
 
 export interface StatusPageTable {
@@ -36,6 +38,8 @@ export interface StatusPageState {
   loaderLag: number | null;
   rejects: number | null;
   deadLettered: number | null;
+  /** The way back after cutover: direction, lag, which side is fenced; null before it is installed. */
+  fallback: PipelineStatus['fallback'] | null;
   tables: StatusPageTable[];
   verdict: Pick<VerifyReport, 'verdict' | 'reasons' | 'warnings' | 'checkedAt' | 'durationMs'> | null;
   /** Why the last verification failed, when it did after the verdict shown. */
@@ -97,6 +101,7 @@ export function buildState(inputs: StateInputs): StatusPageState {
     loaderLag: reading?.loaderLag ? [...reading.loaderLag.values()].reduce((a, b) => a + b, 0) : null,
     rejects: reading?.rejects ?? null,
     deadLettered: reading?.deadLettered ?? null,
+    fallback: reading?.fallback ?? null,
     tables,
     verdict: report
       ? { verdict: report.verdict, reasons: report.reasons, warnings: report.warnings, checkedAt: report.checkedAt, durationMs: report.durationMs }
