@@ -4,7 +4,8 @@ import { describeRun, runCli } from './helpers/cli.js';
 import { expectSameRows } from './helpers/compare.js';
 import { FaultPipeline, until } from './helpers/fault-pipeline.js';
 import { Service } from './helpers/services.js';
-import { withClient } from './helpers/postgres.js';
+import { adminQuery, urlForDatabase, withClient } from './helpers/postgres.js';
+import { ThrowawayCluster, clusterAvailable } from './helpers/pg-cluster.js';
 import { get, readyz } from './helpers/http.js';
 import { freePort } from './helpers/ports.js';
 import type { Writer } from './helpers/writer.js';
@@ -19,7 +20,9 @@ import type { Writer } from './helpers/writer.js';
 const SQLITE_FENCE = /this database has moved to PostgreSQL/;
 
 describe('live fallback and rollback', () => {
-  const p = new FaultPipeline('fallback', { brokers: inject('kafkaBrokers'), adminUrl: inject('adminDatabaseUrl'), counts: { users: 30, tasks: 300, recurringPatterns: 30 } });
+  // A server of its own when this machine can make one: the test restarts it.
+  const cluster = clusterAvailable ? new ThrowawayCluster() : null;
+  let p: FaultPipeline;
   let probe: Writer;
   let fallback: Service;
   let app: pg.Client;
@@ -60,6 +63,14 @@ describe('live fallback and rollback', () => {
   };
 
   beforeAll(async () => {
+    await cluster?.init();
+    if (cluster) await adminQuery(cluster.url, 'CREATE DATABASE target');
+    p = new FaultPipeline('fallback', {
+      brokers: inject('kafkaBrokers'),
+      adminUrl: cluster?.url ?? inject('adminDatabaseUrl'),
+      ...(cluster ? { databaseUrl: urlForDatabase(cluster.url, 'target') } : {}),
+      counts: { users: 30, tasks: 300, recurringPatterns: 30 },
+    });
     await p.create();
     const db = p.openWritable();
     db.exec("CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT NOT NULL); INSERT INTO tags (name) VALUES ('home'), ('work'), ('later');");
@@ -76,15 +87,20 @@ describe('live fallback and rollback', () => {
     // The forward path stops for good at the switch.
     for (const service of [p.extract!, p.load!]) expect((await service.stop('SIGTERM')).code, service.describe()).toBe(0);
     probe = p.writer(20, 32);
-    app = new pg.Client({ connectionString: p.databaseUrl, application_name: 'todo-app' });
-    await app.connect();
+    await connectApp();
     httpPort = await freePort();
     startFallback();
   }, 300_000);
   afterAll(async () => {
     await app?.end().catch(() => undefined);
-    await p.destroy();
+    await cluster?.start().catch(() => undefined);
+    await p?.destroy();
+    await cluster?.destroy();
   });
+  const connectApp = async (): Promise<void> => {
+    app = new pg.Client({ connectionString: p.databaseUrl, application_name: 'todo-app' });
+    await app.connect();
+  };
 
   it('changes made on PostgreSQL after the switch follow back into the fenced SQLite file; the probe meets only the fence', async () => {
     p.diagnoseOnFailure();
@@ -110,6 +126,21 @@ describe('live fallback and rollback', () => {
     await appWrites(5);
     await waitForBackInSqlite();
     expect(fallback.running, fallback.describe()).toBe(true);
+    await expectSameRows(p.sqlitePath, p.databaseUrl);
+  });
+
+  it.runIf(clusterAvailable)('PostgreSQL stopped and started again while following: the fallback waits, then sends what was written before and after', async () => {
+    p.diagnoseOnFailure();
+    await appWrites(5);
+    await cluster!.stop();
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(fallback.running, fallback.describe()).toBe(true);
+    await cluster!.start();
+    await app.end().catch(() => undefined);
+    await connectApp();
+    await appWrites(5);
+    await waitForBackInSqlite();
+    expect(fallback.stderr + fallback.stdout).toMatch(/PostgreSQL is unreachable; the fallback waits for it/);
     await expectSameRows(p.sqlitePath, p.databaseUrl);
   });
 

@@ -146,10 +146,10 @@ describe('one row never stops the loader', () => {
     loaderAlive();
   });
 
-  it('a child refused for want of its parent (a foreign key left in place) is parked, applied on another try once the parent is in', async () => {
+  it('a child refused for want of its parent (a deferrable foreign key left in place) is parked, applied on another try once the parent is in', async () => {
     p.diagnoseOnFailure();
     expect((await runCli(['cutover', '--abort'], p.env, 60_000)).code).toBe(0);
-    await withClient(p.databaseUrl, (pg) => pg.query('ALTER TABLE children ADD CONSTRAINT kept_fk FOREIGN KEY (parent_id) REFERENCES parents (id) NOT VALID'));
+    await withClient(p.databaseUrl, (pg) => pg.query('ALTER TABLE children ADD CONSTRAINT kept_fk FOREIGN KEY (parent_id) REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED NOT VALID'));
     const db = p.openWritable();
     db.pragma('foreign_keys = OFF');
     db.prepare('INSERT INTO children VALUES (?, ?, ?)').run(5000, 2000, 'before its parent');

@@ -86,7 +86,9 @@ async function transact(batch: PartitionBatch, context: ApplyContext): Promise<B
   });
   let failed = false;
   try {
-    await client.query('BEGIN');
+    // A deferrable constraint (an application's own) would refuse only at COMMIT, past
+    // where refused rows can be isolated: checked at each statement instead.
+    await client.query('BEGIN; SET CONSTRAINTS ALL IMMEDIATE');
     const next = await lockOffset(client, batch.group, topic, partition);
     // Asked only now: a seek that landed while the lock was awaited (a group join seeking to
     // PostgreSQL's offsets) would otherwise vouch for a batch fetched from somewhere else.
