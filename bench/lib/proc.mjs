@@ -89,9 +89,12 @@ export function kafkaBrokerCpuMs() {
   return cpuOfProcessesMs((pid, name) => name === 'java' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka'));
 }
 
-/** The figures of a runMeasured result that every section reports. */
-export function figuresOf(r) {
-  return { exitCode: r.code, wallMs: r.wallMs, peakRssBytes: r.peakRssBytes, cpuMs: r.cpuMs, serverCpuMs: r.serverCpuMs };
+/**
+ * The figures of a runMeasured result that every section reports; the Kafka broker's CPU
+ * only for a command that used it (an idle broker's is no part of pgloader's cost).
+ */
+export function figuresOf(r, { kafka = false } = {}) {
+  return { exitCode: r.code, wallMs: r.wallMs, peakRssBytes: r.peakRssBytes, cpuMs: r.cpuMs, serverCpuMs: r.serverCpuMs, ...(kafka ? { brokerCpuMs: r.brokerCpuMs } : {}) };
 }
 
 /**
