@@ -54,8 +54,9 @@
  *             without GNU time). More CPU than wall means more than one core was busy.
  *   PG CPU    what the local PostgreSQL server's processes used meanwhile, read from
  *             /proc (— when the server is not local); any other session's work counts too.
- *   Kafka CPU the same for the local Kafka broker (a JVM running kafka.Kafka); — where no
- *             broker was involved (pgloader, the raw pipe, verify) or it is not local.
+ *   Kafka CPU the same for the Kafka broker of the bench's liteshift stack (only that JVM:
+ *             not other brokers on the machine); — where no broker was involved (pgloader,
+ *             the raw pipe, verify) or it is not the stack's (KAFKA_BROKERS).
  *   CPU µs/row  the whole system's CPU per row: CPU + PG CPU + Kafka CPU (where measured)
  *             ÷ rows of all tables. Its inverse, rows per CPU-second, is compared with
  *             pgloader's and the raw pipe's in a ratio line: on a machine with few cores the
@@ -74,7 +75,7 @@ import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { count, megabytes, millis, ratio, renderTable, seconds } from './lib/format.mjs';
 import { Databases, DEFAULT_ADMIN_URL, countRows, describeUrl, withClient } from './lib/pg.mjs';
-import { figuresOf, haveGnuTime, runMeasured, runQuiet, stopAll, which } from './lib/proc.mjs';
+import { figuresOf, haveGnuTime, measureBrokerOf, runMeasured, runQuiet, stopAll, which } from './lib/proc.mjs';
 import { measureCaptureOverhead, measureLatency } from './lib/live.mjs';
 import { ensureBlobDataset, runBlobs } from './lib/blobs.mjs';
 import { firstMatch, tailOf } from './lib/util.mjs';
@@ -523,6 +524,7 @@ async function kafkaBrokers(cacheDir, logDir, uniq, needed) {
     );
   }
   const stateDir = join(cacheDir, 'bench-stack');
+  measureBrokerOf(stateDir);
   const env = { ...process.env, LITESHIFT_STACK_DIR: stateDir };
   say(`· Kafka: liteshift stack up (state in ${stateDir})`);
   const r = await runQuiet(CLI[0], [CLI[1], 'stack', 'up', '--log-format', 'json'], { cwd: ROOT, env });

@@ -84,9 +84,25 @@ export function postgresServerCpuMs() {
   return cpuOfProcessesMs((_, name) => name === 'postgres');
 }
 
-/** A local Kafka broker's CPU so far (a JVM running kafka.Kafka). */
+let brokerStateDir;
+
+/**
+ * Whose CPU the Kafka CPU figures are: the broker of the liteshift stack in `stateDir`. Other
+ * brokers on the machine (another checkout's tests start their own) are no part of it: a
+ * sum over every kafka.Kafka JVM counted them, and went negative when one exited meanwhile.
+ */
+export function measureBrokerOf(stateDir) {
+  brokerStateDir = stateDir;
+}
+
+/** The CPU so far of the broker measureBrokerOf named (a JVM running kafka.Kafka from its state dir). */
 export function kafkaBrokerCpuMs() {
-  return cpuOfProcessesMs((pid, name) => name === 'java' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka'));
+  if (brokerStateDir === undefined) return undefined;
+  return cpuOfProcessesMs((pid, name) => {
+    if (name !== 'java') return false;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes('kafka.Kafka') && cmdline.includes(brokerStateDir);
+  });
 }
 
 /**
