@@ -54,7 +54,13 @@
  *             without GNU time). More CPU than wall means more than one core was busy.
  *   PG CPU    what the local PostgreSQL server's processes used meanwhile, read from
  *             /proc (— when the server is not local); any other session's work counts too.
- *             The local Kafka broker's CPU (a JVM running kafka.Kafka) is in the notes.
+ *   Kafka CPU the same for the Kafka broker of the bench's liteshift stack (only that JVM:
+ *             not other brokers on the machine); — where no broker was involved (pgloader,
+ *             the raw pipe, verify) or it is not the stack's (KAFKA_BROKERS).
+ *   CPU µs/row  the whole system's CPU per row: CPU + PG CPU + Kafka CPU (where measured)
+ *             ÷ rows of all tables. Its inverse, rows per CPU-second, is compared with
+ *             pgloader's and the raw pipe's in a ratio line: on a machine with few cores the
+ *             CPU all processes need, not one process's wall time, bounds the wall time.
  *   peak RSS  max resident set of the process: GNU `/usr/bin/time -f '%M %e %U %S'` when present,
  *             else /proc/<pid>/status VmHWM polled every 50 ms. MB = 2^20 bytes.
  *   latency   per row, the time a poller (every ~5 ms) first saw it in PostgreSQL minus the
@@ -69,7 +75,7 @@ import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { count, megabytes, millis, ratio, renderTable, seconds } from './lib/format.mjs';
 import { Databases, DEFAULT_ADMIN_URL, countRows, describeUrl, withClient } from './lib/pg.mjs';
-import { figuresOf, haveGnuTime, runMeasured, runQuiet, stopAll, which } from './lib/proc.mjs';
+import { figuresOf, haveGnuTime, measureBrokerOf, runMeasured, runQuiet, stopAll, which } from './lib/proc.mjs';
 import { measureCaptureOverhead, measureLatency } from './lib/live.mjs';
 import { ensureBlobDataset, runBlobs } from './lib/blobs.mjs';
 import { firstMatch, tailOf } from './lib/util.mjs';
@@ -285,7 +291,6 @@ async function runLiteshift(ctx) {
       peakRssBytes: r.peakRssBytes,
       cpuMs: r.cpuMs,
       serverCpuMs: r.serverCpuMs,
-      brokerCpuMs: r.brokerCpuMs,
       brokerCpuMs: r.brokerCpuMs,
       rows,
       rowsPerSec: rows / (r.wallMs / 1000),
@@ -519,6 +524,7 @@ async function kafkaBrokers(cacheDir, logDir, uniq, needed) {
     );
   }
   const stateDir = join(cacheDir, 'bench-stack');
+  measureBrokerOf(stateDir);
   const env = { ...process.env, LITESHIFT_STACK_DIR: stateDir };
   say(`· Kafka: liteshift stack up (state in ${stateDir})`);
   const r = await runQuiet(CLI[0], [CLI[1], 'stack', 'up', '--log-format', 'json'], { cwd: ROOT, env });
@@ -582,15 +588,37 @@ function medianOf(runs) {
 
 // ───────────────────────────── the table ─────────────────────────────
 
-/** The Kafka broker's CPU during a measurement, when it was local and readable. */
-function brokerCpu(m) {
-  return m.brokerCpuMs === undefined ? '' : `; Kafka broker CPU ${seconds(m.brokerCpuMs)}`;
+/**
+ * The whole system's CPU during a measurement: the command's, PostgreSQL's and the Kafka
+ * broker's (where one was measured); undefined without the command's or PostgreSQL's.
+ */
+function systemCpuMs(m) {
+  if (m.cpuMs === undefined || m.serverCpuMs === undefined) return undefined;
+  return m.cpuMs + m.serverCpuMs + (m.brokerCpuMs ?? 0);
+}
+
+function rowsPerCpuSecond(m, rows) {
+  const cpu = systemCpuMs(m);
+  return cpu === undefined || cpu <= 0 ? undefined : rows / (cpu / 1000);
+}
+
+function cpuMicrosPerRow(m, rows) {
+  const cpu = systemCpuMs(m);
+  return cpu === undefined || !rows ? '—' : (cpu * 1000) / rows >= 100 ? count((cpu * 1000) / rows) : ((cpu * 1000) / rows).toFixed(1);
 }
 
 function buildTable(report) {
   const rows = [];
-  // A row's cells but CPU; with the measurement `m`, its CPU and PostgreSQL's go after the wall time.
-  const add = (cells, m) => rows.push([cells[0], cells[1], m ? seconds(m.cpuMs) : '', m ? seconds(m.serverCpuMs) : '', ...cells.slice(2)]);
+  // A row's cells but CPU; with the measurement `m` of `rowCount` rows, its CPU, PostgreSQL's,
+  // the broker's and the whole system's per row go after the wall time.
+  const add = (cells, m, rowCount) =>
+    rows.push([
+      cells[0],
+      cells[1],
+      ...(m ? [seconds(m.cpuMs), seconds(m.serverCpuMs), seconds(m.brokerCpuMs), cpuMicrosPerRow(m, rowCount)] : ['', '', '', '']),
+      ...cells.slice(2),
+    ]);
+  const totalRows = report.dataset?.totalRows;
   const r = report.results;
   const L = r.liteshift;
   if (L?.error) add(['liteshift migrate → READY', '—', '—', '—', `FAILED: ${L.error}`]);
@@ -603,8 +631,8 @@ function buildTable(report) {
       count(m.rowsPerSec),
       megabytes(m.peakRssBytes),
       `verdict ${m.verdict}; plan ${seconds(p.plan)}, snapshot+load ${seconds(p.snapshotAndLoad)} (${count(m.snapshotRowsPerSec)} rows/s), ` +
-        `constraints ${seconds(p.finalize)}, verify ${seconds(p.verify)}${brokerCpu(m)}`,
-    ], m);
+        `constraints ${seconds(p.finalize)}, verify ${seconds(p.verify)}`,
+    ], m, m.rows);
   }
   if (L?.verify) {
     add([
@@ -613,11 +641,11 @@ function buildTable(report) {
       count(L.verify.rowsPerSec),
       megabytes(L.verify.peakRssBytes),
       `separate run of verify --json on the migrated database; verdict ${L.verify.verdict}`,
-    ], L.verify);
+    ], L.verify, totalRows);
   }
   for (const [name, what] of [['extract', 'snapshot of every table into Kafka, alone'], ['load', 'the same topics into a fresh database, alone']]) {
     const m = L?.services?.[name];
-    if (m) add([`liteshift ${name}`, seconds(m.wallMs), count(m.rowsPerSec), megabytes(m.peakRssBytes), `${what}${brokerCpu(m)}`], m);
+    if (m) add([`liteshift ${name}`, seconds(m.wallMs), count(m.rowsPerSec), megabytes(m.peakRssBytes), what], m, totalRows);
   }
   const P = r.pgloader;
   if (P?.error) add(['pgloader', '—', '—', '—', `FAILED: ${P.error}`]);
@@ -633,7 +661,7 @@ function buildTable(report) {
         ? `ok, exit ${a.exitCode}`
         : `FAILED (exit ${a.exitCode}): ${TABLES.map((t) => `${t} ${a.rowsInTarget[t] ?? 'missing'}`).join(', ')}` +
           (a.firstError ? `; ${a.firstError.slice(0, 110)}` : '') + ' (dimitri/pgloader#1348)',
-    ], a);
+    ], a, totalRows);
   }
   if (P?.workaround) {
     const w = P.workaround;
@@ -644,7 +672,7 @@ function buildTable(report) {
       megabytes(w.peakRssBytes),
       (w.ok ? '' : `INCOMPLETE (${TABLES.map((t) => `${t} ${w.rowsInTarget[t] ?? 'missing'}`).join(', ')}); `) +
         'CAST column recurring_patterns.created_at to timestamptz drop default',
-    ], w);
+    ], w, totalRows);
   }
   const R = r.raw;
   if (R?.error) add(['raw sqlite3 | psql \\copy', '—', '—', '—', `FAILED: ${R.error}`]);
@@ -652,7 +680,7 @@ function buildTable(report) {
   if (R?.total) {
     for (const t of TABLES) {
       const x = R.tables[t];
-      add([`raw pipe: ${t}`, seconds(x.wallMs), count(x.rowsPerSec), megabytes(x.peakRssBytes), `${count(x.rows)} rows`], x);
+      add([`raw pipe: ${t}`, seconds(x.wallMs), count(x.rowsPerSec), megabytes(x.peakRssBytes), `${count(x.rows)} rows`], x, x.rows);
     }
     add([
       'raw pipe: total',
@@ -660,11 +688,19 @@ function buildTable(report) {
       count(R.total.rowsPerSec),
       megabytes(R.total.peakRssBytes),
       'sqlite3 -csv | psql \\copy, table with its primary key only (no unique, FK or secondary index); RSS = larger of sqlite3, psql',
-    ], R.total);
+    ], R.total, R.total.rows);
   }
   const Q = report.ratios;
   if (Q.liteshiftVsPgloader !== undefined) {
     add(['ratio: liteshift ÷ pgloader wall', '', '', '', `${ratio(Q.liteshiftVsPgloader)} (${seconds(L.migrate.wallMs)} ÷ ${seconds(P.workaround.wallMs)}, pgloader with the workaround)`]);
+  }
+  if (Q.rowsPerCpuSecondVsPgloader !== undefined || Q.rowsPerCpuSecondVsRaw !== undefined) {
+    const perCpuS = (m, n) => `${count(rowsPerCpuSecond(m, n))}`;
+    const vs = [
+      ...(Q.rowsPerCpuSecondVsPgloader !== undefined ? [`${ratio(Q.rowsPerCpuSecondVsPgloader)} pgloader's (${perCpuS(L.migrate, L.migrate.rows)} ÷ ${perCpuS(P.workaround, totalRows)})`] : []),
+      ...(Q.rowsPerCpuSecondVsRaw !== undefined ? [`${ratio(Q.rowsPerCpuSecondVsRaw)} the raw pipe's (÷ ${perCpuS(R.total, R.total.rows)})`] : []),
+    ];
+    add(['ratio: rows per CPU-second', '', '', '', `migrate → READY: ${vs.join(', ')}; CPU of the whole system (ours + PostgreSQL + Kafka broker)`]);
   }
   if (Q.snapshotVsRaw !== undefined) {
     add(['ratio: snapshot rows/s ÷ raw pipe', '', '', '', `${ratio(Q.snapshotVsRaw)} (${count(L.migrate.snapshotRowsPerSec)} ÷ ${count(R.total.rowsPerSec)} rows/s)`]);
@@ -683,12 +719,12 @@ function buildTable(report) {
   if (B?.migrate) {
     const size = `${B.rows} rows of 2 MB (${megabytes(B.sizeBytes)})`;
     const outcome = (m) => (m.exitCode === 0 ? '' : `; exit ${m.exitCode}${m.firstError ? `: ${m.firstError}` : ''}`);
-    add(['blobs: liteshift migrate → READY', seconds(B.migrate.wallMs), count(B.rows / (B.migrate.wallMs / 1000)), megabytes(B.migrate.peakRssBytes), `${size}, ${count(B.migrate.mbPerSec)} MB/s${outcome(B.migrate)}`], B.migrate);
-    add(['blobs: liteshift extract', seconds(B.extract.wallMs), count(B.rows / (B.extract.wallMs / 1000)), megabytes(B.extract.peakRssBytes), `alone${outcome(B.extract)}`], B.extract);
-    add(['blobs: liteshift load', seconds(B.load.wallMs), count(B.rows / (B.load.wallMs / 1000)), megabytes(B.load.peakRssBytes), `alone; ${B.load.rowsInTarget} rows arrived${outcome(B.load)}`], B.load);
+    add(['blobs: liteshift migrate → READY', seconds(B.migrate.wallMs), count(B.rows / (B.migrate.wallMs / 1000)), megabytes(B.migrate.peakRssBytes), `${size}, ${count(B.migrate.mbPerSec)} MB/s${outcome(B.migrate)}`], B.migrate, B.rows);
+    add(['blobs: liteshift extract', seconds(B.extract.wallMs), count(B.rows / (B.extract.wallMs / 1000)), megabytes(B.extract.peakRssBytes), `alone${outcome(B.extract)}`], B.extract, B.rows);
+    add(['blobs: liteshift load', seconds(B.load.wallMs), count(B.rows / (B.load.wallMs / 1000)), megabytes(B.load.peakRssBytes), `alone; ${B.load.rowsInTarget} rows arrived${outcome(B.load)}`], B.load, B.rows);
     if (B.pgloader) {
       const P = B.pgloader;
-      add(['blobs: pgloader (as is)', seconds(P.wallMs), count(B.rows / (P.wallMs / 1000)), megabytes(P.peakRssBytes), `${P.rowsInTarget ?? 'no'} of ${B.rows} rows arrived, exit ${P.exitCode}${P.firstError ? `; ${P.firstError}` : ''}`], P);
+      add(['blobs: pgloader (as is)', seconds(P.wallMs), count(B.rows / (P.wallMs / 1000)), megabytes(P.peakRssBytes), `${P.rowsInTarget ?? 'no'} of ${B.rows} rows arrived, exit ${P.exitCode}${P.firstError ? `; ${P.firstError}` : ''}`], P, B.rows);
     }
   }
   const T = r.latency;
@@ -729,7 +765,7 @@ function buildTable(report) {
     add(['  capture on, REPLACE guard off', seconds(U.withoutGuard.elapsedMs), count(U.withoutGuard.rate), '', `${U.withoutGuard.triggers} triggers; ${ratio(U.ratioWithoutGuard)} of the rate without capture`]);
     add(['  capture on, REPLACE guard on', seconds(U.with.elapsedMs), count(U.with.rate), '', `${U.with.triggers} triggers (as extract --follow installs them); ${ratio(U.ratio)} of the rate without capture`]);
   }
-  return renderTable(['what', 'wall', 'CPU', 'PG CPU', 'rows/s', 'peak RSS', 'notes'], rows);
+  return renderTable(['what', 'wall', 'CPU', 'PG CPU', 'Kafka CPU', 'CPU µs/row', 'rows/s', 'peak RSS', 'notes'], rows);
 }
 
 // ───────────────────────────── main ─────────────────────────────
@@ -859,6 +895,11 @@ async function main() {
   const R = report.results.raw;
   if (L?.migrate && P?.workaround?.ok) report.ratios.liteshiftVsPgloader = L.migrate.wallMs / P.workaround.wallMs;
   if (L?.migrate?.snapshotRowsPerSec && R?.total) report.ratios.snapshotVsRaw = L.migrate.snapshotRowsPerSec / R.total.rowsPerSec;
+  const liteshiftRowsPerCpuS = L?.migrate ? rowsPerCpuSecond(L.migrate, L.migrate.rows) : undefined;
+  if (liteshiftRowsPerCpuS !== undefined && P?.workaround?.ok) {
+    report.ratios.rowsPerCpuSecondVsPgloader = liteshiftRowsPerCpuS / rowsPerCpuSecond(P.workaround, dataset.totalRows);
+  }
+  if (liteshiftRowsPerCpuS !== undefined && R?.total) report.ratios.rowsPerCpuSecondVsRaw = liteshiftRowsPerCpuS / rowsPerCpuSecond(R.total, R.total.rows);
   if (L?.verify && L?.migrate) {
     report.ratios.verifyVsMigrate = L.verify.wallMs / L.migrate.wallMs;
     report.ratios.verifyPhaseVsMigrate = (L.migrate.phasesMs?.verify ?? NaN) / L.migrate.wallMs;

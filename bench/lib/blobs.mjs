@@ -48,7 +48,7 @@ export async function runBlobs(ctx, { blobs, cli, cwd, say }) {
     const rowsInTarget = url ? await countRows(url, 'attachments').catch(() => null) : undefined;
     const error = firstMatch(readFileSync(logFile, 'utf8'), / (ERROR|FATAL) |^liteshift: |^Heap exhausted/m);
     return {
-      ...figuresOf(r),
+      ...figuresOf(r, { kafka: name !== 'pgloader' }),
       mbPerSec: blobs.sizeBytes / 1024 / 1024 / (r.wallMs / 1000),
       ...(rowsInTarget !== undefined ? { rowsInTarget } : {}),
       ...(error ? { firstError: error.replace(/^\S+\s+(?=\S+ (ERROR|FATAL))/, '').slice(0, 200) } : {}),

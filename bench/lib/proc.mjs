@@ -84,14 +84,33 @@ export function postgresServerCpuMs() {
   return cpuOfProcessesMs((_, name) => name === 'postgres');
 }
 
-/** A local Kafka broker's CPU so far (a JVM running kafka.Kafka). */
-export function kafkaBrokerCpuMs() {
-  return cpuOfProcessesMs((pid, name) => name === 'java' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka'));
+let brokerStateDir;
+
+/**
+ * Whose CPU the Kafka CPU figures are: the broker of the liteshift stack in `stateDir`. Other
+ * brokers on the machine (another checkout's tests start their own) are no part of it: a
+ * sum over every kafka.Kafka JVM counted them, and went negative when one exited meanwhile.
+ */
+export function measureBrokerOf(stateDir) {
+  brokerStateDir = stateDir;
 }
 
-/** The figures of a runMeasured result that every section reports. */
-export function figuresOf(r) {
-  return { exitCode: r.code, wallMs: r.wallMs, peakRssBytes: r.peakRssBytes, cpuMs: r.cpuMs, serverCpuMs: r.serverCpuMs };
+/** The CPU so far of the broker measureBrokerOf named (a JVM running kafka.Kafka from its state dir). */
+export function kafkaBrokerCpuMs() {
+  if (brokerStateDir === undefined) return undefined;
+  return cpuOfProcessesMs((pid, name) => {
+    if (name !== 'java') return false;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes('kafka.Kafka') && cmdline.includes(brokerStateDir);
+  });
+}
+
+/**
+ * The figures of a runMeasured result that every section reports; the Kafka broker's CPU
+ * only for a command that used it (an idle broker's is no part of pgloader's cost).
+ */
+export function figuresOf(r, { kafka = false } = {}) {
+  return { exitCode: r.code, wallMs: r.wallMs, peakRssBytes: r.peakRssBytes, cpuMs: r.cpuMs, serverCpuMs: r.serverCpuMs, ...(kafka ? { brokerCpuMs: r.brokerCpuMs } : {}) };
 }
 
 /**
