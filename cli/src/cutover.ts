@@ -23,7 +23,6 @@ import {
   type Admin,
   type ExcludedColumn,
   type Kafka,
-  sleep,
   type Logger,
   type SqliteDatabase,
   type TableModel,
@@ -31,9 +30,10 @@ import {
 } from '@liteshift/shared';
 import { constants as osConstants } from 'node:os';
 import { printError } from './output.js';
+import { waitForLag } from './wait-for-lag.js';
 import { relaxForStreaming, completeConstraints, retryParked } from '@liteshift/loader';
 import { capturedTables, exportPlan } from '@liteshift/reverse';
-import { loadedModels, pipelineStatus, verify, type PipelineStatus, type VerifyReport } from '@liteshift/verifier';
+import { loadedModels, pipelineStatus, verify, type VerifyReport } from '@liteshift/verifier';
 
 export interface CutoverParams {
   sqlitePath: string;
@@ -75,6 +75,10 @@ export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
     copy = await ReadableCopy.attach(db, p.log);
     const model = readSchema(db, { ...mappingOptions(p), profile: false });
     const status = () => pipelineStatus(db, pg, admin, model, p.topicPrefix);
+    const lags = async (): Promise<Record<string, number>> => {
+      const s = await status();
+      return { 'extractor lag': s.extractor.lag, 'loader lag': s.loaderLag };
+    };
     if (!(await status()).extractor.captured) {
       throw new LiteshiftError('NOT_READY', 'change capture is not installed in this SQLite file', {
         hint: 'run `liteshift extract --follow` and `liteshift load --follow` first, and cut over once they have caught up',
@@ -88,7 +92,7 @@ export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
     // small lag is enough to fence; the drain after the fence then reaches zero quickly,
     // which keeps the window in which writes are refused short.
     p.onPhase?.('waiting for the lag to catch up');
-    const caughtUp = await waitForLag(status, CATCH_UP_LAG, Math.min(p.timeoutMs, CATCH_UP_WAIT_MS), p.log);
+    const caughtUp = await waitForLag(lags, CATCH_UP_LAG, Math.min(p.timeoutMs, CATCH_UP_WAIT_MS), p.log);
     if (!caughtUp.ok) {
       throw new LiteshiftError('PIPELINE_BEHIND', `the pipeline did not catch up within ${Math.round(Math.min(p.timeoutMs, CATCH_UP_WAIT_MS) / 1000)} s (${caughtUp.lag}): SQLite was not fenced`, {
         hint: 'cut over once `liteshift status` shows the extractor and loader lag near zero',
@@ -109,7 +113,7 @@ export async function runCutover(p: CutoverParams): Promise<CutoverResult> {
     const underFence = { signature: schemaSignature(db), at: new Date(fenced).toISOString() };
     try {
       p.onPhase?.('draining the last changes');
-      const drained = await waitForLag(status, 0, p.timeoutMs, p.log, () => requireRunning(db, kafka, admin, p.topicPrefix, 'fence lifted, SQLite takes writes again'));
+      const drained = await waitForLag(lags, 0, p.timeoutMs, p.log, () => requireRunning(db, kafka, admin, p.topicPrefix, 'fence lifted, SQLite takes writes again'));
       if (!drained.ok) {
         throw new LiteshiftError('NOT_READY', `the last changes were not applied within ${Math.round(p.timeoutMs / 1000)} s (${drained.lag}): fence lifted`, {
           hint: 'see `liteshift status`; run cutover again once the lag is near zero',
@@ -196,8 +200,6 @@ const CATCH_UP_LAG = 1_000;
 const CATCH_UP_WAIT_MS = 60_000;
 /** Three of the extractor's heartbeats (every 5 s) missed: it is not running. */
 const HEARTBEAT_STALE_MS = 15_000;
-/** Liveness is read from Kafka, not at every poll of the lag. */
-const LIVENESS_EVERY_MS = 5_000;
 
 /** Throws, in one line, when the extractor's heartbeat is stale or the loader group has no member. */
 async function requireRunning(db: SqliteDatabase, kafka: Kafka, admin: Admin, prefix: string, consequence: string): Promise<void> {
@@ -239,29 +241,3 @@ function liftFenceOnSignal(db: SqliteDatabase): () => void {
   };
 }
 
-/** Waits until both lags are at most `atMost`, or the time is up; `alive` is checked now and then (and throws). */
-async function waitForLag(
-  status: () => Promise<PipelineStatus>,
-  atMost: number,
-  timeoutMs: number,
-  log: Logger,
-  alive?: () => Promise<void>,
-): Promise<{ ok: true } | { ok: false; lag: string }> {
-  const deadline = Date.now() + timeoutMs;
-  let told = 0;
-  let checked = Date.now();
-  for (;;) {
-    const s = await status();
-    if (s.extractor.lag <= atMost && s.loaderLag <= atMost) return { ok: true };
-    if (Date.now() > deadline) return { ok: false, lag: `extractor lag ${s.extractor.lag}, loader lag ${s.loaderLag}` };
-    if (Date.now() - told > 5_000) {
-      told = Date.now();
-      log.info({ extractorLag: s.extractor.lag, loaderLag: s.loaderLag, target: atMost }, 'waiting for the lag to drop');
-    }
-    if (alive && Date.now() - checked > LIVENESS_EVERY_MS) {
-      checked = Date.now();
-      await alive();
-    }
-    await sleep(250);
-  }
-}

@@ -17,10 +17,7 @@ import {
   removeFallback,
   removeFence,
   removePgFence,
-  sleep,
   type Admin,
-  type FallbackLag,
-  type ExcludedColumn,
   type Logger,
   type PgClient,
   type SqliteDatabase,
@@ -29,6 +26,8 @@ import {
 import { verify, type VerifyReport } from '@liteshift/verifier';
 import { exportPlan, type ExportTable } from '@liteshift/reverse';
 import { printError } from './output.js';
+import { waitForLag } from './wait-for-lag.js';
+import type { CutoverParams } from './cutover.js';
 
 /**
  * `liteshift rollback`: the way back after the switch, with the forward cutover's
@@ -38,18 +37,8 @@ import { printError } from './output.js';
  * removes PostgreSQL's capture and fence. Anything else — NOT READY, a drain that does
  * not end, Ctrl-C — lifts PostgreSQL's fence and changes nothing else.
  */
-export interface RollbackParams {
-  sqlitePath: string;
-  databaseUrl: string;
-  kafkaBrokers: string[];
-  topicPrefix: string;
-  targetSchema: string;
-  excludeTable?: readonly string[];
-  excludeColumn?: readonly ExcludedColumn[];
-  timeoutMs: number;
-  log: Logger;
-  onPhase?: (phase: string) => void;
-}
+/** What cutover needs, the other way round. */
+export type RollbackParams = Omit<CutoverParams, 'fallback'>;
 
 export interface RollbackResult {
   ready: boolean;
@@ -76,7 +65,10 @@ export async function runRollback(p: RollbackParams): Promise<RollbackResult> {
     }
     admin = await connectAdmin(kafka, p.kafkaBrokers);
     await requireFallbackRunning(pg, 'PostgreSQL was not fenced');
-    const lag = (): Promise<FallbackLag> => fallbackLag(pg, db, admin!);
+    const lag = async (): Promise<Record<string, number>> => {
+      const l = await fallbackLag(pg, db, admin!);
+      return { 'change(s) not sent back': l.changelog, 'message(s) not applied to SQLite': l.applier };
+    };
     p.onPhase?.('waiting for the fallback to catch up');
     const caughtUp = await waitForLag(lag, CATCH_UP_LAG, Math.min(p.timeoutMs, 60_000), p.log);
     if (!caughtUp.ok) {
@@ -165,31 +157,6 @@ export function schemaChangesSinceSwitch(sqlite: readonly TableModel[], postgres
   return reasons;
 }
 
-async function waitForLag(
-  lag: () => Promise<FallbackLag>,
-  atMost: number,
-  timeoutMs: number,
-  log: Logger,
-  alive?: () => Promise<void>,
-): Promise<{ ok: true } | { ok: false; lag: string }> {
-  const deadline = Date.now() + timeoutMs;
-  let told = 0;
-  let checked = Date.now();
-  for (;;) {
-    const l = await lag();
-    if (l.changelog <= atMost && l.applier <= atMost) return { ok: true };
-    if (Date.now() > deadline) return { ok: false, lag: `${l.changelog} change(s) not sent back, ${l.applier} message(s) not applied to SQLite` };
-    if (Date.now() - told > 5_000) {
-      told = Date.now();
-      log.info({ ...l, target: atMost }, 'waiting for the fallback lag to drop');
-    }
-    if (alive && Date.now() - checked > 5_000) {
-      checked = Date.now();
-      await alive();
-    }
-    await sleep(100);
-  }
-}
 
 /** Ctrl-C, SIGTERM or a closed terminal while PostgreSQL is fenced lift its fence first, on a connection of their own. */
 function liftPgFenceOnSignal(databaseUrl: string, schema: string): () => void {
