@@ -14,9 +14,14 @@
  *                                      `extract` and `load` as separate processes
  *                           blobs      a table of large blobs (--blob-rows rows of 2 MB): migrate,
  *                                      extract and load alone, and pgloader as is
- *                           live       latency + overhead (below), on a smaller database
+ *                           live       latency, overhead and the two fallback sections (below),
+ *                                      on a smaller database
  *                           latency    change latency through extract/load --follow
  *                           overhead   the capture triggers' cost to the application's writes
+ *                           fallback-latency   change latency back, PostgreSQL → SQLite, through
+ *                                      `liteshift fallback` after a (simulated) READY cutover
+ *                           fallback-overhead  the PostgreSQL capture triggers' cost to the
+ *                                      application's writes after the switch
  *                           pgloader   pgloader as is, and with the #1348 workaround
  *                           raw        sqlite3 -csv | psql \copy, per table
  *                         default: all of them.
@@ -27,9 +32,10 @@
  *                         1) and report the median of every figure; the JSON keeps each run
  *   --live-tasks N        tasks in the database of the live figures (default 20000; its
  *                         users and patterns follow the same N/100, N/20 rule)
- *   --latency-rate N      writes per second during the latency run (default 1000)
- *   --latency-seconds S   length of the latency run (default 20)
- *   --overhead-seconds S  writing time per mode of the capture-overhead runs, in turns of 250 ms (default 5)
+ *   --latency-rate N      writes per second during the latency runs, forward and fallback (default 1000)
+ *   --latency-seconds S   length of each latency run (default 20)
+ *   --overhead-seconds S  writing time per mode of the capture-overhead runs, forward and fallback,
+ *                         in turns of 250 ms (default 5)
  *   --help                this text
  *
  * Environment
@@ -64,7 +70,15 @@
  *   peak RSS  max resident set of the process: GNU `/usr/bin/time -f '%M %e %U %S'` when present,
  *             else /proc/<pid>/status VmHWM polled every 50 ms. MB = 2^20 bytes.
  *   latency   per row, the time a poller (every ~5 ms) first saw it in PostgreSQL minus the
- *             Date.now() the writer stored in it just before its SQLite commit.
+ *             Date.now() the writer stored in it just before its SQLite commit. Fallback: the
+ *             live dataset migrated, the file fenced and PostgreSQL's capture installed with
+ *             cutover's own calls; a writer thread inserts tasks rows into PostgreSQL, one
+ *             per transaction, on as many connections as keep the rate (up to 32), and a
+ *             read-only poller on the SQLite file records when each id first appears minus
+ *             when its INSERT was sent.
+ *   overhead  single-row insert transactions, each mode in turns of 250 ms: forward into
+ *             copies of the SQLite file, fallback into two identical tasks-like PostgreSQL
+ *             tables of a fresh database, one under the fallback's capture triggers.
  * Exit code: 0 when every section ran, 1 when one could not be measured, 130 on Ctrl-C.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -77,13 +91,15 @@ import { count, megabytes, millis, ratio, renderTable, seconds } from './lib/for
 import { Databases, DEFAULT_ADMIN_URL, countRows, describeUrl, withClient } from './lib/pg.mjs';
 import { figuresOf, haveGnuTime, measureBrokerOf, runMeasured, runQuiet, stopAll, which } from './lib/proc.mjs';
 import { measureCaptureOverhead, measureLatency } from './lib/live.mjs';
+import { measureFallbackLatency, measureFallbackOverhead } from './lib/fallback.mjs';
 import { ensureBlobDataset, runBlobs } from './lib/blobs.mjs';
 import { firstMatch, tailOf } from './lib/util.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = [process.execPath, join(ROOT, 'bin', 'liteshift.js')];
 const TABLES = ['users', 'recurring_patterns', 'tasks'];
-const ALL_SECTIONS = ['liteshift', 'blobs', 'latency', 'overhead', 'pgloader', 'raw'];
+const ALL_SECTIONS = ['liteshift', 'blobs', 'latency', 'overhead', 'fallback-latency', 'fallback-overhead', 'pgloader', 'raw'];
+const LIVE_SECTIONS = ['latency', 'overhead', 'fallback-latency', 'fallback-overhead'];
 
 // ───────────────────────────── options ─────────────────────────────
 
@@ -133,11 +149,9 @@ function parseArgs(argv) {
   if (o.only !== null) {
     sections = new Set();
     for (const name of o.only.split(',').map((s) => s.trim()).filter(Boolean)) {
-      if (name === 'live') {
-        sections.add('latency');
-        sections.add('overhead');
-      } else if (ALL_SECTIONS.includes(name)) sections.add(name);
-      else fail(`--only: unknown section "${name}" (choose from liteshift, blobs, live, latency, overhead, pgloader, raw)`);
+      if (name === 'live') for (const live of LIVE_SECTIONS) sections.add(live);
+      else if (ALL_SECTIONS.includes(name)) sections.add(name);
+      else fail(`--only: unknown section "${name}" (choose from liteshift, blobs, live, ${LIVE_SECTIONS.join(', ')}, pgloader, raw)`);
     }
     if (sections.size === 0) fail('--only needs at least one section');
   }
@@ -765,6 +779,34 @@ function buildTable(report) {
     add(['  capture on, REPLACE guard off', seconds(U.withoutGuard.elapsedMs), count(U.withoutGuard.rate), '', `${U.withoutGuard.triggers} triggers; ${ratio(U.ratioWithoutGuard)} of the rate without capture`]);
     add(['  capture on, REPLACE guard on', seconds(U.with.elapsedMs), count(U.with.rate), '', `${U.with.triggers} triggers (as extract --follow installs them); ${ratio(U.ratio)} of the rate without capture`]);
   }
+  const F = r['fallback-latency'];
+  if (F?.error) add(['fallback: change latency', '—', '—', '—', `FAILED: ${F.error}`]);
+  if (F?.latencyMs) {
+    const l = F.latencyMs;
+    add([
+      'fallback: change latency',
+      seconds(F.writerElapsedMs),
+      count(F.achievedRate),
+      '',
+      `PostgreSQL → SQLite: p50 ${millis(l.p50)}, p95 ${millis(l.p95)}, p99 ${millis(l.p99)}, max ${millis(l.max)}; ` +
+        `${count(F.seen)} of ${count(F.written - F.writeErrors)} rows seen in SQLite` +
+        (F.writeErrors ? `, ${count(F.writeErrors)} write errors` : '') +
+        `; rows/s = achieved writes/s (target ${count(report.options.latencyRate)}, single-row transactions on ${F.writerConnections} connections)`,
+    ]);
+    add(['  liteshift fallback', '', '', megabytes(F.peakRssBytes.fallbackDuringRun), `peak RSS during the writes (lifetime peak ${megabytes(F.peakRssBytes.fallbackLifetime)})`]);
+  }
+  const G = r['fallback-overhead'];
+  if (G?.error) add(['fallback: capture overhead', '—', '—', '—', `FAILED: ${G.error}`]);
+  if (G?.without) {
+    add(['fallback: app writes, no capture', seconds(G.without.elapsedMs), count(G.without.rate), '', `single-row insert transactions into a tasks-like PostgreSQL table, synchronous_commit ${G.synchronousCommit}`]);
+    add([
+      'fallback: app writes, capture on',
+      seconds(G.with.elapsedMs),
+      count(G.with.rate),
+      '',
+      `same, with the fallback's capture triggers (${G.with.changelogRows === G.with.writes + G.with.warmupWrites ? 'one changelog row per write' : `${count(G.with.changelogRows)} changelog rows`}); ${ratio(G.ratio)} of the rate without`,
+    ]);
+  }
   return renderTable(['what', 'wall', 'CPU', 'PG CPU', 'Kafka CPU', 'CPU µs/row', 'rows/s', 'peak RSS', 'notes'], rows);
 }
 
@@ -820,7 +862,7 @@ async function main() {
   say(`· PostgreSQL ${dbs.serverVersion} at ${describeUrl(adminUrl)}`);
 
   const needBig = s.has('liteshift') || s.has('pgloader') || s.has('raw');
-  const needLive = s.has('latency') || s.has('overhead');
+  const needLive = LIVE_SECTIONS.some((name) => s.has(name));
   let dataset;
   let liveDataset;
   if (needBig) {
@@ -840,7 +882,7 @@ async function main() {
     report.blobDataset = blobs;
     say(`· blobs dataset: ${basename(blobs.path)} (${megabytes(blobs.sizeBytes)})`);
   }
-  const kafka = await kafkaBrokers(cacheDir, logDir, uniq, s.has('liteshift') || s.has('blobs') || s.has('latency'));
+  const kafka = await kafkaBrokers(cacheDir, logDir, uniq, s.has('liteshift') || s.has('blobs') || s.has('latency') || s.has('fallback-latency'));
   if (kafka) {
     report.kafka = { brokers: kafka.brokers, source: kafka.source };
     say(`· Kafka at ${kafka.brokers} (${kafka.source})`);
@@ -885,6 +927,18 @@ async function main() {
     say(`· live: capture overhead (${opts.overheadSeconds} s of writes per mode, the modes in turns of 250 ms)`);
     return measureCaptureOverhead({ dbFile: liveDataset.path, tmpDir, durationMs: opts.overheadSeconds * 1000, shared });
   });
+  await section('fallback-latency', () => {
+    say('· fallback: change latency, PostgreSQL → SQLite');
+    return measureFallbackLatency({
+      dbFile: liveDataset.path, tmpDir, brokers: kafka.brokers, dbs, uniq, logDir, shared,
+      rate: opts.latencyRate, durationMs: opts.latencySeconds * 1000, cliArgs: CLI, cwd: ROOT, say,
+    });
+  });
+  if (s.has('fallback-latency')) say('· fallback: change latency done');
+  await section('fallback-overhead', () => {
+    say(`· fallback: capture overhead on PostgreSQL (${opts.overheadSeconds} s of writes per mode, the modes in turns of 250 ms)`);
+    return measureFallbackOverhead({ dbs, uniq, durationMs: opts.overheadSeconds * 1000, shared });
+  });
   if (kafka?.started) await kafka.stop();
   await section('pgloader', runPgloader, opts.repeat);
   await section('raw', runRaw, opts.repeat);
@@ -906,13 +960,14 @@ async function main() {
   }
   if (report.results.overhead?.ratio !== undefined) report.ratios.captureOnVsOff = report.results.overhead.ratio;
   if (report.results.overhead?.unique) report.ratios.captureWithReplaceGuardOnVsOff = report.results.overhead.unique.ratio;
+  if (report.results['fallback-overhead']?.ratio !== undefined) report.ratios.fallbackCaptureOnVsOff = report.results['fallback-overhead'].ratio;
 
   const lines = [];
   if (dataset) lines.push(`dataset: ${describeDataset(dataset)}`);
   if (liveDataset) {
     lines.push(
       `live dataset: ${describeDataset(liveDataset)}; latency run ${opts.latencySeconds} s at ${count(opts.latencyRate)} writes/s, ` +
-        `overhead runs ${opts.overheadSeconds} s each`,
+        `overhead runs ${opts.overheadSeconds} s each (the fallback's alike)`,
     );
   }
   lines.push(...buildTable(report));

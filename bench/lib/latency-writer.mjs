@@ -4,6 +4,7 @@
 // thread so that the PostgreSQL poller's event loop cannot delay it, nor it the poller.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { writesDue } from './util.mjs';
 
 const { path, rate, durationMs } = workerData;
 const db = new Database(path);
@@ -23,7 +24,7 @@ const wallStart = Date.now();
 for (;;) {
   const elapsed = performance.now() - started;
   if (elapsed >= durationMs) break;
-  const due = Math.min(Math.floor((elapsed * rate) / 1000) + 1, Math.floor((durationMs * rate) / 1000));
+  const due = writesDue(elapsed, rate, durationMs);
   maxBehind = Math.max(maxBehind, due - written);
   while (written < due) {
     const id = written + 1;

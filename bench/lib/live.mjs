@@ -1,19 +1,14 @@
 // Live figures: change latency through extract --follow → Kafka → load --follow, and the
 // cost of the capture triggers to the application's own writes.
-import { copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { percentile } from './format.mjs';
-import { peakRssOf, rssOf, runQuiet, startService, stopService } from './proc.mjs';
-import { firstMatch, tailOf } from './util.mjs';
-
-function removeDb(path) {
-  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(path + suffix, { force: true });
-}
+import { latencySummary, pollArrivals, sampleRss, startWriter, writeInTurns } from './live-common.mjs';
+import { peakRssOf, runQuiet, startService, stopService } from './proc.mjs';
+import { firstMatch, removeDb, tailOf } from './util.mjs';
 
 /**
  * (a) Change latency. A copy of `dbFile` gets a table of its own, bench_latency, before
@@ -54,58 +49,22 @@ export async function measureLatency(o) {
     say(`  zero lag after ${(readyMs / 1000).toFixed(1)} s; writing ${rate}/s for ${durationMs / 1000} s`);
     await pollClient.connect();
 
-    const rss = { extractor: 0, loader: 0 };
-    const sampler = setInterval(() => {
-      rss.extractor = Math.max(rss.extractor, rssOf(extractor.pid) ?? 0);
-      rss.loader = Math.max(rss.loader, rssOf(loader.pid) ?? 0);
-    }, 100);
-
-    const writer = new Worker(new URL('./latency-writer.mjs', import.meta.url), { workerData: { path: copy, rate, durationMs } });
-    let writerResult = null;
-    const writerDone = new Promise((resolve, reject) => {
-      writer.once('message', (m) => {
-        writerResult = m;
-        resolve(m);
-      });
-      writer.once('error', reject);
-      writer.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`latency writer exited with ${code}`))));
-    });
-    writerDone.catch(() => undefined);
-
-    // The poller: rows may become visible out of id order (three partitions, one
-    // transaction each), so it re-reads above the highest contiguous id it has seen.
-    const seen = new Set();
+    const rss = sampleRss({ extractor, loader });
+    const writer = startWriter(new URL('./latency-writer.mjs', import.meta.url), { path: copy, rate, durationMs });
     const latencies = [];
-    let contiguous = 0;
-    let polls = 0;
-    let drainDeadline = Infinity;
-    let writerError = null;
-    writerDone.catch((e) => (writerError = e));
-    for (;;) {
-      const r = await pollClient.query('SELECT id, t_ms FROM bench_latency WHERE id > $1', [contiguous]);
-      const visible = Date.now();
-      polls++;
-      for (const row of r.rows) {
-        const id = Number(row.id);
-        if (seen.has(id)) continue;
-        seen.add(id);
-        latencies.push(visible - Number(row.t_ms));
-      }
-      while (seen.has(contiguous + 1)) seen.delete(++contiguous);
-      if (writerError) throw writerError;
-      if (writerResult) {
-        if (drainDeadline === Infinity) drainDeadline = Date.now() + 60_000;
-        if (latencies.length >= writerResult.written - writerResult.errors || Date.now() > drainDeadline) break;
-      }
-      if (extractor.exitCode !== null || loader.exitCode !== null) {
-        const log = extractor.exitCode !== null ? extractorLog : loaderLog;
-        throw new Error(`a service stopped during the latency run:\n${tailOf(log, 10)}`);
-      }
-      await sleep(5);
-    }
-    clearInterval(sampler);
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const w = writerResult;
+    const { arrivals, polls } = await pollArrivals({
+      writer,
+      read: async (after) => (await pollClient.query('SELECT id, t_ms FROM bench_latency WHERE id > $1', [after])).rows,
+      arrived: (row, visible) => latencies.push(visible - Number(row.t_ms)),
+      check: () => {
+        if (extractor.exitCode !== null || loader.exitCode !== null) {
+          const log = extractor.exitCode !== null ? extractorLog : loaderLog;
+          throw new Error(`a service stopped during the latency run:\n${tailOf(log, 10)}`);
+        }
+      },
+    });
+    const peaks = rss.stop();
+    const w = writer.result;
     return {
       tables: 'bench_latency(id INTEGER PRIMARY KEY, t_ms INTEGER)',
       zeroLagAfterMs: readyMs,
@@ -115,18 +74,12 @@ export async function measureLatency(o) {
       writerElapsedMs: w.elapsedMs,
       achievedRate: (w.written - w.errors) / (w.elapsedMs / 1000),
       maxWritesBehindSchedule: w.maxBehind,
-      seen: latencies.length,
+      seen: arrivals,
       polls,
-      latencyMs: {
-        p50: percentile(sorted, 50),
-        p95: percentile(sorted, 95),
-        p99: percentile(sorted, 99),
-        max: sorted[sorted.length - 1],
-        mean: sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : undefined,
-      },
+      latencyMs: latencySummary(latencies),
       peakRssBytes: {
-        extractorDuringRun: rss.extractor || undefined,
-        loaderDuringRun: rss.loader || undefined,
+        extractorDuringRun: peaks.extractor,
+        loaderDuringRun: peaks.loader,
         extractorLifetime: peakRssOf(extractor.pid),
         loaderLifetime: peakRssOf(loader.pid),
       },
@@ -208,10 +161,9 @@ async function targetHas(url, table) {
  * its key: the capture triggers alone), and into users (email and username UNIQUE: the
  * REPLACE guard too, one index probe per constraint and insert), there also with capture
  * but the guard dropped, to show what the guard alone costs. The copies are written in
- * turns of 250 ms until each has had `durationMs`: on a shared machine, load that comes and
- * goes then weighs on every mode alike, and the ratios stay comparable.
+ * turns (writeInTurns) until each has had `durationMs`.
  */
-export function measureCaptureOverhead({ dbFile, tmpDir, durationMs, shared }) {
+export async function measureCaptureOverhead({ dbFile, tmpDir, durationMs, shared }) {
   const now = new Date().toISOString().slice(0, 19).replace('T', ' ');
   const tasks = (db) => {
     const users = db.prepare('SELECT count(*) AS n FROM users').get().n;
@@ -225,20 +177,18 @@ export function measureCaptureOverhead({ dbFile, tmpDir, durationMs, shared }) {
     const insert = db.prepare('INSERT INTO users (email, username, hashed_password, full_name, is_active, created_at) VALUES (?, ?, ?, ?, 1, ?)');
     return (i) => insert.run(`bench-${i}@overhead.example`, `bench_${i}`, '$2b$12$benchmarkbenchmarkbenchmarkbenchmarkbenchmarkbenchm', `Bench user ${i}`, now);
   };
-  const result = writeRates({ dbFile, tmpDir, durationMs, shared, table: 'tasks', writer: tasks, modes: ['without', 'with'] });
+  const result = await writeRates({ dbFile, tmpDir, durationMs, shared, table: 'tasks', writer: tasks, modes: ['without', 'with'] });
   result.ratio = result.with.rate / result.without.rate;
-  const unique = { table: 'users', uniqueConstraints: 2, ...writeRates({ dbFile, tmpDir, durationMs, shared, table: 'users', writer: users, modes: ['without', 'withoutGuard', 'with'] }) };
+  const unique = { table: 'users', uniqueConstraints: 2, ...(await writeRates({ dbFile, tmpDir, durationMs, shared, table: 'users', writer: users, modes: ['without', 'withoutGuard', 'with'] })) };
   unique.ratio = unique.with.rate / unique.without.rate;
   unique.ratioWithoutGuard = unique.withoutGuard.rate / unique.without.rate;
   result.unique = unique;
   return result;
 }
 
-const SLICE_MS = 250;
-
 /** One copy of `dbFile` per mode (no capture, capture without the REPLACE guard, capture), written in turns. */
-function writeRates({ dbFile, tmpDir, durationMs, shared, table, writer, modes }) {
-  const copies = modes.map((mode) => {
+async function writeRates({ dbFile, tmpDir, durationMs, shared, table, writer, modes }) {
+  const copies = new Map(modes.map((mode) => {
     const path = join(tmpDir, `live-overhead-${table}-${mode}.db`);
     removeDb(path);
     copyFileSync(dbFile, path);
@@ -246,35 +196,28 @@ function writeRates({ dbFile, tmpDir, durationMs, shared, table, writer, modes }
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    return { mode, path, db, write: writer(db), i: 0, writes: 0, elapsedMs: 0 };
-  });
+    return [mode, { path, db, write: writer(db), i: 0 }];
+  }));
   try {
-    const run = (copy, ms, counted) => {
+    const rates = await writeInTurns(modes, durationMs, (mode, ms) => {
+      const copy = copies.get(mode);
       const started = performance.now();
       let n = 0;
       while (performance.now() - started < ms) {
         copy.write(copy.i++);
         n++;
       }
-      if (counted) {
-        copy.writes += n;
-        copy.elapsedMs += performance.now() - started;
-      }
-    };
-    // A short warm-up (not counted): statement cache, first WAL frames.
-    for (const copy of copies) run(copy, 300, false);
-    while (copies.some((c) => c.elapsedMs < durationMs)) for (const copy of copies) run(copy, SLICE_MS, true);
-    const out = {};
-    for (const c of copies) {
-      const changelog = c.mode !== 'without' ? Number(c.db.prepare('SELECT count(*) AS n FROM _liteshift_changelog').get().n) : undefined;
-      const triggers = Number(c.db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?").get(table).n);
-      out[c.mode] = { writes: c.writes, warmupWrites: c.i - c.writes, elapsedMs: c.elapsedMs, rate: c.writes / (c.elapsedMs / 1000), triggers, ...(changelog !== undefined ? { changelogRows: changelog } : {}) };
+      return n;
+    });
+    for (const [mode, { db }] of copies) {
+      if (mode !== 'without') rates[mode].changelogRows = Number(db.prepare('SELECT count(*) AS n FROM _liteshift_changelog').get().n);
+      rates[mode].triggers = Number(db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?").get(table).n);
     }
-    return out;
+    return rates;
   } finally {
-    for (const c of copies) {
-      c.db.close();
-      removeDb(c.path);
+    for (const { db, path } of copies.values()) {
+      db.close();
+      removeDb(path);
     }
   }
 }

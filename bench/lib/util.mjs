@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 
 /** The last `n` lines of a log file, indented, for error messages. */
 export function tailOf(file, n = 10) {
@@ -17,4 +17,17 @@ export function tailOf(file, n = 10) {
 export function firstMatch(text, re) {
   for (const line of text.split('\n')) if (re.test(line)) return line.trim();
   return undefined;
+}
+
+/** Removes a SQLite file with its WAL, shared-memory and journal files. */
+export function removeDb(path) {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(path + suffix, { force: true });
+}
+
+/**
+ * How many writes a writer at `rate` per second should have made `elapsedMs` into a run
+ * of `durationMs`: the schedule of the latency writers, which catch up when behind.
+ */
+export function writesDue(elapsedMs, rate, durationMs) {
+  return Math.min(Math.floor((elapsedMs * rate) / 1000) + 1, Math.floor((durationMs * rate) / 1000));
 }
