@@ -116,7 +116,7 @@ async function transact(batch: PartitionBatch, context: ApplyContext): Promise<B
     const fresh = collapseByKey(unseen ? batch.decoded : batch.decoded.filter((d) => BigInt(d.offset) >= next), keyHoldsNull);
     const rejects: RejectRow[] = [];
     const stats = await applyOrIsolate(client, batch.applier, fresh, rejects);
-    await resolveRejects(client, batch.applier.table.name, (keyHoldsNull ? fresh.filter((d) => !keyHoldsNull(d)) : fresh).map((d) => d.key));
+    await resolveRejects(client, batch.applier.table.name, () => (keyHoldsNull ? fresh.filter((d) => !keyHoldsNull(d)) : fresh).map((d) => d.key));
     await insertRejects(client, rejects, topic, partition);
     if (lastOffset + 1n > next) await storeOffset(client, batch.group, topic, partition, lastOffset + 1n);
     await client.query('COMMIT');

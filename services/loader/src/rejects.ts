@@ -86,12 +86,12 @@ export async function insertRejects(client: pg.ClientBase, rejects: readonly Rej
 /**
  * The rejects of these keys are over: each key's newer event has just applied, or been
  * refused again (its new reject replaces the old one). Asked first whether the table has
- * any, so that a clean load pays one index probe per batch.
+ * any, so that a clean load pays one index probe per batch and never decodes a key.
  */
-export async function resolveRejects(client: pg.ClientBase, table: string, keys: readonly (readonly SqlValue[])[]): Promise<number> {
-  if (keys.length === 0) return 0;
+export async function resolveRejects(client: pg.ClientBase, table: string, keys: () => readonly (readonly SqlValue[])[]): Promise<number> {
   const any = await client.query(`SELECT 1 FROM ${META_TABLES.rejects} WHERE table_name = $1 LIMIT 1`, [table]);
   if (any.rowCount === 0) return 0;
-  const resolved = await client.query(`DELETE FROM ${META_TABLES.rejects} WHERE table_name = $1 AND key = ANY($2::jsonb[])`, [table, keys.map(keyJson)]);
+  // Asked only now: most keys of a batch are still encoded, and decoding them costs.
+  const resolved = await client.query(`DELETE FROM ${META_TABLES.rejects} WHERE table_name = $1 AND key = ANY($2::jsonb[])`, [table, keys().map(keyJson)]);
   return resolved.rowCount ?? 0;
 }
