@@ -13,7 +13,7 @@ import { printable, refusedData, type RetryPayload } from './rejects.js';
 import { conflictClause, deleteByKeySql } from './table-applier.js';
 
 /** Retries a loader makes before a reject waits for cutover. */
-export const LOADER_RETRIES = 6;
+const LOADER_RETRIES = 6;
 
 export interface ParkedRetry {
   group: string;

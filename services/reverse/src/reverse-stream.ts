@@ -7,11 +7,10 @@
  * them (FOR UPDATE: a second stream skips them). A crash sends a batch again, which
  * changes nothing: every event carries its row's whole state.
  */
-import { META_TABLES, quoteIdent, qualified, type PgClient, type SqlValue } from '@liteshift/shared';
+import { META_TABLES, Rejection, quoteIdent, qualified, toSqliteValue, type PgClient, type SqlValue } from '@liteshift/shared';
 import type { EventDispatcher, DispatchedRow } from '@liteshift/extractor';
 import type { ExportTable } from './export-model.js';
 import { RAW_TEXT, RefusedValues, sqliteRow } from './snapshot-source.js';
-import { toSqliteValue, Rejection } from '@liteshift/shared';
 
 export interface StreamedBatch {
   /** Changelog entries taken (and deleted). */
